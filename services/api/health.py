@@ -1,0 +1,41 @@
+"""Liveness and readiness: /readyz is 200 only when store, broker and a worker are up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from services.api.deps import EngineDep, RelayDep
+from services.store import workers
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(engine: EngineDep, relay: RelayDep) -> Any:
+    def check() -> dict[str, bool]:
+        checks = {"database": False, "broker": relay.connected, "worker": False}
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                checks["database"] = True
+                checks["worker"] = workers.any_consuming(conn)
+        except Exception:  # noqa: S110 - any failure means not ready; the check says which
+            pass
+        return checks
+
+    checks = await run_in_threadpool(check)
+    ready = all(checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

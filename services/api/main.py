@@ -1,0 +1,44 @@
+"""The HTTP app: ingest, read API, health and /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import make_asgi_app
+
+from services.api import health, sli
+from services.ingest import routes as ingest
+from services.ingest.relay import Relay
+from services.settings import Settings, get_settings
+from services.store.db import init_db, make_engine
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        init_db(engine)
+        relay = Relay(engine, settings)
+        app.state.engine, app.state.settings, app.state.relay = engine, settings, relay
+        relay.start()
+        try:
+            yield
+        finally:
+            relay.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="opstrack",
+        summary="Live service levels for IT operations: events in, SLIs out.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.include_router(ingest.router)
+    app.include_router(sli.router)
+    app.include_router(health.router)
+    app.mount("/metrics", make_asgi_app())
+    return app

@@ -1,0 +1,128 @@
+"""Reporting periods in local Europe/Stockholm calendar time.
+
+Every boundary is a local midnight, so a period spanning a DST change is an hour shorter
+(March) or longer (October) than 24 h per day. `Period.hours` is the real elapsed time,
+which is what rates and availability figures have to divide by.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+_FORMS = "2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or 2022-01-01..2022-07-31"
+# `date` stops at 9999-12-31 and a period's end is at most 1 January of the following year.
+_MIN_YEAR, _MAX_YEAR = 1, 9998
+# re.ASCII: a plain \d also matches non-ASCII digits, which int() would quietly accept.
+_YEAR_RE = re.compile(r"(\d{4})", re.ASCII)
+_PART_RE = re.compile(r"(\d{4})-([TQ])(\d)", re.ASCII)
+_MONTH_RE = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+_WEEK_RE = re.compile(r"(\d{4})-W(\d{2})", re.ASCII)
+_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_RANGE_RE = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})", re.ASCII)
+# letter -> (months per part, parts per year, name)
+_PARTS = {"T": (4, 3, "tertial"), "Q": (3, 4, "quarter")}
+
+
+class PeriodError(ValueError):
+    """The text is not a period; the message names it and lists the accepted forms."""
+
+
+class _Invalid(Exception):
+    """Internal: carries the specific problem, if any, up to `parse_period`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    label: str
+    start: datetime
+    end: datetime
+
+    def contains(self, t: datetime) -> bool:
+        # Aware comparisons are by instant, so t may be in any zone, including UTC.
+        return self.start <= t < self.end
+
+    @property
+    def hours(self) -> float:
+        # Not `end - start`: with a shared tzinfo Python subtracts wall-clock times and
+        # would hide the DST hour.
+        return (self.end_epoch() - self.start_epoch()) / 3600
+
+    def start_epoch(self) -> int:
+        return int(self.start.timestamp())
+
+    def end_epoch(self) -> int:
+        return int(self.end.timestamp())
+
+
+def parse_period(text: str) -> Period:
+    raw = text.strip()
+    label = raw.upper()
+    try:
+        first, after = _dates(label)
+    except _Invalid as e:
+        detail = f"{e}; " if str(e) else ""
+        raise PeriodError(f"unknown period {raw!r}: {detail}use {_FORMS}") from None
+    return Period(label, _midnight(first), _midnight(after))
+
+
+def _midnight(d: date) -> datetime:
+    # fold=0 picks the earlier instant when a midnight repeats (Stockholm, 1916-10-01), so
+    # the day starts at its first midnight. Modern DST shifts are at 02:00/03:00 anyway.
+    return datetime.combine(d, time(), tzinfo=STOCKHOLM)
+
+
+def _dates(label: str) -> tuple[date, date]:
+    """First day of the period and the day after its last day."""
+    if m := _YEAR_RE.fullmatch(label):
+        return _months(_year(m[1]), 1, 12)
+    if m := _PART_RE.fullmatch(label):
+        size, count, name = _PARTS[m[2]]
+        n = int(m[3])
+        if not 1 <= n <= count:
+            raise _Invalid(f"{name} must be 1..{count}, got {n}")
+        return _months(_year(m[1]), 1 + (n - 1) * size, size)
+    if m := _MONTH_RE.fullmatch(label):
+        if not 1 <= int(m[2]) <= 12:
+            raise _Invalid(f"month must be 01..12, got {m[2]}")
+        return _months(_year(m[1]), int(m[2]), 1)
+    if m := _WEEK_RE.fullmatch(label):
+        year = _year(m[1])
+        try:
+            monday = date.fromisocalendar(year, int(m[2]), 1)
+        except ValueError:
+            raise _Invalid(f"ISO year {year} has no week {m[2]}") from None
+        return monday, monday + timedelta(days=7)
+    if _DAY_RE.fullmatch(label):
+        day = _day(label)
+        return day, day + timedelta(days=1)
+    if m := _RANGE_RE.fullmatch(label):
+        first, last = _day(m[1]), _day(m[2])
+        if first > last:
+            raise _Invalid(f"range start {m[1]} is after its end {m[2]}")
+        return first, last + timedelta(days=1)
+    raise _Invalid()
+
+
+def _months(year: int, month: int, count: int) -> tuple[date, date]:
+    following = month - 1 + count
+    return date(year, month, 1), date(year + following // 12, following % 12 + 1, 1)
+
+
+def _year(digits: str) -> int:
+    year = int(digits)
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        raise _Invalid(f"year must be {_MIN_YEAR:04}..{_MAX_YEAR}, got {digits}")
+    return year
+
+
+def _day(iso: str) -> date:
+    _year(iso[:4])
+    try:
+        return date.fromisoformat(iso)
+    except ValueError:
+        raise _Invalid(f"no such date {iso}") from None

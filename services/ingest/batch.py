@@ -1,0 +1,84 @@
+"""Turning a request body into validated events: all of them, or a list of what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+
+from services.core.events import Event, EventError, parse_event, topic_for
+from services.store.outbox import NewEvent
+
+SINGLE = ("application/cloudevents+json",)
+BATCH = ("application/cloudevents-batch+json",)
+EITHER = ("application/json",)
+
+
+class BodyError(ValueError):
+    """The body is not usable at all; `status` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    index: int
+    field: str
+    message: str
+
+
+def decode(body: bytes, content_type: str, max_events: int) -> list[object]:
+    """The items of a single event or a batch, as decoded JSON."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media not in SINGLE + BATCH + EITHER:
+        raise BodyError(
+            415,
+            f"unsupported content type {media or '(none)'!r}: use application/cloudevents+json, "
+            "application/cloudevents-batch+json or application/json",
+        )
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BodyError(400, f"malformed JSON: {exc}") from None
+    if isinstance(value, list):
+        if media in SINGLE:
+            raise BodyError(400, "a JSON array is a batch: send it as application/cloudevents-batch+json")
+        if len(value) > max_events:
+            raise BodyError(413, f"batch of {len(value)} events is over the limit of {max_events}")
+        if not value:
+            raise BodyError(400, "empty batch: send at least one event")
+        return value
+    if media in BATCH:
+        raise BodyError(400, "a batch must be a JSON array of events")
+    return [value]
+
+
+def validate(items: list[object]) -> tuple[list[Event], list[Problem]]:
+    events: list[Event] = []
+    problems: list[Problem] = []
+    for index, item in enumerate(items):
+        try:
+            events.append(parse_event(item))
+        except EventError as exc:
+            problems.extend(Problem(index, f, m) for f, m in exc.problems)
+    return events, problems
+
+
+def to_outbox(events: list[Event], topic_name: Callable[[str], str]) -> list[NewEvent]:
+    """One outbox row per distinct event id (a repeat within a batch is a duplicate)."""
+    rows: dict[str, NewEvent] = {}
+    for e in events:
+        if e.id in rows:
+            continue
+        rows[e.id] = NewEvent(
+            id=e.id,
+            type=e.type,
+            topic=topic_name(topic_for(e.type)),
+            key=e.subject or e.id,
+            event_time_ms=int(e.time.timestamp() * 1000),
+            payload=e.model_dump_json(),
+        )
+    return list(rows.values())

@@ -1,0 +1,44 @@
+"""kafka-python helpers shared by the relay and `opstrack up`: producer and topics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+
+def producer(bootstrap: str) -> KafkaProducer:
+    # acks=all: an event counts as published only once the broker has it for good.
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=5,
+        retries=5,
+        max_in_flight_requests_per_connection=1,
+        request_timeout_ms=10_000,
+        max_block_ms=10_000,
+        client_id="opstrack-relay",
+    )
+
+
+def ensure_topics(bootstrap: str, partitions: Mapping[str, int]) -> None:
+    """Create the topics that do not exist yet (the broker may not auto-create them)."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="opstrack-admin", request_timeout_ms=10_000
+    )
+    try:
+        existing = set(admin.list_topics())
+        new = [
+            NewTopic(name, num_partitions=n, replication_factor=1)
+            for name, n in partitions.items()
+            if name not in existing
+        ]
+        if new:
+            try:
+                admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass  # another process created it between our look and our create
+    finally:
+        admin.close()

@@ -1,0 +1,100 @@
+"""The outbox relay: publishes stored events to Kafka, and keeps trying while it is away."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from sqlalchemy import Engine
+
+from services.ingest.kafka import ensure_topics, producer
+from services.observability import ingest_metrics as metrics
+from services.settings import Settings
+from services.store import outbox
+
+log = logging.getLogger(__name__)
+
+
+class Relay:
+    """A daemon thread; `wake()` after each commit makes it publish at once."""
+
+    def __init__(self, engine: Engine, settings: Settings, batch: int = 2000) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._batch = batch
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._producer: KafkaProducer | None = None
+        self.connected = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                sent = self.publish_pending()
+                backoff = 0.5
+            except (KafkaError, OSError) as exc:
+                # Broker away: keep the events in the outbox and retry with backoff.
+                log.warning("relay: broker unavailable (%s); retrying in %.1fs", exc, backoff)
+                self._drop_producer()
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            except Exception:
+                log.exception("relay: unexpected error; retrying")
+                self._stop.wait(backoff)
+                continue
+            if sent < self._batch:
+                self._wake.wait(1.0)
+                self._wake.clear()
+
+    def publish_pending(self) -> int:
+        """Publish one batch of the backlog; returns how many events were sent."""
+        with self._engine.connect() as conn:
+            batch = outbox.pending(conn, self._batch)
+            metrics.OUTBOX_BACKLOG.set(outbox.backlog(conn))
+        if not batch:
+            return 0
+        prod = self._ensure_producer()
+        futures = [
+            prod.send(p.topic, key=p.key.encode(), value=p.payload.encode()) for p in batch
+        ]
+        prod.flush(timeout=30)
+        for fut in futures:
+            fut.get(timeout=0)  # raises the send's KafkaError, if any
+        with self._engine.begin() as conn:
+            outbox.mark_published(conn, [p.id for p in batch])
+        metrics.RELAY_PUBLISHED.inc(len(batch))
+        return len(batch)
+
+    def _ensure_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            ensure_topics(self._settings.kafka_bootstrap, self._settings.topic_partitions())
+            self._producer = producer(self._settings.kafka_bootstrap)
+            self.connected = True
+        return self._producer
+
+    def _drop_producer(self) -> None:
+        self.connected = False
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:  # noqa: S110 - already failing; closing is best effort
+                pass
+            self._producer = None

@@ -1,0 +1,98 @@
+"""POST /v1/events: CloudEvents in, stored in the outbox, handed to the relay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from services.api.deps import EngineDep, RelayDep, SettingsDep
+from services.ingest.batch import BodyError, decode, to_outbox, validate
+from services.observability import ingest_metrics as metrics
+from services.store import outbox
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+
+class Accepted(BaseModel):
+    accepted: int  # events stored now
+    duplicates: int  # events whose id was already stored: acknowledged, not counted again
+
+
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}}
+            for media in (
+                "application/cloudevents+json",
+                "application/cloudevents-batch+json",
+                "application/json",
+            )
+        },
+    }
+}
+
+
+@router.post(
+    "/events",
+    status_code=202,
+    response_model=Accepted,
+    openapi_extra=_BODY_DOC,
+    responses={
+        400: {"description": "Malformed JSON or wrong shape"},
+        413: {"description": "Body or batch over the limit"},
+        415: {"description": "Unsupported content type"},
+        422: {"description": "Invalid events: each bad index and field is listed; nothing stored"},
+    },
+)
+async def post_events(
+    request: Request, engine: EngineDep, settings: SettingsDep, relay: RelayDep
+) -> Any:
+    """Accept one event or a batch: the whole batch is stored, or none of it."""
+    try:
+        body = await _read_limited(request, settings.max_body_bytes)
+        items = decode(body, request.headers.get("content-type", ""), settings.max_batch_events)
+    except BodyError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    events, problems = validate(items)
+    if problems:
+        metrics.INGEST_EVENTS.labels("rejected").inc(len(items))
+        bad = len({p.index for p in problems})
+        return JSONResponse(
+            {
+                "detail": f"{bad} of {len(items)} events are invalid; nothing was stored",
+                "errors": [
+                    {"index": p.index, "field": p.field, "message": p.message} for p in problems
+                ],
+            },
+            status_code=422,
+        )
+    rows = to_outbox(events, settings.topic)
+
+    def store() -> int:
+        with engine.begin() as conn:
+            return outbox.add(conn, rows)
+
+    new = await run_in_threadpool(store)
+    relay.wake()
+    metrics.INGEST_EVENTS.labels("accepted").inc(new)
+    metrics.INGEST_EVENTS.labels("duplicate").inc(len(events) - new)
+    return Accepted(accepted=new, duplicates=len(events) - new)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyError(413, f"body of {declared} bytes is over the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyError(413, f"body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,99 @@
+"""Call buckets: additive upserts from the processor, grouped sums for the read API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from services.core.calls import BucketKey, CallBucket
+from services.store.db import insert_for
+from services.store.tables import CallBucketRow, CallWithinRow
+
+BUCKETS = CallBucketRow.__table__  # type: ignore[attr-defined]
+WITHIN = CallWithinRow.__table__  # type: ignore[attr-defined]
+_COUNTS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "exited",
+    "wait_answered_ms",
+    "wait_offered_ms",
+)
+GROUP_COLUMNS = ("queue", "municipality", "hour")
+
+
+def add_buckets(conn: Connection, deltas: Mapping[BucketKey, CallBucket]) -> None:
+    """Add each delta to its stored bucket (created at zero if new)."""
+    if not deltas:
+        return
+    # Sorted keys: concurrent workers lock rows in one order and cannot deadlock.
+    keys = sorted(deltas)
+    rows = [
+        {"hour": k.hour, "queue": k.queue, "municipality": k.municipality}
+        | {c: getattr(deltas[k], c) for c in _COUNTS}
+        for k in keys
+    ]
+    ins = insert_for(conn.dialect.name, BUCKETS).values(rows)
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["hour", "queue", "municipality"],
+            set_={c: BUCKETS.c[c] + ins.excluded[c] for c in _COUNTS},
+        )
+    )
+    within = [
+        {"hour": k.hour, "queue": k.queue, "municipality": k.municipality}
+        | {"threshold_s": t, "answered": n}
+        for k in keys
+        for t, n in sorted(deltas[k].answered_within.items())
+        if n
+    ]
+    if within:
+        ins = insert_for(conn.dialect.name, WITHIN).values(within)
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["hour", "queue", "municipality", "threshold_s"],
+                set_={"answered": WITHIN.c.answered + ins.excluded.answered},
+            )
+        )
+
+
+def sum_buckets(
+    conn: Connection,
+    start_hour: int,
+    end_hour: int,
+    *,
+    by: Sequence[str] = (),
+    filters: Mapping[str, str | None] | None = None,
+) -> dict[tuple[Any, ...], CallBucket]:
+    """Sum the buckets with start_hour <= hour < end_hour, grouped by columns `by`."""
+    for col in by:
+        if col not in GROUP_COLUMNS:
+            raise ValueError(f"cannot group calls by {col!r}")
+    conds = [BUCKETS.c.hour >= start_hour, BUCKETS.c.hour < end_hour]
+    wconds = [WITHIN.c.hour >= start_hour, WITHIN.c.hour < end_hour]
+    for col, value in (filters or {}).items():
+        if value is not None:
+            conds.append(BUCKETS.c[col] == value)
+            wconds.append(WITHIN.c[col] == value)
+
+    out: dict[tuple[Any, ...], CallBucket] = {}
+    sums = [func.sum(BUCKETS.c[c]) for c in _COUNTS]
+    query = select(*[BUCKETS.c[c] for c in by], *sums).where(*conds)
+    for row in conn.execute(query.group_by(*[BUCKETS.c[c] for c in by])):
+        key = tuple(row[: len(by)])
+        out[key] = CallBucket(**{c: int(v or 0) for c, v in zip(_COUNTS, row[len(by) :], strict=True)})
+
+    wgroup = [WITHIN.c[c] for c in by] + [WITHIN.c.threshold_s]
+    wquery = select(*wgroup, func.sum(WITHIN.c.answered)).where(*wconds).group_by(*wgroup)
+    for row in conn.execute(wquery):
+        key = tuple(row[: len(by)])
+        threshold, answered = row[len(by)], int(row[len(by) + 1] or 0)
+        out.setdefault(key, CallBucket()).answered_within[threshold] = answered
+    # A group with no offered calls can still appear through SUM over zero rows
+    # only in the ungrouped case; drop empty groups elsewhere.
+    if by:
+        out = {k: v for k, v in out.items() if v.offered}
+    return out

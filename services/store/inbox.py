@@ -1,0 +1,31 @@
+"""The idempotent-consumer inbox: which events have been applied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection
+
+from services.store.db import insert_for, now_us
+from services.store.tables import AppliedEvent
+
+_TABLE = AppliedEvent.__table__  # type: ignore[attr-defined]
+
+
+def claim(conn: Connection, event_ids: Iterable[str]) -> set[str]:
+    """Record the ids as applied and return those that were not already.
+
+    Call inside the transaction that applies the events: if it rolls back, the
+    claim does too, so an event is applied exactly when it is recorded.
+    """
+    ids = sorted(set(event_ids))
+    if not ids:
+        return set()
+    at = now_us()
+    stmt = (
+        insert_for(conn.dialect.name, _TABLE)
+        .values([{"id": i, "applied_at_us": at} for i in ids])
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(_TABLE.c.id)
+    )
+    return set(conn.execute(stmt).scalars())

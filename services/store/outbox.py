@@ -1,0 +1,95 @@
+"""The events outbox: accepted events wait here until the relay has published them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select, update
+
+from services.store.db import insert_for, now_us
+from services.store.tables import AppliedEvent, OutboxEvent
+
+OUTBOX = OutboxEvent.__table__  # type: ignore[attr-defined]
+APPLIED = AppliedEvent.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    id: str
+    topic: str
+    key: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    id: str
+    type: str
+    topic: str
+    key: str
+    event_time_ms: int
+    payload: str
+
+
+def add(conn: Connection, events: Sequence[NewEvent]) -> int:
+    """Insert the events, skipping ids already stored; returns how many were new."""
+    if not events:
+        return 0
+    at = now_us()
+    rows = [
+        {
+            "id": e.id,
+            "type": e.type,
+            "topic": e.topic,
+            "key": e.key,
+            "event_time_ms": e.event_time_ms,
+            "received_at_us": at,
+            "published": False,
+            "payload": e.payload,
+        }
+        for e in events
+    ]
+    stmt = (
+        insert_for(conn.dialect.name, OUTBOX)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(OUTBOX.c.id)
+    )
+    return len(conn.execute(stmt).all())
+
+
+def pending(conn: Connection, limit: int) -> list[Pending]:
+    query = (
+        select(OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload)
+        .where(OUTBOX.c.published.is_(False))
+        .order_by(OUTBOX.c.received_at_us, OUTBOX.c.id)
+        .limit(limit)
+    )
+    return [Pending(*row) for row in conn.execute(query)]
+
+
+def mark_published(conn: Connection, ids: Sequence[str]) -> None:
+    if ids:
+        conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(published=True))
+
+
+def backlog(conn: Connection) -> int:
+    query = select(func.count()).select_from(OUTBOX).where(OUTBOX.c.published.is_(False))
+    return int(conn.execute(query).scalar_one())
+
+
+def requeue_unapplied(conn: Connection) -> int:
+    """Mark for publishing again every event that no processor has applied.
+
+    The embedded broker keeps nothing across restarts: what was published but
+    not yet applied when it stopped must be sent again. Applied events are
+    skipped; any that are resent anyway are ignored by the inbox.
+    """
+    applied = select(APPLIED.c.id).where(APPLIED.c.id == OUTBOX.c.id).exists()
+    stmt = (
+        update(OUTBOX)
+        .where(OUTBOX.c.published.is_(True), ~applied)
+        .values(published=False)
+    )
+    return int(conn.execute(stmt).rowcount)
