@@ -20,10 +20,15 @@ router = APIRouter(prefix="/v1/sli", tags=["sli"])
 async def calls(
     engine: EngineDep,
     settings: SettingsDep,
-    period: str = Query(..., description="2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or 2022-01-01..2022-07-31 (Europe/Stockholm)"),
+    period: str = Query(
+        ...,
+        description="2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or 2022-01-01..2022-07-31 (Europe/Stockholm)",
+    ),
     queue: str | None = Query(None, description="only this queue"),
     municipality: str | None = Query(None, description="only this municipality"),
-    group_by: str | None = Query(None, description="comma-separated: queue, municipality, hour or day"),
+    group_by: str | None = Query(
+        None, description="comma-separated: queue, municipality, hour or day"
+    ),
 ) -> dict[str, Any]:
     """Offered, answered, abandoned calls and their service levels (DESIGN.md definitions)."""
     try:

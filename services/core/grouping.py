@@ -55,19 +55,17 @@ def regroup(
                 labels["bucket_start"] = bucket_start(int(value), g)
             else:
                 labels[g] = value
-        ident = tuple(labels.values())
+        # Keyed by instant: datetimes in one zone compare by wall time, which
+        # would merge the two 02:00 hours of the autumn DST change.
+        ident = tuple(v.timestamp() if isinstance(v, datetime) else v for v in labels.values())
         if ident in out:
             out[ident][1].add(bucket)
         else:
             merged = CallBucket()
             merged.add(bucket)
             out[ident] = (labels, merged)
-    rows = [out[k] for k in sorted(out, key=_sort_key)]
+    rows = [out[k] for k in sorted(out)]  # chronological: bucket starts are instants here
     for labels, _ in rows:
         if "bucket_start" in labels:
             labels["bucket_start"] = labels["bucket_start"].isoformat()
     return rows
-
-
-def _sort_key(ident: tuple[Any, ...]) -> tuple[str, ...]:
-    return tuple(v.isoformat() if isinstance(v, datetime) else str(v) for v in ident)

@@ -45,7 +45,9 @@ def decode(body: bytes, content_type: str, max_events: int) -> list[object]:
         raise BodyError(400, f"malformed JSON: {exc}") from None
     if isinstance(value, list):
         if media in SINGLE:
-            raise BodyError(400, "a JSON array is a batch: send it as application/cloudevents-batch+json")
+            raise BodyError(
+                400, "a JSON array is a batch: send it as application/cloudevents-batch+json"
+            )
         if len(value) > max_events:
             raise BodyError(413, f"batch of {len(value)} events is over the limit of {max_events}")
         if not value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 from kafka import KafkaAdminClient, KafkaProducer
@@ -36,9 +37,8 @@ def ensure_topics(bootstrap: str, partitions: Mapping[str, int]) -> None:
             if name not in existing
         ]
         if new:
-            try:
+            # Another process may create one between our look and our create.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass  # another process created it between our look and our create
     finally:
         admin.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
@@ -66,15 +67,13 @@ class Relay:
 
     def publish_pending(self) -> int:
         """Publish one batch of the backlog; returns how many events were sent."""
+        prod = self._ensure_producer()
         with self._engine.connect() as conn:
             batch = outbox.pending(conn, self._batch)
             metrics.OUTBOX_BACKLOG.set(outbox.backlog(conn))
         if not batch:
             return 0
-        prod = self._ensure_producer()
-        futures = [
-            prod.send(p.topic, key=p.key.encode(), value=p.payload.encode()) for p in batch
-        ]
+        futures = [prod.send(p.topic, key=p.key.encode(), value=p.payload.encode()) for p in batch]
         prod.flush(timeout=30)
         for fut in futures:
             fut.get(timeout=0)  # raises the send's KafkaError, if any
@@ -93,8 +92,6 @@ class Relay:
     def _drop_producer(self) -> None:
         self.connected = False
         if self._producer is not None:
-            try:
+            with contextlib.suppress(Exception):  # already failing; closing is best effort
                 self._producer.close(timeout=1)
-            except Exception:  # noqa: S110 - already failing; closing is best effort
-                pass
             self._producer = None

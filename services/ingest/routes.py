@@ -26,7 +26,11 @@ _BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            media: {"schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}}
+            media: {
+                "schema": {
+                    "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]
+                }
+            }
             for media in (
                 "application/cloudevents+json",
                 "application/cloudevents-batch+json",

@@ -26,9 +26,7 @@ STORE_RETRIES = Counter(
 )
 
 _CALL = ["queue", "municipality"]
-CALLS_OFFERED = Counter(
-    "opstrack_calls_offered_total", "Calls that ended their queue stay.", _CALL
-)
+CALLS_OFFERED = Counter("opstrack_calls_offered_total", "Calls that ended their queue stay.", _CALL)
 CALLS_ANSWERED = Counter("opstrack_calls_answered_total", "Calls answered.", _CALL)
 CALLS_ANSWERED_WITHIN = Counter(
     "opstrack_calls_answered_within_total",

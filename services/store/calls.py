@@ -84,7 +84,8 @@ def sum_buckets(
     query = select(*[BUCKETS.c[c] for c in by], *sums).where(*conds)
     for row in conn.execute(query.group_by(*[BUCKETS.c[c] for c in by])):
         key = tuple(row[: len(by)])
-        out[key] = CallBucket(**{c: int(v or 0) for c, v in zip(_COUNTS, row[len(by) :], strict=True)})
+        counts = {c: int(v or 0) for c, v in zip(_COUNTS, row[len(by) :], strict=True)}
+        out[key] = CallBucket(**counts)  # type: ignore[arg-type]
 
     wgroup = [WITHIN.c[c] for c in by] + [WITHIN.c.threshold_s]
     wquery = select(*wgroup, func.sum(WITHIN.c.answered)).where(*wconds).group_by(*wgroup)

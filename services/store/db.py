@@ -19,9 +19,7 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(
-            parsed, connect_args={"check_same_thread": False, "timeout": 30}
-        )
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
@@ -44,9 +42,7 @@ def init_db(engine: Engine) -> None:
 def insert_for(engine_or_dialect: Engine | str, table: Table) -> Any:
     """INSERT with ON CONFLICT support for the engine's dialect."""
     name = (
-        engine_or_dialect
-        if isinstance(engine_or_dialect, str)
-        else engine_or_dialect.dialect.name
+        engine_or_dialect if isinstance(engine_or_dialect, str) else engine_or_dialect.dialect.name
     )
     module: Any = postgresql if name == "postgresql" else sqlite
     return module.insert(table)

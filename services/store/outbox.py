@@ -87,9 +87,5 @@ def requeue_unapplied(conn: Connection) -> int:
     skipped; any that are resent anyway are ignored by the inbox.
     """
     applied = select(APPLIED.c.id).where(APPLIED.c.id == OUTBOX.c.id).exists()
-    stmt = (
-        update(OUTBOX)
-        .where(OUTBOX.c.published.is_(True), ~applied)
-        .values(published=False)
-    )
+    stmt = update(OUTBOX).where(OUTBOX.c.published.is_(True), ~applied).values(published=False)
     return int(conn.execute(stmt).rowcount)

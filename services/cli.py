@@ -1,0 +1,236 @@
+"""The `opstrack` command line: run the stack, send events, read service levels."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from services import client
+from services.render import calls_table
+
+app = typer.Typer(
+    name="opstrack",
+    help="Live service levels for IT operations: events in, SLIs, metrics and reports out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+sli_app = typer.Typer(
+    help="Read service-level indicators from a running stack.", no_args_is_help=True
+)
+app.add_typer(sli_app, name="sli")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+_state = {"debug": False}
+
+UrlOpt = Annotated[
+    str,
+    typer.Option("--url", envvar="OPSTRACK_URL", help="The opstrack API to talk to."),
+]
+SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(help="Port of the HTTP API.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
+    db: Annotated[
+        str,
+        typer.Option(
+            "--db",
+            envvar="OPSTRACK_DATABASE_URL",
+            help="Database URL (SQLite file or postgresql://…).",
+        ),
+    ] = "sqlite:///./opstrack.db",
+    kafka: Annotated[
+        str | None,
+        typer.Option(help="HOST:PORT of an existing Kafka; default: start the embedded broker."),
+    ] = None,
+    worker_port: Annotated[
+        int, typer.Option(help="Port of the processor worker's /metrics.")
+    ] = 6066,
+    state_dir: Annotated[Path, typer.Option(help="Where logs and worker state go.")] = Path(
+        ".opstrack"
+    ),
+) -> None:
+    """Start the embedded stack: broker, database, API and one processor worker."""
+    from services.stack.supervisor import StackConfig, run_until_stopped, start
+
+    config = StackConfig(
+        host=host,
+        port=port,
+        worker_port=worker_port,
+        database_url=db,
+        kafka=kafka,
+        state_dir=state_dir,
+    )
+    with err.status("starting opstrack …") as status:
+        stack = start(config, step=lambda s: status.update(f"{s} …"))
+    api = stack.api_url
+    broker = f"{stack.bootstrap} (embedded Tansu, memory only)" if stack.broker else stack.bootstrap
+    out.print(
+        f"[bold green]opstrack is up[/]\n"
+        f"  API             {api}   (OpenAPI docs: {api}/docs)\n"
+        f"  send events     opstrack emit events.ndjson   (POST {api}/v1/events)\n"
+        f"  service levels  {api}/v1/sli/calls?period=2026   or   opstrack sli calls --period 2026\n"
+        f"  metrics         {api}/metrics (ingest)   {stack.worker_url}/metrics (processor)\n"
+        f"  ready           {api}/readyz\n"
+        f"  broker          {broker}\n"
+        f"  database        {db}\n"
+        f"  logs            {stack.log_dir}/\n"
+        "Press Ctrl-C to stop."
+    )
+    code = run_until_stopped(stack)
+    err.print("opstrack stopped.")
+    raise typer.Exit(code)
+
+
+@app.command()
+def api(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Run only the HTTP API (ingest, read API, /metrics); settings from OPSTRACK_* variables."""
+    import uvicorn
+
+    from services.api.main import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def worker(
+    loglevel: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run one processor worker (faust); settings from OPSTRACK_* variables."""
+    from services.processor.worker import run
+    from services.settings import get_settings
+
+    sys.argv = [sys.argv[0]]  # faust's Worker parses argv itself
+    run(get_settings(), loglevel)
+
+
+@app.command()
+def emit(
+    file: Annotated[
+        str, typer.Argument(help="NDJSON file of CloudEvents, one per line; - for stdin.")
+    ],
+    url: UrlOpt = "http://127.0.0.1:8000",
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Events per request.")] = 500,
+) -> None:
+    """Send events to a running stack, in batches, with a progress bar."""
+    if file == "-":
+        lines = client.read_ndjson(sys.stdin.buffer)
+    else:
+        path = Path(file)
+        if not path.is_file():
+            raise client.ClientError(f"no such file: {file}")
+        with path.open("rb") as fh:
+            lines = client.read_ndjson(fh)
+    values = client.check_lines(lines)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("sending", total=len(values))
+        sent = client.post_batches(url, values, batch, lambda n: progress.advance(task, n))
+    out.print(f"sent {len(values)} events: {sent.accepted} accepted, {sent.duplicates} duplicates")
+
+
+@sli_app.command("calls")
+def sli_calls(
+    period: Annotated[
+        str,
+        typer.Option(
+            help="2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or 2022-01-01..2022-07-31"
+        ),
+    ],
+    queue: Annotated[str | None, typer.Option(help="Only this queue.")] = None,
+    municipality: Annotated[str | None, typer.Option(help="Only this municipality.")] = None,
+    group_by: Annotated[
+        str | None,
+        typer.Option("--group-by", help="queue, municipality, hour or day (comma-separated)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Call service levels: offered, answered within 20/60 s, abandon rate, ASA."""
+    params: dict[str, Any] = {
+        "period": period,
+        "queue": queue,
+        "municipality": municipality,
+        "group_by": group_by,
+    }
+    body = client.get_json(url, "/v1/sli/calls", params)
+    if as_json:
+        out.print_json(json.dumps(body))
+    else:
+        out.print(calls_table(body))
+
+
+@app.command()
+def schemas(
+    check: Annotated[
+        bool, typer.Option("--check", help="Fail if the files differ from the models.")
+    ] = False,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the schema files live.")
+    ] = SCHEMAS_DIR,
+) -> None:
+    """Write schemas/<type>.json from the event models (or check them for drift)."""
+    from services.core.events import EVENT_MODELS, json_schema
+
+    stale = []
+    for event_type in sorted(EVENT_MODELS):
+        text = json.dumps(json_schema(event_type), indent=2, ensure_ascii=False) + "\n"
+        path = directory / f"{event_type}.json"
+        if path.exists() and path.read_text() == text:
+            continue
+        stale.append(path.name)
+        if not check:
+            path.write_text(text)
+    if check and stale:
+        raise client.ClientError(
+            f"schemas out of date: {', '.join(stale)} (run `opstrack schemas`)"
+        )
+    out.print(
+        f"{len(EVENT_MODELS)} schemas {'checked' if check else 'written'}; {len(stale)} changed"
+    )
+
+
+def main() -> None:
+    from services.core.grouping import GroupError
+    from services.core.periods import PeriodError
+    from services.stack.broker import BrokerError
+    from services.stack.supervisor import StackError
+
+    try:
+        app()
+    except (client.ClientError, StackError, BrokerError, PeriodError, GroupError, OSError) as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

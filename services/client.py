@@ -1,0 +1,112 @@
+"""The CLI's side of the HTTP API: reading NDJSON, posting batches, reading SLIs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import httpx
+import orjson
+
+from services.core.events import EventError, parse_event
+
+BATCH_TYPE = "application/cloudevents-batch+json"
+
+
+class ClientError(RuntimeError):
+    """A problem to show the user in one line (or a few, for a list of bad lines)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    accepted: int
+    duplicates: int
+
+
+def read_ndjson(stream: IO[bytes]) -> list[tuple[int, bytes]]:
+    """Non-blank lines with their 1-based line numbers."""
+    return [(n, line) for n, line in enumerate(stream, start=1) if line.strip()]
+
+
+def check_lines(lines: list[tuple[int, bytes]], most: int = 20) -> list[object]:
+    """Decode and validate every line before anything is sent, so a file goes whole or not at all."""
+    values: list[object] = []
+    problems: list[str] = []
+    for n, line in lines:
+        try:
+            value = orjson.loads(line)
+            parse_event(value)
+            values.append(value)
+        except orjson.JSONDecodeError as exc:
+            problems.append(f"line {n}: malformed JSON: {exc}")
+        except EventError as exc:
+            problems.extend(f"line {n}: {f}: {m}" for f, m in exc.problems)
+    if problems:
+        shown = problems[:most]
+        more = f"\n… and {len(problems) - most} more" if len(problems) > most else ""
+        raise ClientError(
+            f"{len(problems)} problem(s); nothing was sent:\n" + "\n".join(shown) + more
+        )
+    return values
+
+
+def batches(values: list[object], size: int) -> Iterator[list[object]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def post_batches(
+    url: str,
+    values: list[object],
+    size: int,
+    progress: Callable[[int], None] = lambda _: None,
+    token: str | None = None,
+) -> Sent:
+    accepted = duplicates = 0
+    headers = {"content-type": BATCH_TYPE}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for batch in batches(values, size):
+            r = _request(http, "POST", "/v1/events", content=orjson.dumps(batch), headers=headers)
+            body = r.json()
+            accepted += body["accepted"]
+            duplicates += body["duplicates"]
+            progress(len(batch))
+    return Sent(accepted, duplicates)
+
+
+def get_json(url: str, path: str, params: dict[str, Any]) -> Any:
+    with httpx.Client(base_url=url, timeout=60) as http:
+        return _request(
+            http, "GET", path, params={k: v for k, v in params.items() if v is not None}
+        ).json()
+
+
+def _request(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    try:
+        r = http.request(method, path, **kwargs)
+    except httpx.ConnectError:
+        raise ClientError(
+            f"cannot reach opstrack at {http.base_url} (is `opstrack up` running? see --url)"
+        ) from None
+    except httpx.HTTPError as exc:
+        raise ClientError(f"request to {http.base_url}{path} failed: {exc}") from None
+    if r.status_code >= 400:
+        raise ClientError(f"{method} {path} answered {r.status_code}: {_detail(r)}")
+    return r
+
+
+def _detail(r: httpx.Response) -> str:
+    try:
+        body = r.json()
+    except ValueError:
+        return r.text[:300]
+    detail = str(body.get("detail", body)) if isinstance(body, dict) else str(body)
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if errors:
+        detail += "".join(
+            f"\n  item {e['index']}: {e['field']}: {e['message']}" for e in errors[:20]
+        )
+    return detail

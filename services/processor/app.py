@@ -1,0 +1,142 @@
+"""The faust app: thin agents that hand batches to plain functions, plus metrics and heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from services.core.calls import CallRules, fold_call
+from services.core.events import CallEvent
+from services.observability import processor_metrics as m
+from services.processor.calls import BatchResult, apply_batch
+from services.processor.transport import App
+from services.settings import Settings
+from services.store import workers
+from services.store.db import init_db, make_engine
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> Any:
+    engine = engine or make_engine(settings.database_url)
+    init_db(engine)
+    rules = settings.call_rules
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    guarantee = "exactly_once" if settings.exactly_once else "at_least_once"
+    app = App(
+        "opstrack-processor",
+        broker=";".join(f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")),
+        value_serializer="raw",
+        key_serializer="raw",
+        processing_guarantee=guarantee,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.broker_session_timeout,
+        broker_heartbeat_interval=settings.broker_heartbeat_interval,
+        broker_rebalance_timeout=settings.broker_rebalance_timeout,
+        producer_acks=-1,
+        topic_partitions=settings.calls_partitions,
+        # The topics are created by opstrack (ensure_topics) with their partition counts.
+        topic_allow_declare=False,
+        datadir=settings.worker_datadir,
+        web_enabled=True,
+        web_bind=settings.worker_web_host,
+        web_host=settings.worker_web_host,
+        web_port=settings.worker_web_port,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+    )
+    calls_name = settings.topic("calls")
+    calls_topic = app.topic(calls_name)
+    deadletter = app.topic(settings.topic("deadletter"))
+
+    @app.agent(calls_topic)
+    async def calls(stream: Any) -> None:
+        async for values in stream.take(
+            settings.processor_batch_size, within=settings.processor_batch_seconds
+        ):
+            result = await _apply_with_retry(engine, rules, values, calls_name)
+            _observe(result, calls_name, rules)
+            for value, reason in result.invalid:
+                await deadletter.send(
+                    value=orjson.dumps(
+                        {
+                            "topic": calls_name,
+                            "reason": reason,
+                            "message": value.decode(errors="replace"),
+                        }
+                    )
+                )
+
+    @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
+    async def heartbeat() -> None:
+        held = len(app.consumer.assignment())
+
+        def write() -> None:
+            with engine.begin() as conn:
+                workers.beat(conn, worker_id, held)
+
+        try:
+            await asyncio.to_thread(write)
+        except DBAPIError as exc:
+            log.warning("heartbeat: store unavailable: %s", exc)
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        # aiohttp refuses a charset inside content_type=, so the header is set whole.
+        return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return app
+
+
+async def _apply_with_retry(
+    engine: Engine, rules: CallRules, values: list[bytes], topic: str
+) -> BatchResult:
+    """Keep retrying while the store is away: the batch is neither lost nor half-applied."""
+    delay = 0.2
+    while True:
+        try:
+            with m.BATCH_SECONDS.labels(topic).time():
+                return await asyncio.to_thread(apply_batch, engine, rules, values)
+        except (OperationalError, DBAPIError) as exc:
+            m.STORE_RETRIES.labels(topic).inc()
+            log.warning("store write failed (%s); retrying in %.1fs", exc.__class__.__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def _observe(result: BatchResult, topic: str, rules: CallRules) -> None:
+    m.PROCESSED.labels(topic, "applied").inc(len(result.applied))
+    m.PROCESSED.labels(topic, "duplicate").inc(result.duplicates)
+    m.PROCESSED.labels(topic, "invalid").inc(len(result.invalid))
+    for e in result.applied:
+        _observe_call(e, rules)
+
+
+def _observe_call(e: CallEvent, rules: CallRules) -> None:
+    # The metrics count what the bucket counts: derive them from the same fold.
+    folded = fold_call(e, rules)
+    if folded is None:
+        return
+    key, d = folded
+    q, muni = key.queue, key.municipality
+    m.CALLS_OFFERED.labels(q, muni).inc()
+    if d.answered:
+        outcome = "answered"
+        m.CALLS_ANSWERED.labels(q, muni).inc()
+        for threshold, n in d.answered_within.items():
+            m.CALLS_ANSWERED_WITHIN.labels(q, muni, str(threshold)).inc(n)
+    elif d.abandoned:
+        outcome = "abandoned"
+        m.CALLS_ABANDONED.labels(q, muni).inc()
+        m.CALLS_SHORT_ABANDONED.labels(q, muni).inc(d.short_abandoned)
+    else:
+        outcome = "exited"
+        m.CALLS_EXITED.labels(q, muni, e.data.reason).inc()  # type: ignore[union-attr]
+    m.CALL_WAIT.labels(q, muni, outcome).observe(d.wait_offered_ms / 1000)

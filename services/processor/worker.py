@@ -1,0 +1,18 @@
+"""`opstrack worker`: run one processor worker until stopped."""
+
+from __future__ import annotations
+
+import logging
+
+from faust.worker import Worker
+
+from services.ingest.kafka import ensure_topics
+from services.processor.app import create_app
+from services.settings import Settings
+
+
+def run(settings: Settings, loglevel: str = "info") -> None:
+    ensure_topics(settings.kafka_bootstrap, settings.topic_partitions())
+    app = create_app(settings)
+    logging.getLogger("faust").setLevel(loglevel.upper())
+    Worker(app, loglevel=loglevel).execute_from_commandline()

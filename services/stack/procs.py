@@ -1,0 +1,70 @@
+"""Child processes that die with their parent, and free loopback ports."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # Linux: the kernel sends SIGTERM to the child if the parent dies, even by
+    # SIGKILL, so no broker or worker is left behind.
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def spawn(
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    log: IO[Any] | None = None,
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - argv is built by opstrack, not from input
+        list(argv),
+        env={**os.environ, **(env or {})},
+        stdout=log or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def stop(procs: Sequence[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
+    """SIGTERM all, wait up to `grace` seconds, then SIGKILL what is left."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        try:
+            p.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(host: str, port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False

@@ -1,0 +1,171 @@
+"""`opstrack up`: broker, API and processor worker as child processes, stopped together."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from services.ingest.kafka import ensure_topics
+from services.settings import Settings
+from services.stack.broker import EmbeddedBroker
+from services.stack.procs import spawn, stop
+from services.store import outbox
+from services.store.db import init_db, make_engine
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass
+class StackConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    worker_port: int = 6066
+    database_url: str = "sqlite:///./opstrack.db"
+    kafka: str | None = None  # None: start the embedded broker
+    state_dir: Path = Path(".opstrack")
+    ready_timeout: float = 90.0
+
+
+@dataclass
+class Stack:
+    config: StackConfig
+    bootstrap: str
+    broker: EmbeddedBroker | None
+    children: dict[str, subprocess.Popen[bytes]]
+    log_dir: Path
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.port}"
+
+    @property
+    def worker_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.worker_port}"
+
+    def stop(self) -> None:
+        # Worker first (it commits what it has), then the API (its relay), then the broker.
+        stop([p for n, p in self.children.items() if n == "worker"])
+        stop([p for n, p in self.children.items() if n != "worker"])
+        if self.broker is not None:
+            self.broker.stop()
+
+    def dead_child(self) -> str | None:
+        for name, proc in self.children.items():
+            if proc.poll() is not None:
+                return name
+        if (
+            self.broker is not None
+            and self.broker.proc is not None
+            and self.broker.proc.poll() is not None
+        ):
+            return "broker"
+        return None
+
+    def log_tail(self, name: str, lines: int = 15) -> str:
+        path = self.log_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def start(config: StackConfig, step: Callable[[str], None] = lambda _: None) -> Stack:
+    """Start everything and return once /readyz answers 200; on failure stop what started."""
+    log_dir = config.state_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    broker: EmbeddedBroker | None = None
+    stack: Stack | None = None
+    try:
+        if config.kafka is None:
+            step("starting the embedded broker (Tansu, memory only)")
+            broker = EmbeddedBroker(log=open(log_dir / "broker.log", "ab"))  # noqa: SIM115
+            broker.start()
+            bootstrap = broker.bootstrap
+        else:
+            bootstrap = config.kafka
+        settings = Settings(database_url=config.database_url, kafka_bootstrap=bootstrap)
+        step("creating topics")
+        ensure_topics(bootstrap, settings.topic_partitions())
+        step("preparing the database")
+        engine = make_engine(config.database_url)
+        init_db(engine)
+        if broker is not None:
+            # The embedded broker forgot everything: resend what no worker applied yet.
+            with engine.begin() as conn:
+                outbox.requeue_unapplied(conn)
+        engine.dispose()
+        env = {
+            "OPSTRACK_DATABASE_URL": config.database_url,
+            "OPSTRACK_KAFKA_BOOTSTRAP": bootstrap,
+            "OPSTRACK_WORKER_WEB_PORT": str(config.worker_port),
+            "OPSTRACK_WORKER_DATADIR": str(config.state_dir / "worker"),
+        }
+        me = [sys.executable, "-m", "services.cli"]
+        children = {}
+        step("starting the API and a processor worker")
+        api_argv = [*me, "api", "--host", config.host, "--port", str(config.port)]
+        children["api"] = spawn(api_argv, env, open(log_dir / "api.log", "ab"))  # noqa: SIM115
+        children["worker"] = spawn([*me, "worker"], env, open(log_dir / "worker.log", "ab"))  # noqa: SIM115
+        stack = Stack(config, bootstrap, broker, children, log_dir)
+        step("waiting until ready")
+        _wait_ready(stack)
+        return stack
+    except BaseException:
+        if stack is not None:
+            stack.stop()
+        elif broker is not None:
+            broker.stop()
+        raise
+
+
+def _wait_ready(stack: Stack) -> None:
+    deadline = time.monotonic() + stack.config.ready_timeout
+    last = ""
+    while time.monotonic() < deadline:
+        dead = stack.dead_child()
+        if dead:
+            raise StackError(
+                f"the {dead} stopped while starting; its log ends:\n{stack.log_tail(dead)}"
+            )
+        try:
+            r = httpx.get(f"{stack.api_url}/readyz", timeout=2)
+            if r.status_code == 200:
+                return
+            last = r.text
+        except httpx.HTTPError as exc:
+            last = str(exc)
+        time.sleep(0.25)
+    raise StackError(f"not ready after {stack.config.ready_timeout:.0f}s: {last}")
+
+
+def run_until_stopped(stack: Stack) -> int:
+    """Block until Ctrl-C/SIGTERM (returns 0) or a child dies (returns 1)."""
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stopping:
+            dead = stack.dead_child()
+            if dead:
+                raise StackError(
+                    f"the {dead} stopped unexpectedly; its log ends:\n{stack.log_tail(dead)}"
+                )
+            time.sleep(0.2)
+        return 0
+    finally:
+        stack.stop()
+        for s, handler in old.items():
+            signal.signal(s, handler)

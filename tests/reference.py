@@ -1,0 +1,155 @@
+"""An independent reference for the call SLIs, written from DESIGN.md, for tests only.
+
+It works on raw event dicts with plain Python and `datetime`, without the
+bucket, fold or store code of opstrack, so a test can compare what opstrack
+shows with what the definitions say.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Europe/Stockholm")
+TERMINAL = {"call.answered", "call.abandoned", "call.exited"}
+
+
+def call_event(
+    i: int,
+    kind: str,
+    at: datetime,
+    queue: str,
+    muni: str,
+    wait: float | None,
+    reason: str = "timeout",
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"call_id": f"call-{i}", "queue": queue, "municipality": muni}
+    if kind != "call.queued":
+        data["wait_seconds"] = wait
+    if kind == "call.exited":
+        data["reason"] = reason
+    return {
+        "specversion": "1.0",
+        "id": f"evt-{kind}-{i}",
+        "source": "test",
+        "type": kind,
+        "time": at.isoformat(),
+        "data": data,
+    }
+
+
+def generate_calls(n: int, seed: int, start: datetime, hours: int) -> list[dict[str, Any]]:
+    """n calls over `hours` hours from `start` in four queues: a queued and an ending event each."""
+    rnd = random.Random(seed)
+    queues = [
+        ("svedala", "Svedala"),
+        ("skurup", "Skurup"),
+        ("sjobo", "Sjöbo"),
+        ("gemensam", "shared"),
+    ]
+    out = []
+    for i in range(n):
+        queue, muni = rnd.choice(queues)
+        entered = start + timedelta(seconds=rnd.uniform(0, hours * 3600))
+        kind = rnd.choices(["call.answered", "call.abandoned", "call.exited"], [70, 22, 8])[0]
+        if kind == "call.abandoned" and rnd.random() < 0.3:
+            wait = round(rnd.uniform(0, 4.999), 3)  # a short abandon
+        else:
+            wait = round(rnd.choice([rnd.uniform(0, 20), rnd.uniform(0, 90), 20.0, 60.0]), 3)
+        out.append(call_event(i, "call.queued", entered, queue, muni, None))
+        reason = rnd.choice(["timeout", "key", "empty", "full", "closed"])
+        out.append(
+            call_event(i, kind, entered + timedelta(seconds=wait), queue, muni, wait, reason)
+        )
+    return out
+
+
+def expected_calls(
+    events: Iterable[dict[str, Any]],
+    period: tuple[datetime, datetime],
+    group_by: tuple[str, ...] = (),
+    short_abandon: float = 5.0,
+    thresholds: tuple[int, ...] = (20, 60),
+) -> list[dict[str, Any]]:
+    """API rows for the events, per DESIGN.md's definitions, computed from scratch."""
+    seen: dict[str, dict[str, Any]] = {}
+    for e in events:
+        seen.setdefault(e["id"], e)
+    groups: dict[tuple[Any, ...], list[tuple[str, float]]] = defaultdict(list)
+    for e in seen.values():
+        if e["type"] not in TERMINAL:
+            continue
+        wait = float(e["data"]["wait_seconds"])
+        entered = datetime.fromisoformat(e["time"]) - timedelta(seconds=wait)
+        if not (period[0] <= entered < period[1]):
+            continue
+        key = []
+        for g in group_by:
+            if g == "hour":
+                # A UTC hour is a local hour (whole-hour offsets), and a UTC key
+                # keeps the two 02:00 hours of the autumn DST change apart.
+                key.append(entered.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
+            elif g == "day":
+                local = entered.astimezone(TZ)
+                key.append(datetime(local.year, local.month, local.day, tzinfo=TZ))
+            else:
+                key.append(e["data"][g])
+        groups[tuple(key)].append((e["type"], wait))
+    if not group_by and not groups:
+        groups[()] = []
+    rows = []
+    for key in sorted(groups):
+        calls = groups[key]
+        offered = len(calls)
+        answered = [w for t, w in calls if t == "call.answered"]
+        abandoned = [w for t, w in calls if t == "call.abandoned"]
+        short = sum(1 for w in abandoned if w < short_abandon)
+        considered = offered - short
+        within = {str(t): sum(1 for w in answered if w <= t) for t in thresholds}
+        row: dict[str, Any] = {}
+        for g, v in zip(group_by, key, strict=True):
+            row["bucket_start" if g in ("hour", "day") else g] = (
+                v.astimezone(TZ).isoformat() if isinstance(v, datetime) else v
+            )
+        row |= {
+            "offered": offered,
+            "answered": len(answered),
+            "abandoned": len(abandoned),
+            "short_abandoned": short,
+            "exited": sum(1 for t, _ in calls if t == "call.exited"),
+            "answered_within": within,
+            "service_level": {
+                t: (n / considered if considered else None) for t, n in within.items()
+            },
+            "abandon_rate": (len(abandoned) - short) / considered if considered else None,
+            "asa_seconds": sum(answered) / len(answered) if answered else None,
+            "avg_wait_seconds": sum(w for _, w in calls) / offered if offered else None,
+        }
+        rows.append(row)
+    return rows
+
+
+def assert_rows_equal(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
+    """Counts exactly; ratios and means to 1e-9 (the API divides the same integers)."""
+    assert len(got) == len(want), f"{len(got)} rows, expected {len(want)}"
+    for g, w in zip(got, want, strict=True):
+        assert g.keys() == w.keys()
+        for k, v in w.items():
+            if isinstance(v, float):
+                assert g[k] is not None and abs(g[k] - v) < 1e-9, (k, g[k], v)
+            elif isinstance(v, dict):
+                for t, x in v.items():
+                    if isinstance(x, float):
+                        assert g[k][t] is not None and abs(g[k][t] - x) < 1e-9, (k, t, g[k][t], x)
+                    else:
+                        assert g[k][t] == x, (k, t, g[k][t], x)
+            else:
+                assert g[k] == v, (k, g[k], v)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
