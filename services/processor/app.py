@@ -32,7 +32,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     guarantee = "exactly_once" if settings.exactly_once else "at_least_once"
     app = App(
-        "opstrack-processor",
+        settings.topic("opstrack-processor"),  # the group id: one per stack sharing a cluster
         broker=";".join(f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")),
         value_serializer="raw",
         key_serializer="raw",

