@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +27,7 @@ sli_app = typer.Typer(
 app.add_typer(sli_app, name="sli")
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 _state = {"debug": False}
 
 UrlOpt = Annotated[
@@ -80,12 +81,13 @@ def up(
     with err.status("starting opstrack …") as status:
         stack = start(config, step=lambda s: status.update(f"{s} …"))
     api = stack.api_url
+    year = datetime.now(tz=UTC).year
     broker = f"{stack.bootstrap} (embedded Tansu, memory only)" if stack.broker else stack.bootstrap
     out.print(
         f"[bold green]opstrack is up[/]\n"
         f"  API             {api}   (OpenAPI docs: {api}/docs)\n"
         f"  send events     opstrack emit events.ndjson   (POST {api}/v1/events)\n"
-        f"  service levels  {api}/v1/sli/calls?period=2026   or   opstrack sli calls --period 2026\n"
+        f"  service levels  {api}/v1/sli/calls?period={year}   or   opstrack sli calls --period {year}\n"
         f"  metrics         {api}/metrics (ingest)   {stack.worker_url}/metrics (processor)\n"
         f"  ready           {api}/readyz\n"
         f"  broker          {broker}\n"

@@ -85,6 +85,16 @@ def up(tmp_path: Path) -> Iterator[Up]:
         stack.stop()
 
 
+def opstrack(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def post(url: str, events: list[dict[str, Any]]) -> httpx.Response:
     return httpx.post(
         f"{url}/v1/events", content=json.dumps(events), headers={"content-type": BATCH}, timeout=30
@@ -119,9 +129,12 @@ def test_events_in_service_levels_out_and_restart_loses_nothing(up: Up) -> None:
     first, last = events[:1600], events[1600:]
     up.start()
 
-    for i in range(0, len(first), 500):
-        r = post(up.url, first[i : i + 500])
-        assert r.status_code == 202, r.text
+    # The first part goes in as a user would send a file: `opstrack emit`.
+    ndjson = up.tmp / "first.ndjson"
+    ndjson.write_text("".join(json.dumps(e) + "\n" for e in first))
+    sent = opstrack("emit", str(ndjson), "--url", up.url, "--batch", "500")
+    assert sent.returncode == 0, sent.stderr
+    assert "1600 accepted, 0 duplicates" in sent.stdout
     # Duplicates (same ids) are acknowledged and not counted.
     r = post(up.url, first[:300])
     assert r.json() == {"accepted": 0, "duplicates": 300}
@@ -138,6 +151,14 @@ def test_events_in_service_levels_out_and_restart_loses_nothing(up: Up) -> None:
         }
     ]
     wait_equal(up.url, first)
+    # The CLI shows the same figures as the API.
+    shown = opstrack(
+        "sli", "calls", "--period", PERIOD, "--group-by", "queue", "--json", "--url", up.url
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert_rows_equal(
+        json.loads(shown.stdout)["rows"], expected_calls(first, PERIOD_BOUNDS, ("queue",))
+    )
 
     # The rest arrives and the stack is stopped at once, before it can all be applied.
     assert post(up.url, last).status_code == 202
