@@ -17,7 +17,7 @@ from services.ingest.kafka import ensure_topics
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
 from services.stack.procs import spawn, stop
-from services.store import outbox
+from services.store import outbox, workers
 from services.store.db import init_db, make_engine
 
 
@@ -98,9 +98,10 @@ def start(config: StackConfig, step: Callable[[str], None] = lambda _: None) -> 
         step("preparing the database")
         engine = make_engine(config.database_url)
         init_db(engine)
-        if broker is not None:
-            # The embedded broker forgot everything: resend what no worker applied yet.
-            with engine.begin() as conn:
+        with engine.begin() as conn:
+            workers.forget_all(conn)
+            if broker is not None:
+                # The embedded broker forgot everything: resend what no worker applied yet.
                 outbox.requeue_unapplied(conn)
         engine.dispose()
         env = {

@@ -28,3 +28,9 @@ def any_consuming(conn: Connection) -> bool:
         BEATS.c.seen_at_us > now_us() - FRESH_US, BEATS.c.partitions > 0
     )
     return conn.execute(query.limit(1)).first() is not None
+
+
+def forget_all(conn: Connection) -> None:
+    """Drop every heartbeat: `opstrack up` owns its workers, and a stopped one's
+    last beat would otherwise make /readyz say ready before the new one consumes."""
+    conn.execute(BEATS.delete())
