@@ -29,8 +29,9 @@ class BucketKey:
 class CallBucket:
     """Counts and sums for one queue and one hour; buckets add up to any period.
 
-    Waits are kept in whole milliseconds so that adding buckets is exact
-    (float sums would depend on the order of addition).
+    Wait sums are kept in whole milliseconds so that adding buckets is exact
+    (float sums would depend on the order of addition); thresholds are judged
+    on the exact wait, as DESIGN.md defines them.
     """
 
     offered: int = 0
@@ -71,7 +72,8 @@ def fold_call(event: CallEvent, rules: CallRules) -> tuple[BucketKey, CallBucket
     """The bucket delta of one call event; None for events that end no queue stay."""
     if not isinstance(event, CallAnswered | CallAbandoned | CallExited):
         return None
-    wait_ms = round(event.data.wait_seconds * 1000)
+    wait = event.data.wait_seconds
+    wait_ms = round(wait * 1000)
     entered = event.time.timestamp() - wait_ms / 1000
     key = BucketKey(
         hour=int(entered // HOUR) * HOUR,
@@ -83,10 +85,10 @@ def fold_call(event: CallEvent, rules: CallRules) -> tuple[BucketKey, CallBucket
         delta.answered = 1
         delta.wait_answered_ms = wait_ms
         for t in rules.thresholds:
-            delta.answered_within[t] = int(wait_ms <= t * 1000)
+            delta.answered_within[t] = int(wait <= t)
     elif isinstance(event, CallAbandoned):
         delta.abandoned = 1
-        delta.short_abandoned = int(wait_ms < rules.short_abandon_seconds * 1000)
+        delta.short_abandoned = int(wait < rules.short_abandon_seconds)
     else:
         delta.exited = 1
     return key, delta

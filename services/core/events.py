@@ -17,6 +17,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "EVENT_MODELS",
@@ -84,7 +85,11 @@ class _Envelope(BaseModel):
         if self.subject is None and entity is not None:
             object.__setattr__(self, "subject", entity)
         elif entity is not None and self.subject != entity:
-            raise ValueError(f"subject {self.subject!r} must equal the entity id {entity!r}")
+            raise PydanticCustomError(
+                "subject_mismatch",
+                "subject '{subject}' must equal the entity id '{entity}'",
+                {"subject": self.subject, "entity": entity},
+            )
         return self
 
 
@@ -140,7 +145,9 @@ class EventError(ValueError):
 
 def parse_event(raw: object) -> Event:
     """Validate one decoded JSON value as an event, or raise EventError naming each field."""
-    if isinstance(raw, dict) and raw.get("type") not in EVENT_MODELS:
+    if isinstance(raw, dict) and not (
+        isinstance(raw.get("type"), str) and raw["type"] in EVENT_MODELS
+    ):
         known = ", ".join(sorted(EVENT_MODELS))
         got = f"unknown event type {raw['type']!r}" if "type" in raw else "missing"
         raise EventError([("type", f"{got} (known: {known})")])
@@ -165,6 +172,8 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
         loc = [str(p) for p in err["loc"]]
         if loc and loc[0] in EVENT_MODELS:
             loc = loc[1:]
+        if err["type"] == "subject_mismatch":
+            loc = ["subject"]  # raised by the model validator, which has no field of its own
         out.append((".".join(loc) or "(event)", err["msg"]))
     return out
 
