@@ -9,7 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from services.api.deps import EngineDep, RelayDep
+from services.api.deps import EngineDep, RelayDep, SettingsDep
+from services.ingest.kafka import reachable
 from services.store import workers
 
 router = APIRouter(tags=["health"])
@@ -21,9 +22,11 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(engine: EngineDep, relay: RelayDep) -> Any:
+async def readyz(engine: EngineDep, relay: RelayDep, settings: SettingsDep) -> Any:
     def check() -> dict[str, bool]:
-        checks = {"database": False, "broker": relay.connected, "worker": False}
+        # The relay may sit idle on an old connection: look at the broker now as well.
+        broker = relay.connected and reachable(settings.kafka_bootstrap, timeout=0.5)
+        checks = {"database": False, "broker": broker, "worker": False}
         try:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))

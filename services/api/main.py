@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import make_asgi_app
 
-from services.api import health, sli
+from services.api import health, metrics, sli
 from services.ingest import routes as ingest
 from services.ingest.relay import Relay
 from services.settings import Settings, get_settings
@@ -40,5 +39,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(sli.router)
     app.include_router(health.router)
-    app.mount("/metrics", make_asgi_app())
+    app.include_router(metrics.router)
     return app

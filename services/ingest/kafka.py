@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Mapping
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 
 def producer(bootstrap: str) -> KafkaProducer:
@@ -24,8 +25,29 @@ def producer(bootstrap: str) -> KafkaProducer:
     )
 
 
+def reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    """Whether any bootstrap server accepts a TCP connection now."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def require_broker(bootstrap: str) -> None:
+    # kafka-python clients start an I/O thread before they find out that no
+    # broker answers, and one that raises from __init__ leaves it running; so
+    # look first, and build clients only when a broker is there.
+    if not reachable(bootstrap):
+        raise KafkaConnectionError(f"no Kafka broker reachable at {bootstrap}")
+
+
 def ensure_topics(bootstrap: str, partitions: Mapping[str, int]) -> None:
     """Create the topics that do not exist yet (the broker may not auto-create them)."""
+    require_broker(bootstrap)
     admin = KafkaAdminClient(
         bootstrap_servers=bootstrap, client_id="opstrack-admin", request_timeout_ms=10_000
     )

@@ -47,6 +47,9 @@ class Relay:
     def _run(self) -> None:
         backoff = 0.5
         while not self._stop.is_set():
+            # Cleared before publishing: a wake() that comes during the publish
+            # is kept for the next round instead of being lost.
+            self._wake.clear()
             try:
                 sent = self.publish_pending()
                 backoff = 0.5
@@ -63,7 +66,6 @@ class Relay:
                 continue
             if sent < self._batch:
                 self._wake.wait(1.0)
-                self._wake.clear()
 
     def publish_pending(self) -> int:
         """Publish one batch of the backlog; returns how many events were sent."""
