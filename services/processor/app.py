@@ -13,8 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from services.core.calls import CallRules, fold_call
-from services.core.events import CallEvent
+from services.core.calls import CallBucket, CallRules
+from services.core.events import CallAbandoned, CallAnswered, CallExited
 from services.observability import processor_metrics as m
 from services.processor.calls import BatchResult, apply_batch
 from services.processor.transport import App
@@ -62,7 +62,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
             settings.processor_batch_size, within=settings.processor_batch_seconds
         ):
             result = await _apply_with_retry(engine, rules, values, calls_name)
-            _observe(result, calls_name, rules)
+            _observe(result, calls_name)
             for value, reason in result.invalid:
                 await deadletter.send(
                     value=orjson.dumps(
@@ -111,32 +111,29 @@ async def _apply_with_retry(
             delay = min(delay * 2, 10.0)
 
 
-def _observe(result: BatchResult, topic: str, rules: CallRules) -> None:
+def _observe(result: BatchResult, topic: str) -> None:
     m.PROCESSED.labels(topic, "applied").inc(len(result.applied))
     m.PROCESSED.labels(topic, "duplicate").inc(result.duplicates)
     m.PROCESSED.labels(topic, "invalid").inc(len(result.invalid))
-    for e in result.applied:
-        _observe_call(e, rules)
-
-
-def _observe_call(e: CallEvent, rules: CallRules) -> None:
-    # The metrics count what the bucket counts: derive them from the same fold.
-    folded = fold_call(e, rules)
-    if folded is None:
-        return
-    key, d = folded
-    q, muni = key.queue, key.municipality
-    m.CALLS_OFFERED.labels(q, muni).inc()
-    if d.answered:
-        outcome = "answered"
-        m.CALLS_ANSWERED.labels(q, muni).inc()
+    # Counters from the batch's bucket deltas: they count exactly what the
+    # buckets count, with one label lookup per queue rather than per event.
+    per_queue: dict[tuple[str, str], CallBucket] = {}
+    for key, delta in result.deltas.items():
+        per_queue.setdefault((key.queue, key.municipality), CallBucket()).add(delta)
+    for (q, muni), d in per_queue.items():
+        m.CALLS_OFFERED.labels(q, muni).inc(d.offered)
+        m.CALLS_ANSWERED.labels(q, muni).inc(d.answered)
+        m.CALLS_ABANDONED.labels(q, muni).inc(d.abandoned)
+        m.CALLS_SHORT_ABANDONED.labels(q, muni).inc(d.short_abandoned)
         for threshold, n in d.answered_within.items():
             m.CALLS_ANSWERED_WITHIN.labels(q, muni, str(threshold)).inc(n)
-    elif d.abandoned:
-        outcome = "abandoned"
-        m.CALLS_ABANDONED.labels(q, muni).inc()
-        m.CALLS_SHORT_ABANDONED.labels(q, muni).inc(d.short_abandoned)
-    else:
-        outcome = "exited"
-        m.CALLS_EXITED.labels(q, muni, e.data.reason).inc()  # type: ignore[union-attr]
-    m.CALL_WAIT.labels(q, muni, outcome).observe(d.wait_offered_ms / 1000)
+    # The wait histogram and exit reasons need each call.
+    for e in result.applied:
+        if isinstance(e, CallAnswered | CallAbandoned | CallExited):
+            q, muni = e.data.queue, e.data.municipality
+            m.CALL_WAIT.labels(q, muni, _OUTCOME[e.type]).observe(e.data.wait_seconds)
+            if isinstance(e, CallExited):
+                m.CALLS_EXITED.labels(q, muni, e.data.reason).inc()
+
+
+_OUTCOME = {"call.answered": "answered", "call.abandoned": "abandoned", "call.exited": "exited"}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from services.core.calls import CallRules, fold_calls
+from services.core.calls import BucketKey, CallBucket, CallRules, fold_calls
 from services.core.events import CallEvent, EventError, parse_event_json
 from services.store import calls, inbox
 
@@ -14,6 +14,7 @@ from services.store import calls, inbox
 @dataclass(slots=True)
 class BatchResult:
     applied: list[CallEvent] = field(default_factory=list)
+    deltas: dict[BucketKey, CallBucket] = field(default_factory=dict)  # what was added
     duplicates: int = 0
     invalid: list[tuple[bytes, str]] = field(default_factory=list)  # (message, reason)
 
@@ -38,7 +39,7 @@ def apply_batch(engine: Engine, rules: CallRules, values: list[bytes]) -> BatchR
     with engine.begin() as conn:
         fresh = inbox.claim(conn, [e.id for e in events])
         applied = [e for e in events if e.id in fresh]
-        calls.add_buckets(conn, fold_calls(applied, rules))
-    return BatchResult(
-        applied=applied, duplicates=len(values) - len(invalid) - len(applied), invalid=invalid
-    )
+        deltas = fold_calls(applied, rules)
+        calls.add_buckets(conn, deltas)
+    duplicates = len(values) - len(invalid) - len(applied)
+    return BatchResult(applied=applied, deltas=deltas, duplicates=duplicates, invalid=invalid)

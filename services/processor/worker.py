@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from faust.worker import Worker
 
@@ -13,6 +14,7 @@ from services.settings import Settings
 
 def run(settings: Settings, loglevel: str = "info") -> None:
     ensure_topics(settings.kafka_bootstrap, settings.topic_partitions())
+    Path(settings.worker_datadir).mkdir(parents=True, exist_ok=True)  # faust will not
     app = create_app(settings)
     logging.getLogger("faust").setLevel(loglevel.upper())
     Worker(app, loglevel=loglevel).execute_from_commandline()

@@ -36,13 +36,13 @@ def add_buckets(conn: Connection, deltas: Mapping[BucketKey, CallBucket]) -> Non
         | {c: getattr(deltas[k], c) for c in _COUNTS}
         for k in keys
     ]
-    ins = insert_for(conn.dialect.name, BUCKETS).values(rows)
-    conn.execute(
-        ins.on_conflict_do_update(
-            index_elements=["hour", "queue", "municipality"],
-            set_={c: BUCKETS.c[c] + ins.excluded[c] for c in _COUNTS},
-        )
+    # Rows as parameters, not .values(rows): compiled once and cached.
+    ins = insert_for(conn.dialect.name, BUCKETS)
+    upsert = ins.on_conflict_do_update(
+        index_elements=["hour", "queue", "municipality"],
+        set_={c: BUCKETS.c[c] + ins.excluded[c] for c in _COUNTS},
     )
+    conn.execute(upsert, rows)
     within = [
         {"hour": k.hour, "queue": k.queue, "municipality": k.municipality}
         | {"threshold_s": t, "answered": n}
@@ -51,13 +51,12 @@ def add_buckets(conn: Connection, deltas: Mapping[BucketKey, CallBucket]) -> Non
         if n
     ]
     if within:
-        ins = insert_for(conn.dialect.name, WITHIN).values(within)
-        conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=["hour", "queue", "municipality", "threshold_s"],
-                set_={"answered": WITHIN.c.answered + ins.excluded.answered},
-            )
+        ins = insert_for(conn.dialect.name, WITHIN)
+        upsert = ins.on_conflict_do_update(
+            index_elements=["hour", "queue", "municipality", "threshold_s"],
+            set_={"answered": WITHIN.c.answered + ins.excluded.answered},
         )
+        conn.execute(upsert, within)
 
 
 def sum_buckets(

@@ -22,10 +22,11 @@ def claim(conn: Connection, event_ids: Iterable[str]) -> set[str]:
     if not ids:
         return set()
     at = now_us()
+    # Rows as parameters, not .values(rows): the statement compiles once and is
+    # cached, instead of once per batch with a bind parameter per cell.
     stmt = (
         insert_for(conn.dialect.name, _TABLE)
-        .values([{"id": i, "applied_at_us": at} for i in ids])
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(_TABLE.c.id)
     )
-    return set(conn.execute(stmt).scalars())
+    return set(conn.execute(stmt, [{"id": i, "applied_at_us": at} for i in ids]).scalars())
