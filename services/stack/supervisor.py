@@ -16,7 +16,7 @@ import httpx
 from services.ingest.kafka import ensure_topics
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
-from services.stack.procs import spawn, stop
+from services.stack.procs import port_free, spawn, stop
 from services.store import outbox, workers
 from services.store.db import init_db, make_engine
 
@@ -80,6 +80,9 @@ class Stack:
 
 def start(config: StackConfig, step: Callable[[str], None] = lambda _: None) -> Stack:
     """Start everything and return once /readyz answers 200; on failure stop what started."""
+    for port, option in ((config.port, "--port"), (config.worker_port, "--worker-port")):
+        if not port_free(config.host if option == "--port" else "127.0.0.1", port):
+            raise StackError(f"port {port} is in use: choose another with {option}")
     log_dir = config.state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     broker: EmbeddedBroker | None = None

@@ -69,3 +69,15 @@ def test_emit_reads_stdin_and_rejects_a_missing_file(tmp_path: Path) -> None:
     r = opstrack("emit", "-", "--url", f"http://127.0.0.1:{free_port()}", stdin="{bad\n")
     assert r.returncode == 1
     assert "line 1: malformed JSON" in r.stderr
+
+
+def test_up_refuses_a_port_in_use(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = opstrack("up", "--port", str(port), "--state-dir", str(tmp_path / "state"))
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"error: port {port} is in use: choose another with --port"
