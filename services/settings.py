@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.core.calls import CallRules
+from services.core.events import TOPICS
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
 
 class Settings(BaseSettings):
@@ -16,11 +20,18 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./opstrack.db"
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = ""  # lets several stacks share one Kafka cluster
-    calls_partitions: int = Field(4, ge=1)
+    partitions: int = Field(4, ge=1)  # of each topic opstrack creates; the unit of scale
 
     # SLI rules (DESIGN.md): a change here needs a rebuild of the buckets.
     short_abandon_seconds: float = Field(5.0, ge=0)
     answer_thresholds: tuple[int, ...] = (20, 60)
+
+    # The YAML files: services.yaml (catalog), sla.yaml (ticket SLA targets).
+    config_dir: Path = CONFIG_DIR
+    # Business-hours handling time beside calendar hours (Mon-Fri 08-17, Swedish holidays).
+    business_calendar: bool = True
+    # How often a worker checks SLA clocks and refreshes its gauges.
+    clock_interval_seconds: float = Field(15.0, gt=0)
 
     # Ingest limits.
     max_body_bytes: int = Field(5_000_000, ge=1024)
@@ -56,7 +67,8 @@ class Settings(BaseSettings):
 
     def topic_partitions(self) -> dict[str, int]:
         """The topics opstrack uses, with their partition counts."""
-        return {self.topic("calls"): self.calls_partitions, self.topic("deadletter"): 1}
+        topics = {self.topic(name): self.partitions for name in TOPICS}
+        return topics | {self.topic("deadletter"): 1}
 
 
 @lru_cache

@@ -43,12 +43,13 @@ def call_event(
 
 
 def generate_calls(n: int, seed: int, start: datetime, hours: int) -> list[dict[str, Any]]:
-    """n calls over `hours` hours from `start` in four queues: a queued and an ending event each."""
+    """n calls over `hours` hours from `start` in five queues: a queued and an ending event each."""
     rnd = random.Random(seed)
     queues = [
-        ("svedala", "Svedala"),
-        ("skurup", "Skurup"),
-        ("sjobo", "Sjöbo"),
+        ("askersund", "Askersund"),
+        ("hallsberg", "Hallsberg"),
+        ("laxa", "Laxå"),
+        ("lekeberg", "Lekeberg"),
         ("gemensam", "shared"),
     ]
     out = []

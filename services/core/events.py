@@ -1,136 +1,103 @@
-"""Event contracts: the CloudEvents 1.0 envelope and the data of each event type.
+"""Event contracts: every event type, how to parse one, and which topic carries it.
 
-These models are the single source of truth: `schemas/*.json` are generated from
-them (`opstrack schemas`) and a test fails when the two drift apart.
+The models (in `services.core.contracts`) are the single source of truth:
+`schemas/*.json` are generated from them (`opstrack schemas`) and a test fails
+when the two drift apart.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, get_args
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    model_validator,
+from pydantic import Field, TypeAdapter, ValidationError
+
+from services.core.contracts.calls import (
+    CallAbandoned,
+    CallAnswered,
+    CallEvent,
+    CallExited,
+    CallQueued,
 )
-from pydantic_core import PydanticCustomError
+from services.core.contracts.changes import (
+    ChangeEvent,
+    ChangeImplemented,
+    ChangeScheduled,
+    FreezeDeclared,
+    FreezeLifted,
+)
+from services.core.contracts.envelope import Envelope
+from services.core.contracts.incidents import (
+    IncidentAcknowledged,
+    IncidentEvent,
+    IncidentOpened,
+    IncidentResolved,
+    IncidentUpdated,
+)
+from services.core.contracts.indicators import IndicatorMeasured
+from services.core.contracts.sla import SlaBreached, SlaEvent, SlaWarning
+from services.core.contracts.tickets import (
+    TicketClosed,
+    TicketCreated,
+    TicketEvent,
+    TicketPaused,
+    TicketReopened,
+    TicketResolved,
+    TicketResumed,
+)
 
 __all__ = [
     "EVENT_MODELS",
     "CallAbandoned",
     "CallAnswered",
+    "CallEvent",
     "CallExited",
     "CallQueued",
+    "ChangeEvent",
+    "ChangeImplemented",
+    "ChangeScheduled",
     "Event",
     "EventError",
+    "FreezeDeclared",
+    "FreezeLifted",
+    "IncidentAcknowledged",
+    "IncidentEvent",
+    "IncidentOpened",
+    "IncidentResolved",
+    "IncidentUpdated",
+    "IndicatorMeasured",
+    "SlaBreached",
+    "SlaEvent",
+    "SlaWarning",
+    "TicketClosed",
+    "TicketCreated",
+    "TicketEvent",
+    "TicketPaused",
+    "TicketReopened",
+    "TicketResolved",
+    "TicketResumed",
     "ValidationError",
     "parse_event",
     "topic_for",
 ]
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-# A queue stay longer than a day is a clock or export error, not a call.
-WaitSeconds = Annotated[float, Field(ge=0, le=86_400, allow_inf_nan=False)]
+AnyEvent = CallEvent | TicketEvent | IncidentEvent | ChangeEvent | IndicatorMeasured | SlaEvent
+Event = Annotated[AnyEvent, Field(discriminator="type")]
 
-
-class _Data(BaseModel):
-    # Unknown data fields are refused, so personal data (caller numbers, names)
-    # cannot slip into the store by way of an extra field.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CallData(_Data):
-    call_id: Name
-    queue: Name
-    municipality: Name
-
-
-class CallQueuedData(CallData):
-    """A call entered a queue; it counts only once its stay has ended."""
-
-
-class CallAnsweredData(CallData):
-    wait_seconds: WaitSeconds
-
-
-class CallAbandonedData(CallData):
-    wait_seconds: WaitSeconds
-
-
-class CallExitedData(CallData):
-    reason: Literal["timeout", "key", "empty", "full", "closed"]
-    wait_seconds: WaitSeconds
-
-
-class _Envelope(BaseModel):
-    """CloudEvents 1.0, structured JSON mode."""
-
-    # Extension attributes are allowed by the spec; they are dropped, not stored.
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    specversion: Literal["1.0"]
-    id: Name
-    source: Name
-    time: AwareDatetime
-    subject: Name | None = None
-    datacontenttype: Literal["application/json"] = "application/json"
-
-    @model_validator(mode="after")
-    def _subject_is_entity(self) -> Any:
-        entity = _entity_id(getattr(self, "data", None))
-        if self.subject is None and entity is not None:
-            object.__setattr__(self, "subject", entity)
-        elif entity is not None and self.subject != entity:
-            raise PydanticCustomError(
-                "subject_mismatch",
-                "subject '{subject}' must equal the entity id '{entity}'",
-                {"subject": self.subject, "entity": entity},
-            )
-        return self
-
-
-def _entity_id(data: object) -> str | None:
-    if isinstance(data, CallData):
-        return data.call_id
-    return None
-
-
-class CallQueued(_Envelope):
-    type: Literal["call.queued"]
-    data: CallQueuedData
-
-
-class CallAnswered(_Envelope):
-    type: Literal["call.answered"]
-    data: CallAnsweredData
-
-
-class CallAbandoned(_Envelope):
-    type: Literal["call.abandoned"]
-    data: CallAbandonedData
-
-
-class CallExited(_Envelope):
-    type: Literal["call.exited"]
-    data: CallExitedData
-
-
-CallEvent = CallQueued | CallAnswered | CallAbandoned | CallExited
-Event = Annotated[CallEvent, Field(discriminator="type")]
-
-EVENT_MODELS: dict[str, type[_Envelope]] = {
-    "call.queued": CallQueued,
-    "call.answered": CallAnswered,
-    "call.abandoned": CallAbandoned,
-    "call.exited": CallExited,
+EVENT_MODELS: dict[str, type[Envelope]] = {
+    get_args(model.model_fields["type"].annotation)[0]: model for model in get_args(AnyEvent)
 }
 
-# Each event type travels on the topic of its family: call.* on `calls`, ...
-_TOPICS = {"call": "calls"}
+# Each event type travels on the topic of its family, keyed by its entity id.
+_TOPICS = {
+    "call": "calls",
+    "ticket": "tickets",
+    "incident": "incidents",
+    "change": "changes",
+    "freeze": "changes",
+    "indicator": "indicators",
+    "sla": "sla",
+}
+TOPICS = tuple(dict.fromkeys(_TOPICS.values()))
 
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 

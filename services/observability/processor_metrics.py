@@ -6,7 +6,7 @@ base units, `_total` on counters only. Labels never carry personal data.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 PROCESSED = Counter(
     "opstrack_processor_events_total",
@@ -51,4 +51,43 @@ CALL_WAIT = Histogram(
     "Time calls waited in the queue, by outcome (answered, abandoned, exited).",
     [*_CALL, "outcome"],
     buckets=(5, 10, 20, 30, 60, 120, 300, 600),
+)
+
+# --- tickets, incidents, changes (gauges are refreshed by the worker's clock) ---
+ENTITY_EVENTS = Counter(
+    "opstrack_entity_events_total",
+    "Ticket, incident, change, freeze and indicator events applied, by type.",
+    ["type"],
+)
+TICKETS_OPEN = Gauge(
+    "opstrack_tickets_open",
+    "Open tickets by priority and SLA state (ok, warning, breached, none: no target).",
+    ["priority", "sla"],
+)
+SLA_EVENTS = Counter(
+    "opstrack_sla_events_total",
+    "SLA warnings and breaches raised for open tickets (each once per ticket).",
+    ["type", "priority"],
+)
+INCIDENTS_OPEN = Gauge(
+    "opstrack_incidents_open",
+    "Unresolved incidents by service and severity.",
+    ["service", "severity"],
+)
+SERVICE_DOWN = Gauge(
+    "opstrack_service_down",
+    "1 while a service is in an outage, its own or a dependency's (cause label).",
+    ["service", "cause"],
+)
+FREEZES_ACTIVE = Gauge("opstrack_freezes_active", "Change freezes in force now.")
+FREEZE_VIOLATIONS = Gauge(
+    "opstrack_change_freeze_violations",
+    "Changes implemented inside a freeze covering their service without an approved "
+    "emergency exception, all time, by service (use delta() or changes() to alert).",
+    ["service"],
+)
+CLOCK_SECONDS = Histogram(
+    "opstrack_processor_clock_duration_seconds",
+    "Time of one SLA check and gauge refresh.",
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5),
 )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, event
+from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.url import make_url
 from sqlmodel import SQLModel, create_engine
@@ -58,3 +59,23 @@ def insert_for(engine_or_dialect: Engine | str, table: Table) -> Any:
 
 def now_us() -> int:
     return time.time_ns() // 1000
+
+
+def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """Insert rows, replacing every non-key column of rows whose keys exist."""
+    if not rows:
+        return
+    ins = insert_for(conn.dialect.name, table)
+    others = [c.name for c in table.columns if c.name not in keys]
+    stmt = ins.on_conflict_do_update(index_elements=keys, set_={c: ins.excluded[c] for c in others})
+    # Sorted by key: concurrent writers lock rows in one order and cannot deadlock.
+    conn.execute(stmt, sorted(rows, key=lambda r: tuple(r[k] for k in keys)))
+
+
+def us(t: datetime | None) -> int | None:
+    """An aware datetime as UTC epoch microseconds (how the store keeps instants)."""
+    return None if t is None else round(t.timestamp() * 1_000_000)
+
+
+def from_us(v: int | None) -> datetime | None:
+    return None if v is None else datetime.fromtimestamp(v / 1_000_000, tz=UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Text
+from sqlalchemy import BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -62,3 +62,90 @@ class WorkerBeat(SQLModel, table=True):
     worker_id: str = Field(primary_key=True, max_length=200)
     seen_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     partitions: int = 0
+
+
+class EntityEvent(SQLModel, table=True):
+    """Every applied ticket, incident, change, freeze and indicator event, by entity.
+
+    An entity's state is recomputed from the set of its events, so late and
+    out-of-order events give the same state as events in order.
+    """
+
+    __tablename__ = "entity_events"
+    id: str = Field(primary_key=True, max_length=200)
+    family: str = Field(max_length=20)  # ticket, incident, change, freeze, indicator
+    entity_id: str = Field(max_length=200)
+    type: str = Field(max_length=100)
+    time_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    __table_args__ = (Index("ix_entity_events_entity", "family", "entity_id"),)
+
+
+class TicketRow(SQLModel, table=True):
+    """A ticket's state, recomputed from its events (times in UTC epoch microseconds)."""
+
+    __tablename__ = "tickets"
+    ticket_id: str = Field(primary_key=True, max_length=200)
+    category: str = Field(max_length=200, index=True)
+    priority: int
+    municipality: str = Field(max_length=200, index=True)
+    status: str = Field(max_length=20, index=True)
+    created_at_us: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    resolved_at_us: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    closed_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+    reopened: int = 0
+    handling_hours: float | None = None
+    business_handling_hours: float | None = None
+
+
+class IncidentRow(SQLModel, table=True):
+    """An incident's state; `outages` is JSON [[start_us, end_us or null], …]."""
+
+    __tablename__ = "incidents"
+    incident_id: str = Field(primary_key=True, max_length=200)
+    service: str = Field(max_length=200, index=True)
+    severity: int | None = None  # None until an event carrying it arrives
+    impact: str | None = Field(default=None, max_length=20)
+    municipalities: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    planned_work: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    opened_at_us: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    acknowledged_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+    resolved_at_us: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    outages: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ChangeRow(SQLModel, table=True):
+    __tablename__ = "changes"
+    change_id: str = Field(primary_key=True, max_length=200)
+    service: str = Field(max_length=200, index=True)
+    implemented_at_us: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    emergency: bool = False
+    exception_approved_by: str | None = Field(default=None, max_length=200)
+    planned_start_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+    planned_end_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+    title: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class FreezeRow(SQLModel, table=True):
+    """A change freeze; `scope` is a JSON list of services, or ["*"]."""
+
+    __tablename__ = "freezes"
+    freeze_id: str = Field(primary_key=True, max_length=200)
+    starts_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    ends_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    lifted_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+    scope: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class IndicatorValueRow(SQLModel, table=True):
+    """The latest measured value of an indicator for one date."""
+
+    __tablename__ = "indicator_values"
+    indicator: str = Field(primary_key=True, max_length=200)
+    as_of: str = Field(primary_key=True, max_length=10)  # ISO date
+    value: float
+    is_boolean: bool = False
+    forecast: float | None = None
+    measured_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))

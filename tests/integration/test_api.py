@@ -61,7 +61,11 @@ def call_event(
     wait: float | None = 12.5,
     at: str = "2022-03-01T10:00:30+00:00",
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {"call_id": f"call-{n}", "queue": "svedala", "municipality": "Svedala"}
+    data: dict[str, Any] = {
+        "call_id": f"call-{n}",
+        "queue": "askersund",
+        "municipality": "Askersund",
+    }
     if wait is not None:
         data["wait_seconds"] = wait
     return {
@@ -523,7 +527,7 @@ def test_sli_calls_from_stored_buckets(client: TestClient, engine: Engine) -> No
             conn,
             {
                 # answered after 10 s and 50 s, abandoned after 2 s (short) and 30 s
-                BucketKey(h10, "svedala", "Svedala"): CallBucket(
+                BucketKey(h10, "askersund", "Askersund"): CallBucket(
                     offered=4,
                     answered=2,
                     abandoned=2,
@@ -533,7 +537,7 @@ def test_sli_calls_from_stored_buckets(client: TestClient, engine: Engine) -> No
                     wait_offered_ms=92_000,
                 ),
                 # exited after 8 s, in the next month: outside 2022-03-01
-                BucketKey(h10 + 31 * 86_400, "svedala", "Svedala"): CallBucket(
+                BucketKey(h10 + 31 * 86_400, "askersund", "Askersund"): CallBucket(
                     offered=1, exited=1, wait_offered_ms=8_000
                 ),
             },
@@ -542,7 +546,7 @@ def test_sli_calls_from_stored_buckets(client: TestClient, engine: Engine) -> No
     assert r.status_code == 200, r.text
     assert r.json()["rows"] == [
         {
-            "queue": "svedala",
+            "queue": "askersund",
             "bucket_start": "2022-03-01T11:00:00+01:00",
             "offered": 4,
             "answered": 2,
@@ -556,7 +560,7 @@ def test_sli_calls_from_stored_buckets(client: TestClient, engine: Engine) -> No
             "avg_wait_seconds": 23.0,
         }
     ]
-    other = client.get("/v1/sli/calls", params={"period": "2022-03-01", "queue": "skurup"})
+    other = client.get("/v1/sli/calls", params={"period": "2022-03-01", "queue": "hallsberg"})
     assert other.json()["rows"] == [EMPTY_ROW]
 
 

@@ -27,7 +27,12 @@ GOOD = {
     "source": "test",
     "type": "call.answered",
     "time": "2022-05-02T08:00:45+02:00",
-    "data": {"call_id": "c1", "queue": "svedala", "municipality": "Svedala", "wait_seconds": 45},
+    "data": {
+        "call_id": "c1",
+        "queue": "askersund",
+        "municipality": "Askersund",
+        "wait_seconds": 45,
+    },
 }
 
 

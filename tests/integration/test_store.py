@@ -203,7 +203,7 @@ def test_claim_returns_only_ids_not_claimed_before(engine: Engine) -> None:
 
 
 def test_claim_in_a_rolled_back_transaction_is_undone(engine: Engine) -> None:
-    key = BucketKey(hour=H0, queue="svedala", municipality="Svedala")
+    key = BucketKey(hour=H0, queue="askersund", municipality="Askersund")
     with engine.connect() as conn:
         tx = conn.begin()
         assert inbox.claim(conn, ["x", "y"]) == {"x", "y"}
@@ -266,7 +266,7 @@ def table_counts(engine: Engine) -> tuple[int, int]:
 
 
 def test_add_buckets_is_additive_per_bucket_and_threshold(engine: Engine) -> None:
-    key = BucketKey(hour=H0, queue="svedala", municipality="Svedala")
+    key = BucketKey(hour=H0, queue="askersund", municipality="Askersund")
     # 3 answered (waits 4 s, 30 s, 70 s), 1 abandoned after 2 s (short), 1 exited after 9 s.
     delta = bucket(
         offered=5,
@@ -332,19 +332,19 @@ def test_add_buckets_keeps_buckets_apart_by_hour_queue_and_municipality(engine: 
         wait_offered_ms=3_000,
     )
     keys = [
-        BucketKey(H0, "svedala", "Svedala"),
-        BucketKey(H1, "svedala", "Svedala"),
-        BucketKey(H0, "skurup", "Skurup"),
-        BucketKey(H0, "svedala", "shared"),
+        BucketKey(H0, "askersund", "Askersund"),
+        BucketKey(H1, "askersund", "Askersund"),
+        BucketKey(H0, "hallsberg", "Hallsberg"),
+        BucketKey(H0, "askersund", "shared"),
     ]
     with engine.begin() as conn:
         calls.add_buckets(conn, dict.fromkeys(keys, one))
     assert table_counts(engine) == (4, 8)
     assert summed(engine, H0, H2, by=("hour", "queue", "municipality")) == {
-        (H0, "skurup", "Skurup"): one,
-        (H0, "svedala", "Svedala"): one,
-        (H0, "svedala", "shared"): one,
-        (H1, "svedala", "Svedala"): one,
+        (H0, "hallsberg", "Hallsberg"): one,
+        (H0, "askersund", "Askersund"): one,
+        (H0, "askersund", "shared"): one,
+        (H1, "askersund", "Askersund"): one,
     }
 
 
@@ -353,20 +353,20 @@ def filled(engine: Engine) -> Engine:
     """Six buckets around the period [H0, H2) = 2022-03-01 10:00..12:00 UTC."""
     deltas = {
         # Before the period: never counted in [H0, ...).
-        BucketKey(H0 - HOUR, "svedala", "Svedala"): bucket(
+        BucketKey(H0 - HOUR, "askersund", "Askersund"): bucket(
             offered=7, answered=7, within={20: 7, 60: 7}, wait_answered_ms=7_000
         ),
-        BucketKey(H0, "svedala", "Svedala"): bucket(
+        BucketKey(H0, "askersund", "Askersund"): bucket(
             offered=2,
             answered=2,
             within={20: 2, 60: 2},
             wait_answered_ms=10_000,
             wait_offered_ms=10_000,
         ),
-        BucketKey(H0, "skurup", "Skurup"): bucket(
+        BucketKey(H0, "hallsberg", "Hallsberg"): bucket(
             offered=1, abandoned=1, short=1, wait_offered_ms=2_000
         ),
-        BucketKey(H1, "svedala", "Svedala"): bucket(
+        BucketKey(H1, "askersund", "Askersund"): bucket(
             offered=3,
             answered=1,
             abandoned=1,
@@ -383,7 +383,9 @@ def filled(engine: Engine) -> Engine:
             wait_offered_ms=5_000,
         ),
         # At the end of the period: [H0, H2) excludes it.
-        BucketKey(H2, "svedala", "Svedala"): bucket(offered=5, exited=5, wait_offered_ms=500_000),
+        BucketKey(H2, "askersund", "Askersund"): bucket(
+            offered=5, exited=5, wait_offered_ms=500_000
+        ),
     }
     with engine.begin() as conn:
         calls.add_buckets(conn, deltas)
@@ -429,7 +431,7 @@ def test_sum_buckets_ungrouped_over_a_half_open_period(filled: Engine) -> None:
 
 def test_sum_buckets_grouped_by_queue(filled: Engine) -> None:
     assert summed(filled, H0, H2, by=("queue",)) == {
-        ("svedala",): bucket(
+        ("askersund",): bucket(
             offered=5,
             answered=3,
             abandoned=1,
@@ -438,7 +440,7 @@ def test_sum_buckets_grouped_by_queue(filled: Engine) -> None:
             wait_answered_ms=40_000,
             wait_offered_ms=110_000,
         ),
-        ("skurup",): bucket(offered=1, abandoned=1, short=1, wait_offered_ms=2_000),
+        ("hallsberg",): bucket(offered=1, abandoned=1, short=1, wait_offered_ms=2_000),
         ("gemensam",): bucket(
             offered=1,
             answered=1,
@@ -451,10 +453,10 @@ def test_sum_buckets_grouped_by_queue(filled: Engine) -> None:
 
 def test_sum_buckets_grouped_by_municipality(filled: Engine) -> None:
     got = summed(filled, H0, H2, by=("municipality",))
-    assert set(got) == {("Svedala",), ("Skurup",), ("shared",)}
-    assert got[("Svedala",)].offered == 5
-    assert got[("Svedala",)].answered_within == {20: 2, 60: 3}
-    assert got[("Skurup",)] == bucket(offered=1, abandoned=1, short=1, wait_offered_ms=2_000)
+    assert set(got) == {("Askersund",), ("Hallsberg",), ("shared",)}
+    assert got[("Askersund",)].offered == 5
+    assert got[("Askersund",)].answered_within == {20: 2, 60: 3}
+    assert got[("Hallsberg",)] == bucket(offered=1, abandoned=1, short=1, wait_offered_ms=2_000)
     assert got[("shared",)].wait_answered_ms == 5_000
 
 
@@ -492,15 +494,15 @@ def test_sum_buckets_grouped_by_hour(filled: Engine) -> None:
 def test_sum_buckets_grouped_by_queue_and_hour(filled: Engine) -> None:
     got = summed(filled, H0, H2, by=("queue", "hour"))
     assert {k: (v.offered, v.answered_within) for k, v in got.items()} == {
-        ("svedala", H0): (2, {20: 2, 60: 2}),
-        ("skurup", H0): (1, {}),
-        ("svedala", H1): (3, {60: 1}),
+        ("askersund", H0): (2, {20: 2, 60: 2}),
+        ("hallsberg", H0): (1, {}),
+        ("askersund", H1): (3, {60: 1}),
         ("gemensam", H1): (1, {20: 1, 60: 1}),
     }
 
 
 def test_sum_buckets_with_filters(filled: Engine) -> None:
-    assert summed(filled, H0, H2, queue="svedala") == {
+    assert summed(filled, H0, H2, queue="askersund") == {
         (): bucket(
             offered=5,
             answered=3,
@@ -511,18 +513,18 @@ def test_sum_buckets_with_filters(filled: Engine) -> None:
             wait_offered_ms=110_000,
         )
     }
-    assert summed(filled, H0, H2, municipality="Skurup") == {
+    assert summed(filled, H0, H2, municipality="Hallsberg") == {
         (): bucket(offered=1, abandoned=1, short=1, wait_offered_ms=2_000)
     }
     # Both filters; a None filter means "no filter".
-    assert summed(filled, H0, H2, queue="svedala", municipality="Svedala")[()].offered == 5
+    assert summed(filled, H0, H2, queue="askersund", municipality="Askersund")[()].offered == 5
     assert summed(filled, H0, H2, queue=None, municipality=None)[()].offered == 7
     # A filter with grouping: only the matching groups.
     assert {
-        k: v.offered for k, v in summed(filled, H0, H2, by=("hour",), queue="svedala").items()
+        k: v.offered for k, v in summed(filled, H0, H2, by=("hour",), queue="askersund").items()
     } == {(H0,): 2, (H1,): 3}
     # Filters that match no bucket together.
-    assert summed(filled, H0, H2, queue="skurup", municipality="Svedala") == {(): bucket()}
+    assert summed(filled, H0, H2, queue="hallsberg", municipality="Askersund") == {(): bucket()}
 
 
 def test_sum_buckets_refuses_unknown_group_columns(filled: Engine) -> None:

@@ -31,8 +31,8 @@ def raw_call(
     wait: float | None = None,
     *,
     n: int = 1,
-    queue: str = "svedala",
-    municipality: str = "Svedala",
+    queue: str = "askersund",
+    municipality: str = "Askersund",
     reason: str = "timeout",
 ) -> dict[str, Any]:
     data: dict[str, Any] = {"call_id": f"{queue}-{n}", "queue": queue, "municipality": municipality}
@@ -64,7 +64,7 @@ def hour(text: str) -> int:
 def test_answered_call_belongs_to_the_hour_it_entered() -> None:
     # Answered 10:00:30 after 45 s: it entered at 09:59:45, so the 09:00 hour.
     key, delta = fold_one("call.answered", "2022-09-13T10:00:30Z", 45)
-    assert key == BucketKey(hour("2022-09-13T09:00:00+00:00"), "svedala", "Svedala")
+    assert key == BucketKey(hour("2022-09-13T09:00:00+00:00"), "askersund", "Askersund")
     assert delta == CallBucket(
         offered=1,
         answered=1,
@@ -133,13 +133,18 @@ def test_fold_calls_sums_per_queue_and_hour() -> None:
         raw_call("call.abandoned", "2022-09-13T10:59:59Z", 2, n=2),
         raw_call("call.answered", "2022-09-13T11:00:30Z", 45, n=3),  # entered 10:59:45
         raw_call(
-            "call.exited", "2022-09-13T11:20:00Z", 60, n=4, queue="skurup", municipality="Skurup"
+            "call.exited",
+            "2022-09-13T11:20:00Z",
+            60,
+            n=4,
+            queue="hallsberg",
+            municipality="Hallsberg",
         ),
     ]
     got = fold_calls([parse_event(e) for e in events], RULES)
     ten, eleven = hour("2022-09-13T10:00:00+00:00"), hour("2022-09-13T11:00:00+00:00")
     assert got == {
-        BucketKey(ten, "svedala", "Svedala"): CallBucket(
+        BucketKey(ten, "askersund", "Askersund"): CallBucket(
             offered=3,
             answered=2,
             abandoned=1,
@@ -148,7 +153,7 @@ def test_fold_calls_sums_per_queue_and_hour() -> None:
             wait_answered_ms=55_000,
             wait_offered_ms=57_000,
         ),
-        BucketKey(eleven, "skurup", "Skurup"): CallBucket(
+        BucketKey(eleven, "hallsberg", "Hallsberg"): CallBucket(
             offered=1, exited=1, wait_offered_ms=60_000
         ),
     }
@@ -208,7 +213,12 @@ def test_total_is_repeated_merge(bs: list[CallBucket]) -> None:
 
 START = datetime(2022, 10, 29, 22, tzinfo=UTC)  # local midnight before the autumn DST change
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-QUEUES = [("svedala", "Svedala"), ("skurup", "Skurup"), ("sjobo", "Sjöbo"), ("gemensam", "shared")]
+QUEUES = [
+    ("askersund", "Askersund"),
+    ("hallsberg", "Hallsberg"),
+    ("laxa", "Laxå"),
+    ("gemensam", "shared"),
+]
 ZONES = [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=2))]
 KINDS = ["call.queued", "call.answered", "call.abandoned", "call.exited"]
 # Whole milliseconds, as the bucket keeps them; the edges of every rule are drawn often.

@@ -22,7 +22,7 @@ def answered(n: int, wait: Any = 12.5, **extra: Any) -> dict[str, Any]:
         "source": "/telefoni/servicedesk",
         "type": "call.answered",
         "time": "2022-09-13T08:00:30.250Z",
-        "data": {"call_id": f"svedala-{n}", "queue": "svedala", "municipality": "Svedala"}
+        "data": {"call_id": f"askersund-{n}", "queue": "askersund", "municipality": "Askersund"}
         | {"wait_seconds": wait},
     } | extra
 
@@ -125,16 +125,16 @@ def test_to_outbox_dedups_ids_and_keys_by_subject() -> None:
     rows = to_outbox(events, lambda t: f"opstrack.{t}")
     assert [r.id for r in rows] == ["evt-1", "evt-2"]  # a repeat within a batch is a duplicate
     row = rows[0]
-    assert (row.type, row.topic, row.key) == ("call.answered", "opstrack.calls", "svedala-1")
+    assert (row.type, row.topic, row.key) == ("call.answered", "opstrack.calls", "askersund-1")
     # 2022-09-13T08:00:30.250Z in epoch milliseconds, by datetime arithmetic.
     at = datetime(2022, 9, 13, 8, 0, 30, 250_000, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     assert row.event_time_ms == at // timedelta(milliseconds=1)
     # The first of the repeated events is stored, and the payload reads back as it.
     assert parse_event_json(row.payload) == parse_event(first)
-    assert json.loads(row.payload)["subject"] == "svedala-1"
+    assert json.loads(row.payload)["subject"] == "askersund-1"
 
 
 def test_to_outbox_keys_by_explicit_subject() -> None:
-    event = parse_event(answered(7, subject="svedala-7"))
+    event = parse_event(answered(7, subject="askersund-7"))
     [row] = to_outbox([event], lambda t: t)
-    assert (row.topic, row.key) == ("calls", "svedala-7")
+    assert (row.topic, row.key) == ("calls", "askersund-7")

@@ -1,0 +1,53 @@
+"""The YAML configuration files (service catalog, SLA targets), read and validated once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from services.core.catalog import Catalog, load_catalog
+from services.core.sla import SlaTargets
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing or wrong; the message names the file and the problem."""
+
+
+class _SlaFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    clock: Literal["calendar", "business"] = "calendar"
+    targets_hours: dict[int, float] = Field(default_factory=dict)
+
+
+def _read(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
+def catalog(config_dir: Path) -> Catalog:
+    path = config_dir / "services.yaml"
+    try:
+        return load_catalog(_read(path) or {})
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def sla_targets(config_dir: Path) -> SlaTargets:
+    path = config_dir / "sla.yaml"
+    try:
+        spec = _SlaFile.model_validate(_read(path) or {})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from None
+    for priority, hours in spec.targets_hours.items():
+        if priority not in (1, 2, 3, 4) or hours <= 0:
+            raise ConfigError(f"{path}: targets_hours.{priority}: need priority 1-4 and hours > 0")
+    return SlaTargets(hours=spec.targets_hours, clock=spec.clock)

@@ -1,0 +1,1 @@
+"""Event contracts, one module per family; `services.core.events` gathers them."""

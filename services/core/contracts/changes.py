@@ -1,0 +1,78 @@
+"""Changes and change freezes [topic `changes`]."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from services.core.contracts.envelope import Data, Envelope, Name
+
+
+class ChangeScheduledData(Data):
+    entity = "change_id"
+    change_id: Name
+    service: Name
+    planned_start: AwareDatetime
+    planned_end: AwareDatetime
+    emergency: bool = False
+    title: str | None = Field(None, max_length=300)
+
+
+class ChangeImplementedData(Data):
+    entity = "change_id"
+    change_id: Name
+    service: Name
+    emergency: bool = False
+    exception_approved_by: Name | None = Field(
+        None, description="who approved an emergency change inside a freeze (a role, not a name)"
+    )
+
+
+class FreezeDeclaredData(Data):
+    entity = "freeze_id"
+    freeze_id: Name
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    scope: list[Name] = Field(
+        min_length=1, max_length=200, description='services, or ["*"] for all'
+    )
+    reason: str | None = Field(None, max_length=300)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> FreezeDeclaredData:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class FreezeLiftedData(Data):
+    """The freeze ends at the event's time, if that is before its planned end."""
+
+    entity = "freeze_id"
+    freeze_id: Name
+
+
+class ChangeScheduled(Envelope):
+    type: Literal["change.scheduled"]
+    data: ChangeScheduledData
+
+
+class ChangeImplemented(Envelope):
+    """The change was carried out at the event's time."""
+
+    type: Literal["change.implemented"]
+    data: ChangeImplementedData
+
+
+class FreezeDeclared(Envelope):
+    type: Literal["freeze.declared"]
+    data: FreezeDeclaredData
+
+
+class FreezeLifted(Envelope):
+    type: Literal["freeze.lifted"]
+    data: FreezeLiftedData
+
+
+ChangeEvent = ChangeScheduled | ChangeImplemented | FreezeDeclared | FreezeLifted

@@ -1,0 +1,55 @@
+"""The CloudEvents 1.0 envelope and the base of every event's data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Priority = Annotated[int, Field(ge=1, le=4, description="1 is the most urgent")]
+Severity = Annotated[int, Field(ge=1, le=4, description="1 is the most severe")]
+
+
+class Data(BaseModel):
+    """An event's data; `entity` names the field that holds the entity id (the subject)."""
+
+    # Unknown data fields are refused, so personal data (caller numbers, names)
+    # cannot slip into the store by way of an extra field.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    entity: ClassVar[str]
+
+    @property
+    def entity_id(self) -> str:
+        value: str = getattr(self, self.entity)
+        return value
+
+
+class Envelope(BaseModel):
+    """CloudEvents 1.0, structured JSON mode."""
+
+    # Extension attributes are allowed by the spec; they are dropped, not stored.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    specversion: Literal["1.0"]
+    id: Name
+    source: Name
+    time: AwareDatetime
+    subject: Name | None = None
+    datacontenttype: Literal["application/json"] = "application/json"
+
+    @model_validator(mode="after")
+    def _subject_is_entity(self) -> Any:
+        data = getattr(self, "data", None)
+        if not isinstance(data, Data):
+            return self
+        if self.subject is None:
+            object.__setattr__(self, "subject", data.entity_id)
+        elif self.subject != data.entity_id:
+            raise PydanticCustomError(
+                "subject_mismatch",
+                "subject '{subject}' must equal the entity id '{entity}'",
+                {"subject": self.subject, "entity": data.entity_id},
+            )
+        return self

@@ -1,0 +1,137 @@
+"""What depends on the time of day: SLA clocks of open tickets, and the live gauges.
+
+Runs on every worker every few seconds. SLA events go into the outbox with an
+id derived from the ticket, so each is sent once, however many workers see it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+
+from services.core.calendar import BusinessCalendar
+from services.core.catalog import Catalog
+from services.core.changes import violation
+from services.core.contracts.sla import SlaBreached, SlaData, SlaWarning
+from services.core.events import TicketEvent, parse_event_json, topic_for
+from services.core.sla import SlaTargets, sla_elapsed_hours, sla_level
+from services.core.tickets import TicketState, ticket_state
+from services.observability import processor_metrics as m
+from services.settings import Settings
+from services.store import changes, entities, incidents, outbox, tickets
+from services.store.outbox import NewEvent
+
+
+def tick(
+    engine: Engine,
+    settings: Settings,
+    calendar: BusinessCalendar,
+    targets: SlaTargets,
+    catalog: Catalog,
+    now: datetime,
+) -> None:
+    with engine.begin() as conn:
+        _sla(conn, settings, calendar, targets, now)
+    with engine.connect() as conn:
+        _incident_gauges(conn, catalog, now)
+        _change_gauges(conn, now)
+
+
+def _open_tickets(conn: Connection, calendar: BusinessCalendar | None) -> list[TicketState]:
+    keys = {("ticket", i) for i in tickets.open_ids(conn)}
+    states = []
+    for payloads in entities.payloads_of(conn, keys).values():
+        events: list[TicketEvent] = [parse_event_json(p) for p in payloads]  # type: ignore[misc]
+        states.append(ticket_state(events, calendar))
+    return states
+
+
+def _sla(
+    conn: Connection,
+    settings: Settings,
+    calendar: BusinessCalendar | None,
+    targets: SlaTargets,
+    now: datetime,
+) -> None:
+    counts: Counter[tuple[str, str]] = Counter()
+    for state in _open_tickets(conn, calendar):
+        level = sla_level(state, targets, now, calendar)
+        counts[(str(state.priority), str(level or "none"))] += 1
+        if level in ("warning", "breached"):
+            _raise(conn, settings, state, "sla.warning", targets, now, calendar)
+        if level == "breached":
+            _raise(conn, settings, state, "sla.breached", targets, now, calendar)
+    m.TICKETS_OPEN.clear()
+    for (priority, state_name), n in counts.items():
+        m.TICKETS_OPEN.labels(priority, state_name).set(n)
+
+
+def _raise(
+    conn: Connection,
+    settings: Settings,
+    state: TicketState,
+    event_type: str,
+    targets: SlaTargets,
+    now: datetime,
+    calendar: BusinessCalendar | None,
+) -> None:
+    model = SlaWarning if event_type == "sla.warning" else SlaBreached
+    clock_calendar = calendar if targets.clock == "business" else None
+    event = model(
+        specversion="1.0",
+        id=f"{event_type}:{state.ticket_id}",  # one per ticket: the outbox drops repeats
+        source="opstrack/processor",
+        type=event_type,
+        time=now,
+        data=SlaData(
+            ticket_id=state.ticket_id,
+            category=state.category,
+            priority=state.priority,
+            municipality=state.municipality,
+            target_hours=targets.hours[state.priority],
+            elapsed_hours=round(sla_elapsed_hours(state, now, clock_calendar), 3),
+            clock=targets.clock,
+        ),
+    )
+    new = outbox.add(
+        conn,
+        [
+            NewEvent(
+                id=event.id,
+                type=event_type,
+                topic=settings.topic(topic_for(event_type)),
+                key=state.ticket_id,
+                event_time_ms=int(now.timestamp() * 1000),
+                payload=event.model_dump_json(),
+            )
+        ],
+    )
+    if new:
+        m.SLA_EVENTS.labels(event_type, str(state.priority)).inc()
+
+
+def _incident_gauges(conn: Connection, catalog: Catalog, now: datetime) -> None:
+    open_now = incidents.unresolved(conn)
+    m.INCIDENTS_OPEN.clear()
+    for (service, severity), n in Counter((i.service, i.severity) for i in open_now).items():
+        m.INCIDENTS_OPEN.labels(service, str(severity)).set(n)
+    # A service is down while an outage interval of its own is open now.
+    down = {i.service for i in open_now if any(end is None for _, end in i.outages)}
+    m.SERVICE_DOWN.clear()
+    for service in sorted(set(catalog.services) | down):
+        m.SERVICE_DOWN.labels(service, "own").set(int(service in down))
+        inherited = any(d in down for d in catalog.dependencies(service))
+        m.SERVICE_DOWN.labels(service, "dependency").set(int(inherited))
+
+
+def _change_gauges(conn: Connection, now: datetime) -> None:
+    freezes = changes.all_freezes(conn)
+    m.FREEZES_ACTIVE.set(sum(1 for f in freezes if f.active_at(now)))
+    per_service = Counter(
+        c.service for c in changes.implemented(conn) if violation(c, freezes) is not None
+    )
+    m.FREEZE_VIOLATIONS.clear()
+    for service, n in per_service.items():
+        m.FREEZE_VIOLATIONS.labels(service).set(n)

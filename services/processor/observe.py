@@ -1,0 +1,49 @@
+"""Prometheus metrics from each applied batch (counted once: duplicates are not applied)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from services.core.calls import CallBucket
+from services.core.events import CallAbandoned, CallAnswered, CallExited
+from services.observability import processor_metrics as m
+from services.processor.calls import BatchResult
+from services.processor.entities import EntityBatchResult
+
+
+def batch(topic: str, applied: int, duplicates: int, invalid: int) -> None:
+    m.PROCESSED.labels(topic, "applied").inc(applied)
+    m.PROCESSED.labels(topic, "duplicate").inc(duplicates)
+    m.PROCESSED.labels(topic, "invalid").inc(invalid)
+
+
+def entities(result: EntityBatchResult, topic: str) -> None:
+    batch(topic, len(result.applied), result.duplicates, len(result.invalid))
+    for event_type, n in Counter(e.type for e in result.applied).items():
+        m.ENTITY_EVENTS.labels(event_type).inc(n)
+
+
+def calls(result: BatchResult, topic: str) -> None:
+    batch(topic, len(result.applied), result.duplicates, len(result.invalid))
+    # Counters from the batch's bucket deltas: they count exactly what the
+    # buckets count, with one label lookup per queue rather than per event.
+    per_queue: dict[tuple[str, str], CallBucket] = {}
+    for key, delta in result.deltas.items():
+        per_queue.setdefault((key.queue, key.municipality), CallBucket()).add(delta)
+    for (q, muni), d in per_queue.items():
+        m.CALLS_OFFERED.labels(q, muni).inc(d.offered)
+        m.CALLS_ANSWERED.labels(q, muni).inc(d.answered)
+        m.CALLS_ABANDONED.labels(q, muni).inc(d.abandoned)
+        m.CALLS_SHORT_ABANDONED.labels(q, muni).inc(d.short_abandoned)
+        for threshold, n in d.answered_within.items():
+            m.CALLS_ANSWERED_WITHIN.labels(q, muni, str(threshold)).inc(n)
+    # The wait histogram and exit reasons need each call.
+    for e in result.applied:
+        if isinstance(e, CallAnswered | CallAbandoned | CallExited):
+            q, muni = e.data.queue, e.data.municipality
+            m.CALL_WAIT.labels(q, muni, _OUTCOME[e.type]).observe(e.data.wait_seconds)
+            if isinstance(e, CallExited):
+                m.CALLS_EXITED.labels(q, muni, e.data.reason).inc()
+
+
+_OUTCOME = {"call.answered": "answered", "call.abandoned": "abandoned", "call.exited": "exited"}

@@ -1,0 +1,54 @@
+"""Per family: from all events of the touched entities to their saved state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from sqlalchemy import Connection
+
+from services.core.calendar import BusinessCalendar
+from services.core.changes import change_state, freeze_state
+from services.core.events import Event
+from services.core.incidents import incident_state
+from services.core.indicators import latest_values
+from services.core.tickets import ticket_state
+from services.processor.entities import Reducer
+from services.store import changes, incidents, indicators, tickets
+
+# Which families each topic carries (freezes travel with changes).
+TOPIC_FAMILIES: dict[str, frozenset[str]] = {
+    "tickets": frozenset({"ticket"}),
+    "incidents": frozenset({"incident"}),
+    "changes": frozenset({"change", "freeze"}),
+    "indicators": frozenset({"indicator"}),
+}
+
+
+def reducers(calendar: BusinessCalendar | None) -> dict[str, Reducer]:
+    # The events of one entity are all of its family: parse_batch routed them by type.
+    def each(ents: Mapping[str, list[Event]]) -> list[Any]:
+        return [cast(Any, evs) for evs in ents.values()]
+
+    def ticket(conn: Connection, ents: Mapping[str, list[Event]]) -> None:
+        tickets.save(conn, [ticket_state(evs, calendar) for evs in each(ents)])
+
+    def incident(conn: Connection, ents: Mapping[str, list[Event]]) -> None:
+        incidents.save(conn, [incident_state(evs) for evs in each(ents)])
+
+    def change(conn: Connection, ents: Mapping[str, list[Event]]) -> None:
+        changes.save_changes(conn, [change_state(evs) for evs in each(ents)])
+
+    def freeze(conn: Connection, ents: Mapping[str, list[Event]]) -> None:
+        changes.save_freezes(conn, [freeze_state(evs) for evs in each(ents)])
+
+    def indicator(conn: Connection, ents: Mapping[str, list[Event]]) -> None:
+        indicators.save(conn, [v for evs in each(ents) for v in latest_values(evs)])
+
+    return {
+        "ticket": ticket,
+        "incident": incident,
+        "change": change,
+        "freeze": freeze,
+        "indicator": indicator,
+    }
