@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from services import client
-from services.render import calls_table
+from services.render import calls_table, rows_table
 
 app = typer.Typer(
     name="opstrack",
@@ -185,6 +185,82 @@ def sli_calls(
         out.print_json(json.dumps(body))
     else:
         out.print(calls_table(body))
+
+
+PeriodOpt = Annotated[
+    str,
+    typer.Option(
+        help="2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or 2022-01-01..2022-07-31"
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON.")]
+
+
+def _show(
+    title: str,
+    path: str,
+    params: dict[str, Any],
+    url: str,
+    as_json: bool,
+    percent: tuple[str, ...] = (),
+) -> None:
+    body = client.get_json(url, path, params)
+    if as_json:
+        out.print_json(json.dumps(body))
+    else:
+        out.print(rows_table(title, body, percent))
+
+
+@sli_app.command("tickets")
+def sli_tickets(
+    period: PeriodOpt,
+    category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
+    priority: Annotated[int | None, typer.Option(min=1, max=4, help="Only this priority.")] = None,
+    municipality: Annotated[str | None, typer.Option(help="Only this municipality.")] = None,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            "--group-by", help="category, priority, municipality or day (comma-separated)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Tickets created and resolved; handling time in hours (mean, median, p90), pauses excluded."""
+    params = {
+        "period": period,
+        "category": category,
+        "priority": priority,
+        "municipality": municipality,
+        "group_by": group_by,
+    }
+    _show("Tickets", "/v1/sli/tickets", params, url, as_json)
+
+
+@sli_app.command("incidents")
+def sli_incidents(
+    period: PeriodOpt,
+    service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
+    group_by: Annotated[str | None, typer.Option("--group-by", help="service or severity.")] = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Incidents opened and resolved, MTTA, MTTR; downtime and availability per service."""
+    params = {"period": period, "service": service, "group_by": group_by}
+    _show("Incidents", "/v1/sli/incidents", params, url, as_json, percent=("availability",))
+
+
+@sli_app.command("changes")
+def sli_changes(
+    period: PeriodOpt,
+    service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
+    group_by: Annotated[str | None, typer.Option("--group-by", help="service.")] = None,
+    as_json: JsonOpt = False,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Changes implemented, change-freeze violations, incidents during freezes."""
+    params = {"period": period, "service": service, "group_by": group_by}
+    _show("Changes", "/v1/sli/changes", params, url, as_json)
 
 
 @app.command()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Query, Request
 from sqlalchemy import Engine
 
+from services.core.catalog import Catalog
+from services.core.grouping import GroupError, parse_group_by
+from services.core.periods import Period, PeriodError, parse_period
 from services.ingest.relay import Relay
 from services.settings import Settings
 
@@ -29,3 +33,45 @@ def _relay(request: Request) -> Relay:
 EngineDep = Annotated[Engine, Depends(_engine)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 RelayDep = Annotated[Relay, Depends(_relay)]
+
+
+def _period(
+    period: str = Query(
+        ...,
+        description="2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or "
+        "2022-01-01..2022-07-31 (Europe/Stockholm)",
+    ),
+) -> Period:
+    try:
+        return parse_period(period)
+    except PeriodError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+
+
+def group_by_dep(allowed: tuple[str, ...]) -> Callable[..., tuple[str, ...]]:
+    """A dependency parsing `group_by` against the groups one endpoint allows."""
+
+    def dep(
+        group_by: str | None = Query(
+            None, description=f"comma-separated, any of: {', '.join(allowed)}"
+        ),
+    ) -> tuple[str, ...]:
+        try:
+            return parse_group_by(group_by, allowed)
+        except GroupError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+
+    return dep
+
+
+def _catalog(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+PeriodDep = Annotated[Period, Depends(_period)]
+CatalogDep = Annotated[Catalog, Depends(_catalog)]
+
+
+def period_json(p: Period) -> dict[str, str]:
+    return {"label": p.label, "from": p.start.isoformat(), "to": p.end.isoformat()}

@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.api import health, metrics, sli
+from services import config
+from services.api import changes, health, incidents, metrics, sli, tickets
 from services.ingest import routes as ingest
 from services.ingest.relay import Relay
 from services.settings import Settings, get_settings
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         init_db(engine)
         relay = Relay(engine, settings)
         app.state.engine, app.state.settings, app.state.relay = engine, settings, relay
+        app.state.catalog = config.catalog(settings.config_dir)
         relay.start()
         try:
             yield
@@ -38,6 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(ingest.router)
     app.include_router(sli.router)
+    app.include_router(tickets.router)
+    app.include_router(incidents.router)
+    app.include_router(changes.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 
-from services.api.deps import EngineDep, SettingsDep
-from services.core.grouping import GroupError, parse_group_by, regroup, store_columns
-from services.core.periods import PeriodError, parse_period
+from services.api.deps import EngineDep, PeriodDep, SettingsDep, group_by_dep, period_json
+from services.core.grouping import CALL_GROUPS, regroup, store_columns
 from services.core.sli import call_figures
 from services.store.calls import sum_buckets
 
@@ -20,30 +19,20 @@ router = APIRouter(prefix="/v1/sli", tags=["sli"])
 async def calls(
     engine: EngineDep,
     settings: SettingsDep,
-    period: str = Query(
-        ...,
-        description="2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or 2022-01-01..2022-07-31 (Europe/Stockholm)",
-    ),
+    period: PeriodDep,
+    groups: Annotated[tuple[str, ...], Depends(group_by_dep(CALL_GROUPS))],
     queue: str | None = Query(None, description="only this queue"),
     municipality: str | None = Query(None, description="only this municipality"),
-    group_by: str | None = Query(
-        None, description="comma-separated: queue, municipality, hour or day"
-    ),
 ) -> dict[str, Any]:
     """Offered, answered, abandoned calls and their service levels (DESIGN.md definitions)."""
-    try:
-        p = parse_period(period)
-        groups = parse_group_by(group_by)
-    except (PeriodError, GroupError) as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from None
     cols = store_columns(groups)
 
     def query() -> dict[tuple[Any, ...], Any]:
         with engine.connect() as conn:
             return sum_buckets(
                 conn,
-                p.start_epoch(),
-                p.end_epoch(),
+                period.start_epoch(),
+                period.end_epoch(),
                 by=cols,
                 filters={"queue": queue, "municipality": municipality},
             )
@@ -51,7 +40,4 @@ async def calls(
     sums = await run_in_threadpool(query)
     thresholds = settings.call_rules.thresholds
     rows = [labels | call_figures(b, thresholds) for labels, b in regroup(sums, groups)]
-    return {
-        "period": {"label": p.label, "from": p.start.isoformat(), "to": p.end.isoformat()},
-        "rows": rows,
-    }
+    return {"period": period_json(period), "rows": rows}

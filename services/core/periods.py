@@ -126,3 +126,8 @@ def _day(iso: str) -> date:
         return date.fromisoformat(iso)
     except ValueError:
         raise _Invalid(f"no such date {iso}") from None
+
+
+def local_iso(t: datetime | None) -> str | None:
+    """An instant as ISO 8601 in Europe/Stockholm, with its offset (None stays None)."""
+    return None if t is None else t.astimezone(STOCKHOLM).isoformat()
