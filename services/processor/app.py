@@ -57,14 +57,29 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
     def agent(name: str, apply: Callable[[list[bytes]], R], seen: Callable[[R, str], None]) -> None:
         topic_name = settings.topic(name)
 
+        async def handle(values: list[bytes]) -> None:
+            result = await _with_retry(partial(apply, values), topic_name)
+            seen(result, topic_name)
+            for value, reason in result.invalid:
+                await deadletter.send(value=_dead_letter(topic_name, value, reason))
+
         async def consume(stream: Any) -> None:
             async for values in stream.take(
                 settings.processor_batch_size, within=settings.processor_batch_seconds
             ):
-                result = await _with_retry(partial(apply, values), topic_name)
-                seen(result, topic_name)
-                for value, reason in result.invalid:
-                    await deadletter.send(value=_dead_letter(topic_name, value, reason))
+                try:
+                    await handle(values)
+                except Exception:
+                    # Not the store (that is retried): a message this code cannot
+                    # process. Find it, dead-letter it, and keep the rest.
+                    log.exception("batch on %s failed; applying it one by one", topic_name)
+                    for value in values:
+                        try:
+                            await handle([value])
+                        except Exception as exc:
+                            m.PROCESSED.labels(topic_name, "invalid").inc()
+                            reason = f"processing failed: {exc!r}"
+                            await deadletter.send(value=_dead_letter(topic_name, value, reason))
 
         app.agent(app.topic(topic_name), name=f"opstrack.{name}")(consume)
 

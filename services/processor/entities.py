@@ -39,6 +39,9 @@ def apply_entity_batch(
         applied = [e for e in events if e.id in fresh]
         entities.add(conn, [_stored(e) for e in applied])
         touched = {(family(e.type), _entity(e)) for e in applied}
+        # Locked before reading: a batch that added events of the same entity
+        # commits first, and its events are then seen here.
+        entities.lock(conn, touched)
         grouped: dict[str, dict[str, list[Event]]] = defaultdict(dict)
         for (fam, entity_id), payloads in entities.payloads_of(conn, touched).items():
             grouped[fam][entity_id] = [parse_event_json(p) for p in payloads]

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, select, text
 
 from services.store.db import insert_for
 from services.store.tables import EntityEvent
@@ -64,3 +64,19 @@ def payloads_of(
             for entity_id, payload in conn.execute(query):
                 out[(family, entity_id)].append(payload)
     return dict(out)
+
+
+def lock(conn: Connection, entities: Iterable[tuple[str, str]]) -> None:
+    """Hold each entity until the transaction ends, so that two batches adding
+    events of one entity cannot each save a state without the other's event.
+
+    PostgreSQL: transaction-scoped advisory locks, taken in one order so that
+    transactions cannot deadlock. SQLite has one writer at a time already.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for family, entity_id in sorted(set(entities)):
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"{family}:{entity_id}"},
+        )

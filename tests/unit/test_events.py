@@ -158,3 +158,12 @@ def test_unhashable_type_is_an_event_error() -> None:
 def test_topic_of_call_events() -> None:
     assert topic_for("call.answered") == "calls"
     assert topic_for("call.queued") == "calls"
+
+
+@pytest.mark.parametrize("when", ["1899-12-31T23:00:00+00:00", "9999-12-31T23:30:00-01:00"])
+def test_implausible_years_are_refused(when: str) -> None:
+    # The last one cannot even be converted to UTC; both are export or clock errors.
+    raw = answered() | {"time": when}
+    [(field, message)] = problems(raw)
+    assert field == "time"
+    assert "outside 1900-2999" in message

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from services.core.contracts.envelope import Data, Envelope, Name
+from services.core.contracts.envelope import Data, Envelope, Instant, Name
 
 
 class ChangeScheduledData(Data):
     entity = "change_id"
     change_id: Name
     service: Name
-    planned_start: AwareDatetime
-    planned_end: AwareDatetime
+    planned_start: Instant
+    planned_end: Instant
     emergency: bool = False
     title: str | None = Field(None, max_length=300)
 
@@ -32,8 +32,8 @@ class ChangeImplementedData(Data):
 class FreezeDeclaredData(Data):
     entity = "freeze_id"
     freeze_id: Name
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     scope: list[Name] = Field(
         min_length=1, max_length=200, description='services, or ["*"] for all'
     )

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _plausible(t: datetime) -> datetime:
+    # Far-off years are export or clock errors; the very last ones cannot even
+    # be converted to UTC. Refusing them here keeps them out of every state.
+    if not 1900 <= t.year <= 2999:
+        raise ValueError(f"year {t.year} is outside 1900-2999")
+    return t
+
+
+# An aware instant in a plausible range; every time in every event is one.
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 Priority = Annotated[int, Field(ge=1, le=4, description="1 is the most urgent")]
 Severity = Annotated[int, Field(ge=1, le=4, description="1 is the most severe")]
 
@@ -35,7 +48,7 @@ class Envelope(BaseModel):
     specversion: Literal["1.0"]
     id: Name
     source: Name
-    time: AwareDatetime
+    time: Instant
     subject: Name | None = None
     datacontenttype: Literal["application/json"] = "application/json"
 
