@@ -86,5 +86,10 @@ def implemented(
     return [_change(r) for r in conn.execute(query.order_by(c.implemented_at_us))]
 
 
+def all_changes(conn: Connection) -> list[ChangeState]:
+    """Every change, scheduled or implemented."""
+    return [_change(r) for r in conn.execute(select(CHANGES).order_by(CHANGES.c.change_id))]
+
+
 def all_freezes(conn: Connection) -> list[FreezeState]:
     return [_freeze(r) for r in conn.execute(select(FREEZES).order_by(FREEZES.c.starts_at_us))]

@@ -11,11 +11,9 @@ from __future__ import annotations
 import random
 import re
 import subprocess
-import sys
 import time
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,41 +25,21 @@ from kafka import KafkaProducer
 from sqlalchemy import select
 
 from services.core.calendar import BusinessCalendar
-from services.core.changes import ChangeState, change_state, freeze_state
+from services.core.changes import change_state, freeze_state
 from services.core.events import parse_event, topic_for
 from services.core.incidents import incident_state
 from services.core.tickets import TicketState, ticket_state
-from services.ingest.kafka import ensure_topics
-from services.settings import Settings
-from services.stack.broker import EmbeddedBroker
-from services.stack.procs import free_port, spawn, stop
+from services.stack.procs import stop
 from services.store import changes, incidents
-from services.store.db import from_us, init_db, make_engine
+from services.store.db import make_engine
 from services.store.tables import ChangeRow, TicketRow
+from tests.integration.conftest import start_worker
 
 pytestmark = pytest.mark.integration
 
 TICKETS = TicketRow.__table__  # type: ignore[attr-defined]
 CHANGES = ChangeRow.__table__  # type: ignore[attr-defined]
 T = TypeVar("T")
-
-
-@pytest.fixture
-def worker_env(broker: EmbeddedBroker, pg_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
-    prefix = f"t{uuid.uuid4().hex[:8]}-"
-    env = {
-        "OPSTRACK_DATABASE_URL": pg_url,
-        "OPSTRACK_KAFKA_BOOTSTRAP": broker.bootstrap,
-        "OPSTRACK_TOPIC_PREFIX": prefix,
-        "OPSTRACK_WORKER_WEB_PORT": str(free_port()),
-        "OPSTRACK_WORKER_DATADIR": str(tmp_path / "worker"),
-    }
-    settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, topic_prefix=prefix)
-    ensure_topics(broker.bootstrap, settings.topic_partitions())
-    engine = make_engine(pg_url)
-    init_db(engine)
-    engine.dispose()
-    yield env
 
 
 def wait_for(check: Callable[[], T], timeout: float, what: str) -> T:
@@ -286,19 +264,6 @@ def assert_ticket_rows_equal(
                 assert g[k] == v, (tid, k, g[k], v)
 
 
-def change_of(r: Any) -> ChangeState:
-    return ChangeState(
-        change_id=r.change_id,
-        service=r.service,
-        implemented_at=from_us(r.implemented_at_us),
-        emergency=r.emergency,
-        exception_approved_by=r.exception_approved_by,
-        planned_start=from_us(r.planned_start_us),
-        planned_end=from_us(r.planned_end_us),
-        title=r.title,
-    )
-
-
 def metric_samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
     """{sorted label pairs: value} of one metric's samples in the exposition format."""
     out = {}
@@ -356,7 +321,7 @@ def test_worker_stores_the_states_of_a_shuffled_mix_with_duplicates(
         return sum(v for k, v in samples.items() if dict(k)["topic"] in topics)
 
     started = time.monotonic()
-    worker = spawn([sys.executable, "-m", "services.cli", "worker"], env, log)
+    worker = start_worker(env, log)
     try:
         # Three chunks, each consumed before the next is sent, so most entities get their
         # events over several batches, out of order.
@@ -385,7 +350,7 @@ def test_worker_stores_the_states_of_a_shuffled_mix_with_duplicates(
             with engine.connect() as conn:
                 got_tickets = {r.ticket_id: dict(r._mapping) for r in conn.execute(select(TICKETS))}
                 got_incidents = incidents.overlapping(conn, 0, 2**62)
-                got_changes = {r.change_id: change_of(r) for r in conn.execute(select(CHANGES))}
+                got_changes = {c.change_id: c for c in changes.all_changes(conn)}
                 got_implemented = changes.implemented(conn)
                 got_freezes = changes.all_freezes(conn)
             assert_ticket_rows_equal(got_tickets, want_tickets)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,39 +16,15 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from services.core.grouping import regroup
 from services.core.sli import call_figures
-from services.ingest.kafka import ensure_topics
-from services.settings import Settings
-from services.stack.broker import EmbeddedBroker
-from services.stack.procs import free_port, spawn, stop
+from services.stack.procs import stop
 from services.store.calls import sum_buckets
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from tests.integration.conftest import start_worker
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
 
 pytestmark = pytest.mark.integration
 
 PERIOD = (utc(2022, 5, 2, 0), utc(2022, 5, 3, 0))
-
-
-@pytest.fixture
-def worker_env(broker: EmbeddedBroker, pg_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
-    prefix = f"t{uuid.uuid4().hex[:8]}-"
-    env = {
-        "OPSTRACK_DATABASE_URL": pg_url,
-        "OPSTRACK_KAFKA_BOOTSTRAP": broker.bootstrap,
-        "OPSTRACK_TOPIC_PREFIX": prefix,
-        "OPSTRACK_WORKER_WEB_PORT": str(free_port()),
-        "OPSTRACK_WORKER_DATADIR": str(tmp_path / "worker"),
-    }
-    settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, topic_prefix=prefix)
-    ensure_topics(broker.bootstrap, settings.topic_partitions())
-    engine = make_engine(pg_url)
-    init_db(engine)
-    engine.dispose()
-    yield env
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return spawn([sys.executable, "-m", "services.cli", "worker"], env, log)
 
 
 def produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> None:

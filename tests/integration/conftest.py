@@ -1,0 +1,40 @@
+"""Fixtures of the integration tests: a processor worker's environment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.ingest.kafka import ensure_topics
+from services.settings import Settings
+from services.stack.broker import EmbeddedBroker
+from services.stack.procs import free_port, spawn
+from services.store.db import init_db, make_engine
+
+
+@pytest.fixture
+def worker_env(broker: EmbeddedBroker, pg_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """OPSTRACK_* variables for a worker of its own: topics, PostgreSQL schema, port."""
+    prefix = f"t{uuid.uuid4().hex[:8]}-"
+    env = {
+        "OPSTRACK_DATABASE_URL": pg_url,
+        "OPSTRACK_KAFKA_BOOTSTRAP": broker.bootstrap,
+        "OPSTRACK_TOPIC_PREFIX": prefix,
+        "OPSTRACK_WORKER_WEB_PORT": str(free_port()),
+        "OPSTRACK_WORKER_DATADIR": str(tmp_path / "worker"),
+    }
+    settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, topic_prefix=prefix)
+    ensure_topics(broker.bootstrap, settings.topic_partitions())
+    engine = make_engine(pg_url)
+    init_db(engine)
+    engine.dispose()
+    yield env
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return spawn([sys.executable, "-m", "services.cli", "worker"], env, log)
