@@ -14,6 +14,8 @@ apt_install() {
 
 command -v promtool >/dev/null && command -v amtool >/dev/null \
   || { echo "installing prometheus and alertmanager (promtool, amtool)"; apt_install prometheus prometheus-alertmanager; }
+# Headless Chromium renders the HTML goal report in tests/integration/test_report_chromium.py.
+command -v chromium >/dev/null || { echo "installing chromium"; apt_install chromium; }
 
 # The Debian packages start their daemons where systemd runs; tests start their own.
 PG_HOST=127.0.0.1 PG_PORT=5432

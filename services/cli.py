@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -263,6 +264,77 @@ def sli_changes(
     _show("Changes", "/v1/sli/changes", params, url, as_json)
 
 
+indicator_app = typer.Typer(help="Indicator values that no stream computes.", no_args_is_help=True)
+app.add_typer(indicator_app, name="indicator")
+
+
+@indicator_app.command("set")
+def indicator_set(
+    indicator: Annotated[str, typer.Argument(help="The indicator's id in config/goals.yaml.")],
+    value: Annotated[str, typer.Argument(help="7,29 % or 0.0729, -1412, 71, ja/nej.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The date it was measured (default today).")
+    ] = None,
+    forecast: Annotated[
+        str | None, typer.Option(help="A forecast (prognos) for the period end.")
+    ] = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Enter a measured value (sick leave, staff survey, budget deviation …) for the goal report."""
+    from services.core.values import parse_value
+
+    day = date.fromisoformat(as_of) if as_of else datetime.now(tz=UTC).date()
+    known = [i["id"] for i in client.goal_indicators(url)]
+    if indicator not in known:
+        raise client.ClientError(
+            f"unknown indicator {indicator!r}: the goals file has {', '.join(known)}"
+        )
+    data: dict[str, Any] = {
+        "indicator": indicator,
+        "value": parse_value(value),
+        "as_of": day.isoformat(),
+    }
+    if forecast is not None:
+        data["forecast"] = parse_value(forecast)
+    event = {
+        "specversion": "1.0",
+        "id": f"indicator-{indicator}-{uuid.uuid4()}",  # a new measurement, not a repeat
+        "source": "opstrack/cli",
+        "type": "indicator.measured",
+        "time": datetime.now(tz=UTC).isoformat(),
+        "data": data,
+    }
+    client.post_batches(url, [event], 1)
+    out.print(
+        f"{indicator} = {data['value']} as of {day}"
+        + (f", forecast {data['forecast']}" if forecast else "")
+    )
+
+
+@app.command()
+def report(
+    period: PeriodOpt,
+    lang: Annotated[str, typer.Option(help="sv or en.")] = "sv",
+    fmt: Annotated[str, typer.Option("--format", help="html, md, json or xlsx.")] = "md",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file (required for xlsx).")
+    ] = None,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """The goal report (MER): nuvärde, prognos, målvärde and status of every indicator."""
+    if fmt == "xlsx" and output is None:
+        raise client.ClientError("an xlsx report needs -o FILE")
+    with err.status("building the report …"):
+        body = client.get_bytes(
+            url, "/v1/goals/report", {"period": period, "lang": lang, "format": fmt}
+        )
+    if output is None:
+        sys.stdout.write(body.decode())
+    else:
+        output.write_bytes(body)
+        err.print(f"wrote {output} ({len(body):,} bytes)")
+
+
 @app.command()
 def schemas(
     check: Annotated[
@@ -294,6 +366,7 @@ def schemas(
 
 
 def main() -> None:
+    from services.config import ConfigError
     from services.core.grouping import GroupError
     from services.core.periods import PeriodError
     from services.stack.broker import BrokerError
@@ -301,7 +374,16 @@ def main() -> None:
 
     try:
         app()
-    except (client.ClientError, StackError, BrokerError, PeriodError, GroupError, OSError) as exc:
+    except (
+        client.ClientError,
+        StackError,
+        BrokerError,
+        PeriodError,
+        GroupError,
+        ConfigError,
+        ValueError,
+        OSError,
+    ) as exc:
         if _state["debug"]:
             raise
         err.print(f"[red]error:[/] {exc}", highlight=False)

@@ -110,3 +110,18 @@ def _detail(r: httpx.Response) -> str:
             f"\n  item {e['index']}: {e['field']}: {e['message']}" for e in errors[:20]
         )
     return detail
+
+
+def get_bytes(url: str, path: str, params: dict[str, Any]) -> bytes:
+    with httpx.Client(base_url=url, timeout=120) as http:
+        return _request(http, "GET", path, params=params).content
+
+
+def goal_indicators(url: str) -> list[dict[str, Any]]:
+    goals = get_json(url, "/v1/goals", {})
+    return [
+        ind
+        for council in goals["council_goals"]
+        for board in council["board_goals"]
+        for ind in board["indicators"]
+    ]

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.core.catalog import Catalog, load_catalog
+from services.core.goals import Goals, load_goals
 from services.core.sla import SlaTargets
 
 
@@ -51,3 +52,11 @@ def sla_targets(config_dir: Path) -> SlaTargets:
         if priority not in (1, 2, 3, 4) or hours <= 0:
             raise ConfigError(f"{path}: targets_hours.{priority}: need priority 1-4 and hours > 0")
     return SlaTargets(hours=spec.targets_hours, clock=spec.clock)
+
+
+def goals(config_dir: Path) -> Goals:
+    path = config_dir / "goals.yaml"
+    try:
+        return load_goals(_read(path) or {})
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

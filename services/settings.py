@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     business_calendar: bool = True
     # How often a worker checks SLA clocks and refreshes its gauges.
     clock_interval_seconds: float = Field(15.0, gt=0)
+    # How often a worker re-evaluates the goal table for its gauges.
+    goals_interval_seconds: float = Field(60.0, gt=0)
 
     # Ingest limits.
     max_body_bytes: int = Field(5_000_000, ge=1024)

@@ -91,3 +91,16 @@ CLOCK_SECONDS = Histogram(
     "Time of one SLA check and gauge refresh.",
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5),
 )
+
+# --- the goal table (MER), for the current year ---
+INDICATOR_VALUE = Gauge(
+    "opstrack_indicator_value",
+    "Goal-table indicators for the current year: kind current (nuvärde), forecast "
+    "(prognos) or target (målvärde); percentages as fractions, yes/no as 1/0.",
+    ["indicator", "kind"],
+)
+INDICATOR_ACHIEVED = Gauge(
+    "opstrack_indicator_achieved",
+    "1 when the indicator meets its target (judged as the goals file says), 0 when not.",
+    ["indicator"],
+)

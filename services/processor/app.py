@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from services import config
 from services.core.calendar import BusinessCalendar
 from services.observability import processor_metrics as m
-from services.processor import observe
+from services.processor import goal_metrics, observe
 from services.processor.calls import apply_batch
 from services.processor.clock import tick
 from services.processor.entities import apply_entity_batch
@@ -111,6 +111,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
                 )
         except DBAPIError as exc:
             log.warning("clock: store unavailable: %s", exc)
+
+    @app.timer(interval=settings.goals_interval_seconds)  # type: ignore[untyped-decorator]
+    async def goal_gauges() -> None:
+        thresholds = settings.call_rules.thresholds
+        try:
+            goals = config.goals(settings.config_dir)  # re-read: an edit shows without a restart
+            await asyncio.to_thread(
+                goal_metrics.refresh, engine, goals, catalog, thresholds, datetime.now(UTC)
+            )
+        except (DBAPIError, config.ConfigError) as exc:
+            log.warning("goal gauges: %s", exc)
 
     @app.page("/metrics")  # type: ignore[untyped-decorator]
     async def metrics(web: Any, request: Any) -> Any:

@@ -1,0 +1,169 @@
+"""Gathering a goal report's inputs from the store: observations per indicator, the summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from services.core.calls import CallBucket
+from services.core.catalog import Catalog
+from services.core.changes import violation
+from services.core.evaluation import Observation, evaluate
+from services.core.goals import Goals, Indicator, indicators
+from services.core.grouping import regroup
+from services.core.indicator_sources import (
+    FAMILY_OF,
+    call_series,
+    change_series,
+    incident_series,
+    ticket_series,
+)
+from services.core.periods import STOCKHOLM, Period
+from services.report.model import (
+    FreezeInfo,
+    MajorIncident,
+    ReportInput,
+    Summary,
+    ViolationInfo,
+)
+from services.store import calls, changes, incidents, tickets
+from services.store import indicators as manual
+
+MAJOR_SEVERITY = 2  # severities 1 and 2 are the major incidents a board hears about
+
+
+def days_of(period: Period, now: datetime) -> list[date]:
+    """The local days of the period that have begun."""
+    first = period.start.astimezone(STOCKHOLM).date()
+    last = (min(period.end, now) - timedelta(microseconds=1)).astimezone(STOCKHOLM).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def observations(
+    conn: Connection,
+    goals: Goals,
+    catalog: Catalog,
+    period: Period,
+    now: datetime,
+    thresholds: tuple[int, ...],
+) -> dict[str, list[Observation]]:
+    days = days_of(period, now)
+    first, last = period.start.astimezone(STOCKHOLM).date(), days[-1] if days else None
+    out: dict[str, list[Observation]] = {}
+    for ind in indicators(goals):
+        entered = [
+            Observation(v.as_of, v.value, v.forecast)
+            for v in manual.all_values(conn, ind.id)
+            if last is not None and first <= v.as_of <= last
+        ]
+        if ind.source.sli is None:
+            out[ind.id] = entered
+            continue
+        series = _sli_series(conn, ind, period, days, catalog, now, thresholds)
+        forecasts = [o.forecast for o in entered if o.forecast is not None]
+        if series and forecasts:
+            # A judged forecast entered by hand rides on the stream's latest value.
+            series[-1] = Observation(series[-1].as_of, series[-1].value, forecasts[-1])
+        out[ind.id] = series
+    return out
+
+
+def _sli_series(
+    conn: Connection,
+    ind: Indicator,
+    period: Period,
+    days: Sequence[date],
+    catalog: Catalog,
+    now: datetime,
+    thresholds: tuple[int, ...],
+) -> list[Observation]:
+    sli = ind.source.sli
+    assert sli is not None  # noqa: S101 - the caller checked
+    filters: dict[str, Any] = dict(ind.source.filters)
+    start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
+    family = FAMILY_OF[sli]
+    if family == "calls":
+        sums = calls.sum_buckets(
+            conn, period.start_epoch(), period.end_epoch(), by=("hour",), filters=filters
+        )
+        daily: dict[date, CallBucket] = {}
+        for labels, bucket in regroup(sums, ("day",)):
+            daily[date.fromisoformat(labels["bucket_start"][:10])] = bucket
+        return call_series(sli, days, daily, thresholds)
+    if family == "tickets":
+        facts = tickets.facts(conn, start_us, end_us, filters)
+        resolved_in = [
+            t for t in facts if t.resolved_at is not None and t.resolved_at >= period.start
+        ]
+        return ticket_series(sli, days, resolved_in)
+    if family == "incidents":
+        found = incidents.overlapping(conn, start_us, end_us)
+        return incident_series(sli, days, period.start, found, catalog, now, filters.get("service"))
+    done = changes.implemented(conn, start_us, end_us)
+    if "service" in filters:
+        done = [c for c in done if c.service == filters["service"]]
+    return change_series(days, done, changes.all_freezes(conn))
+
+
+def summary(conn: Connection, catalog: Catalog, period: Period) -> Summary:
+    start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
+    major = []
+    for i in incidents.overlapping(conn, start_us, end_us):
+        if i.severity is None or i.severity > MAJOR_SEVERITY or i.opened_at is None:
+            continue
+        if not period.contains(i.opened_at):
+            continue
+        duration = None
+        if i.resolved_at is not None:
+            duration = (i.resolved_at - i.opened_at).total_seconds() / 60
+        major.append(
+            MajorIncident(
+                incident_id=i.incident_id,
+                service=i.service,
+                title=i.title,
+                severity=i.severity,
+                opened_at=i.opened_at,
+                resolved_at=i.resolved_at,
+                duration_minutes=duration,
+                affected=sorted(catalog.dependents(i.service)),
+            )
+        )
+    freezes = changes.all_freezes(conn)
+    in_period = [f for f in freezes if f.starts_at < period.end and f.effective_end > period.start]
+    violations = []
+    for c in changes.implemented(conn, start_us, end_us):
+        f = violation(c, freezes)
+        if f is not None and c.implemented_at is not None:
+            violations.append(ViolationInfo(c.change_id, c.service, c.implemented_at, f.freeze_id))
+    return Summary(
+        major_incidents=sorted(major, key=lambda m: m.opened_at),
+        freezes=[
+            FreezeInfo(f.freeze_id, f.starts_at, f.effective_end, list(f.scope), f.reason)
+            for f in in_period
+        ],
+        violations=violations,
+    )
+
+
+def report_input(
+    conn: Connection,
+    goals: Goals,
+    catalog: Catalog,
+    period: Period,
+    now: datetime,
+    thresholds: tuple[int, ...],
+) -> ReportInput:
+    obs = observations(conn, goals, catalog, period, now, thresholds)
+    last_day = (period.end - timedelta(microseconds=1)).astimezone(STOCKHOLM).date()
+    return ReportInput(
+        period_label=period.label,
+        period_from=period.start.astimezone(STOCKHOLM).date(),
+        period_to=last_day,
+        evaluation=evaluate(goals, obs, last_day),
+        area=goals.area,
+        summary=summary(conn, catalog, period),
+        generated_at=now,
+    )

@@ -1,0 +1,56 @@
+"""What a report is made of. Everything is passed in: rendering reads no database and no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from services.core.evaluation import Evaluation
+from services.core.goals import Text
+
+
+@dataclass(frozen=True)
+class MajorIncident:
+    incident_id: str
+    service: str
+    title: str | None
+    severity: int | None
+    opened_at: datetime
+    resolved_at: datetime | None  # None while it is still open
+    duration_minutes: float | None  # None while it is still open
+    affected: list[str] = field(default_factory=list)  # the services that depend on `service`
+
+
+@dataclass(frozen=True)
+class FreezeInfo:
+    freeze_id: str
+    starts_at: datetime
+    effective_end: datetime  # the declared end, or the lift if earlier
+    scope: list[str]  # service ids, or ["*"] for every service
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ViolationInfo:
+    change_id: str
+    service: str
+    implemented_at: datetime
+    freeze_id: str  # the freeze the change broke
+
+
+@dataclass(frozen=True)
+class Summary:
+    major_incidents: list[MajorIncident] = field(default_factory=list)
+    freezes: list[FreezeInfo] = field(default_factory=list)
+    violations: list[ViolationInfo] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    period_label: str  # as the user gave it: 2022-T2, 2022-08, ...
+    period_from: date
+    period_to: date  # the last day of the period, inclusive
+    evaluation: Evaluation
+    area: Text | None  # the målområde the goals belong to
+    summary: Summary
+    generated_at: datetime
