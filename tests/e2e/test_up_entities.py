@@ -210,6 +210,15 @@ def test_tickets_incidents_and_freezes_end_to_end(stack: Up) -> None:
 
     wait_for(sla_raised, timeout=30)
 
+    # The goal report's summary names the period's major incidents, freezes and violations.
+    summary = get(stack.url, "/v1/goals/report", period="2022", format="json")["summary"]
+    major = {i["incident_id"]: i for i in summary["major_incidents"]}
+    assert sorted(major) == ["I1", "I2", "I3"]  # all severity 2
+    assert (major["I1"]["duration_minutes"], major["I2"]["duration_minutes"]) == (120.0, 150.0)
+    assert {"e-tjanst-ansokan", "ekonomiskt-bistand"} <= set(major["I2"]["affected"])
+    assert [f["freeze_id"] for f in summary["freezes"]] == ["F1"]
+    assert [(v["change_id"], v["freeze_id"]) for v in summary["violations"]] == [("C1", "F1")]
+
     # Restarted, the stack shows the same figures.
     stack.stop()
     stack.start()
