@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -11,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from services.core.catalog import Catalog, load_catalog
 from services.core.goals import Goals, load_goals
 from services.core.sla import SlaTargets
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -32,12 +35,16 @@ def _read(path: Path) -> Any:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
 
 
-def catalog(config_dir: Path) -> Catalog:
-    path = config_dir / "services.yaml"
+def _load(path: Path, loader: Callable[[Mapping[str, Any]], T]) -> T:
+    """Read a YAML file with a core loader; its one-line error gets the file's name."""
     try:
-        return load_catalog(_read(path) or {})
+        return loader(_read(path) or {})
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def catalog(config_dir: Path) -> Catalog:
+    return _load(config_dir / "services.yaml", load_catalog)
 
 
 def sla_targets(config_dir: Path) -> SlaTargets:
@@ -55,8 +62,4 @@ def sla_targets(config_dir: Path) -> SlaTargets:
 
 
 def goals(config_dir: Path) -> Goals:
-    path = config_dir / "goals.yaml"
-    try:
-        return load_goals(_read(path) or {})
-    except ValueError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    return _load(config_dir / "goals.yaml", load_goals)

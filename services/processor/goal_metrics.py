@@ -11,7 +11,7 @@ from services.core.evaluation import evaluate
 from services.core.goals import Goals
 from services.core.periods import STOCKHOLM, parse_period
 from services.observability import processor_metrics as m
-from services.report.build import days_of, observations
+from services.report.build import last_day, observations
 
 
 def refresh(
@@ -20,8 +20,7 @@ def refresh(
     period = parse_period(str(now.astimezone(STOCKHOLM).year))
     with engine.connect() as conn:
         obs = observations(conn, goals, catalog, period, now, thresholds)
-    last_day = days_of(period, period.end)[-1]
-    result = evaluate(goals, obs, last_day)
+    result = evaluate(goals, obs, last_day(period))
     m.INDICATOR_VALUE.clear()
     m.INDICATOR_ACHIEVED.clear()
     for council in result.council_goals:

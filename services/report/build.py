@@ -42,6 +42,11 @@ def days_of(period: Period, now: datetime) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def last_day(period: Period) -> date:
+    """The period's last local day (its end is exclusive)."""
+    return (period.end - timedelta(microseconds=1)).astimezone(STOCKHOLM).date()
+
+
 def observations(
     conn: Connection,
     goals: Goals,
@@ -157,12 +162,12 @@ def report_input(
     thresholds: tuple[int, ...],
 ) -> ReportInput:
     obs = observations(conn, goals, catalog, period, now, thresholds)
-    last_day = (period.end - timedelta(microseconds=1)).astimezone(STOCKHOLM).date()
+    end_day = last_day(period)
     return ReportInput(
         period_label=period.label,
         period_from=period.start.astimezone(STOCKHOLM).date(),
-        period_to=last_day,
-        evaluation=evaluate(goals, obs, last_day),
+        period_to=end_day,
+        evaluation=evaluate(goals, obs, end_day),
         area=goals.area,
         summary=summary(conn, catalog, period),
         generated_at=now,
