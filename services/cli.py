@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from services import client
+from services.commands.asterisk import asterisk
+from services.commands.csv_import import import_csv
 from services.render import calls_table, rows_table
 
 app = typer.Typer(
@@ -262,6 +264,12 @@ def sli_changes(
     """Changes implemented, change-freeze violations, incidents during freezes."""
     params = {"period": period, "service": service, "group_by": group_by}
     _show("Changes", "/v1/sli/changes", params, url, as_json)
+
+
+import_app = typer.Typer(help="Import events from other systems' files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+import_app.command("csv")(import_csv)
+import_app.command("asterisk")(asterisk)
 
 
 indicator_app = typer.Typer(help="Indicator values that no stream computes.", no_args_is_help=True)

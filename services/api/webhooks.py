@@ -1,0 +1,98 @@
+"""POST /v1/webhooks/tickets/{source}: a ticket system's webhook → ticket events → the outbox.
+
+The payload is mapped by `config/webhooks/<source>.yaml`, then the events go the
+way of POST /v1/events: validated whole (422 and nothing stored if any is wrong),
+stored in the outbox (a repeated id is a duplicate), handed to the relay, 202.
+
+Mounted in services/api/main.py like the other routers: `app.include_router(webhooks.router)`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from services.api.deps import EngineDep, RelayDep, SettingsDep
+from services.core.mapping import MappingError
+from services.core.webhook_mapping import WebhookSpec, load_webhook_spec, map_payload
+from services.ingest.batch import BodyError, to_outbox, validate
+from services.ingest.routes import Accepted, _read_limited
+from services.observability import ingest_metrics as metrics
+from services.store import outbox
+
+router = APIRouter(prefix="/v1/webhooks", tags=["ingest"])
+
+# The source names a file, so it may not name anything else (no '/', no '..').
+_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def _load(directory: Path, source: str) -> WebhookSpec | JSONResponse:
+    """The source's spec, read on every request so an edited mapping needs no restart."""
+    path = directory / f"{source}.yaml"
+    if not _SOURCE.match(source) or not path.is_file():
+        known = sorted(p.stem for p in directory.glob("*.yaml")) if directory.is_dir() else []
+        detail = f"unknown webhook source {source!r}; known: {', '.join(known) or 'none'}"
+        return JSONResponse({"detail": detail}, status_code=404)
+    try:
+        return load_webhook_spec(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except (yaml.YAMLError, MappingError) as exc:
+        # The operator's file is wrong, not the sender's payload: a 5xx makes the sender retry.
+        return JSONResponse({"detail": f"{path}: {exc}"}, status_code=500)
+
+
+@router.post(
+    "/tickets/{source}",
+    status_code=202,
+    response_model=Accepted,
+    responses={
+        400: {"description": "Malformed JSON, or not a JSON object"},
+        404: {"description": "No mapping for this source; the known sources are named"},
+        413: {"description": "Body over the limit"},
+        422: {"description": "The payload maps to no valid events; each problem is listed"},
+        500: {"description": "The source's mapping file is broken"},
+    },
+)
+async def post_ticket_webhook(
+    source: str, request: Request, engine: EngineDep, settings: SettingsDep, relay: RelayDep
+) -> Any:
+    """A Zammad, GLPI … webhook: the ticket's events are stored, or none of them."""
+    spec = await run_in_threadpool(_load, settings.config_dir / "webhooks", source)
+    if isinstance(spec, JSONResponse):
+        return spec
+    try:
+        payload = orjson.loads(await _read_limited(request, settings.max_body_bytes))
+    except BodyError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    except orjson.JSONDecodeError as exc:
+        return JSONResponse({"detail": f"malformed JSON: {exc}"}, status_code=400)
+    if not isinstance(payload, dict):
+        return JSONResponse({"detail": "a webhook payload must be a JSON object"}, status_code=400)
+
+    items, mapped = map_payload(payload, spec)
+    events, invalid = validate(list(items))
+    errors = [{"field": f, "message": m} for f, m in mapped] + [
+        {"index": p.index, "field": p.field, "message": p.message} for p in invalid
+    ]
+    if errors:
+        # A payload that maps to nothing still counts: as one rejected event.
+        metrics.INGEST_EVENTS.labels("rejected").inc(max(len(items), 1))
+        detail = f"the {source} payload gives no valid events; nothing was stored"
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+    rows = to_outbox(events, settings.topic)
+
+    def store() -> int:
+        with engine.begin() as conn:
+            return outbox.add(conn, rows)
+
+    new = await run_in_threadpool(store)
+    relay.wake()
+    metrics.INGEST_EVENTS.labels("accepted").inc(new)
+    metrics.INGEST_EVENTS.labels("duplicate").inc(len(events) - new)
+    return Accepted(accepted=new, duplicates=len(events) - new)

@@ -1,0 +1,1 @@
+"""Sub-commands of the `opstrack` CLI that live outside services/cli.py."""

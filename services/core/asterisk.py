@@ -1,0 +1,449 @@
+"""Asterisk queue_log lines → opstrack call events (pure: no I/O, no clock).
+
+Asterisk's app_queue writes one line per queue event (docs.asterisk.org,
+Operation/Logging/Queue-Logs):
+
+    epoch|uniqueid|queue|agent|EVENT|data1|data2|…
+
+A queue *stay* is one call (uniqueid) in one queue. It starts with ENTERQUEUE
+and ends with exactly one of CONNECT (answered), ABANDON, EXITWITHTIMEOUT,
+EXITWITHKEY or EXITEMPTY; the data field that holds the wait differs per event:
+
+    ENTERQUEUE(url|callerid|position)            never read: the caller id is personal data
+    CONNECT(holdtime|bridgedchanneluniqueid|ringtime)                wait = data1
+    ABANDON(position|origposition|waittime)                          wait = data3
+    EXITWITHTIMEOUT(position|origposition|waittime)                  wait = data3
+    EXITEMPTY(position|origposition|waittime)                        wait = data3
+    EXITWITHKEY(key|position|origposition|waittime)                  wait = data4
+                (older versions write only key|position: wait = end - enter)
+
+What follows a CONNECT (COMPLETECALLER, COMPLETEAGENT, TRANSFER, BLINDTRANSFER,
+ATTENDEDTRANSFER) changes nothing: the stay was answered. Member and system
+lines (RINGNOANSWER, AGENTLOGIN, PAUSE, QUEUESTART, …) are recognised and
+ignored on purpose; anything else is reported with its line number.
+
+Each stay gives `call.queued` (at ENTERQUEUE) and one terminal event (at the
+end line, with the wait from the line's data, or end - enter when the data has
+none). Lines may arrive out of order, so the parser keeps per-stay state and
+emits what a line completes. Event ids are `asterisk:{uniqueid}:{queue}:{type}`,
+so importing the same lines again (or resuming after a crash) only produces
+duplicates that the ingest API acknowledges and does not count.
+
+Known limit: a call that enters the *same* queue twice (say, the dialplan sends
+it back after a timeout) has one id per event type there, so a second stay
+that ends the same way as the first is taken for a duplicate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from services.core.events import EventError, parse_event
+
+SOURCE = "asterisk/queue_log"
+UNKNOWN_MUNICIPALITY = "unknown"
+MAX_WAIT_SECONDS = 86_400  # the contract's limit: a longer stay is a clock or export error
+# Stays still open this long (in log time) after their last line are dropped:
+# no stay can end more than a day after it entered, so their end was lost.
+EXPIRE_AFTER_SECONDS = 2 * 86_400
+_LAST_EPOCH = 32_503_680_000  # 3000-01-01: the contract refuses later years
+SNAPSHOT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class _EndKind:
+    type: str  # the CloudEvents type
+    reason: str | None  # call.exited's reason
+    wait_field: int  # 0-based index into the data fields
+
+
+# The events that end a queue stay.
+ENDS: Mapping[str, _EndKind] = {
+    "CONNECT": _EndKind("call.answered", None, 0),
+    "ABANDON": _EndKind("call.abandoned", None, 2),
+    "EXITWITHTIMEOUT": _EndKind("call.exited", "timeout", 2),
+    "EXITWITHKEY": _EndKind("call.exited", "key", 3),
+    "EXITEMPTY": _EndKind("call.exited", "empty", 2),
+}
+ENTER = "ENTERQUEUE"
+
+# Recognised and ignored on purpose: lines after an answer, ring attempts,
+# members and agents, and the queue system itself.
+IGNORED: frozenset[str] = frozenset(
+    {
+        # after CONNECT: the stay was already answered
+        "COMPLETECALLER",
+        "COMPLETEAGENT",
+        "TRANSFER",
+        "BLINDTRANSFER",
+        "ATTENDEDTRANSFER",
+        # ring attempts inside a stay; the stay's end comes on its own line
+        "RINGNOANSWER",
+        "RINGCANCELED",
+        "AGENTDUMP",
+        "SYSCOMPAT",
+        # members and agents
+        "AGENTLOGIN",
+        "AGENTLOGOFF",
+        "AGENTCALLBACKLOGIN",
+        "AGENTCALLBACKLOGOFF",
+        "ADDMEMBER",
+        "REMOVEMEMBER",
+        "PAUSE",
+        "UNPAUSE",
+        "PAUSEALL",
+        "UNPAUSEALL",
+        "PENALTY",
+        # the queue system; DID is written by FreePBX (the number dialled)
+        "CONFIGRELOAD",
+        "QUEUESTART",
+        "DID",
+    }
+)
+_NO_ID = frozenset({"", "NONE", "REALTIME"})
+
+
+def parse_queues(raw: object) -> dict[str, str]:
+    """The mapping of a queues file, `{"queues": {asterisk queue: municipality}}`.
+
+    YAML reads an unquoted numeric queue name (`500: Askersund`) as a number;
+    it is taken as the queue's name all the same.
+    """
+    if not isinstance(raw, Mapping) or set(raw) != {"queues"}:
+        raise ValueError(
+            "expected one key, `queues:`, mapping each Asterisk queue to its municipality"
+        )
+    queues = raw["queues"]
+    if not isinstance(queues, Mapping):
+        raise ValueError("`queues:` must map each Asterisk queue to its municipality")
+    out: dict[str, str] = {}
+    for name, municipality in queues.items():
+        if isinstance(name, bool) or not isinstance(name, str | int) or not str(name).strip():
+            raise ValueError(f"queues: {name!r} is not a queue name")
+        if not isinstance(municipality, str) or not 1 <= len(municipality.strip()) <= 200:
+            raise ValueError(f"queues.{name}: the municipality must be a name (1-200 characters)")
+        out[str(name).strip()] = municipality.strip()
+    return out
+
+
+@dataclass(slots=True)
+class _End:
+    event: str  # CONNECT, ABANDON, …
+    at: float  # epoch of the end line
+    wait: float | None  # from the line's data; None when the line has none
+    line: int
+
+
+@dataclass(slots=True)
+class _Stay:
+    touched: float  # the latest epoch among its lines (for expiry)
+    entered: float | None = None  # epoch of ENTERQUEUE
+    end: _End | None = None
+    counted: bool = False  # its terminal event was emitted
+
+
+def _number(text: str) -> float | None:
+    """A non-negative number of seconds (an int when it is whole), or None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or not 0 <= value < _LAST_EPOCH:
+        return None
+    return int(value) if value.is_integer() else value
+
+
+def _restored(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{value!r} is not a number")
+    return value
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+def _event_name(text: str) -> str:
+    # Echo a name only if it looks like one: a line's other fields may hold personal data.
+    name = text.strip()
+    return (
+        repr(name)
+        if name and len(name) <= 40 and name.replace("_", "").isalnum()
+        else "(unreadable)"
+    )
+
+
+class QueueLogParser:
+    """Feed queue_log lines in any order; get the opstrack events each one completes.
+
+    `problems` holds (line number, reason) for every line skipped; reasons never
+    quote a line's data, which may hold a caller's number or name.
+    """
+
+    def __init__(self, queues: Mapping[str, str], source: str = SOURCE) -> None:
+        self.queues = dict(queues)
+        self.source = source
+        self.problems: list[tuple[int, str]] = []
+        self.unmapped: set[str] = set()
+        self.lines = 0
+        self.blank = 0
+        self.ignored = 0
+        self.expired = 0
+        self.emitted: dict[str, int] = {}
+        self._stays: dict[tuple[str, str], _Stay] = {}
+        self._newest: float | None = None
+        self._swept: float | None = None
+
+    # -- feeding ---------------------------------------------------------
+
+    def feed(self, line_no: int, line: str) -> list[dict[str, Any]]:
+        """The events completed by this line (often none)."""
+        self.lines += 1
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            self.blank += 1
+            return []
+        fields = text.split("|")
+        if len(fields) < 5:
+            return self._problem(
+                line_no, "not a queue_log line (epoch|uniqueid|queue|agent|EVENT|…)"
+            )
+        epoch = _number(fields[0].strip())
+        if epoch is None:
+            return self._problem(line_no, "the timestamp is not a Unix time")
+        event = fields[4].strip().upper()
+        if event in IGNORED:
+            self.ignored += 1
+            return []
+        if event != ENTER and event not in ENDS:
+            return self._problem(line_no, f"unknown event {_event_name(fields[4])}")
+        uniqueid, queue = fields[1].strip(), fields[2].strip()
+        if uniqueid in _NO_ID or queue in _NO_ID:
+            return self._problem(line_no, f"{event} without a call uniqueid or queue")
+        if len(uniqueid) + len(queue) > 160:
+            return self._problem(line_no, f"{event}: uniqueid or queue name too long")
+        data = fields[5:]
+        if event == ENTER:
+            out = self._enter(line_no, uniqueid, queue, epoch)
+        else:
+            out = self._end(line_no, uniqueid, queue, epoch, event, data)
+        self._expire(epoch)
+        return out
+
+    def feed_all(self, lines: Iterable[str], first_line: int = 1) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for n, line in enumerate(lines, start=first_line):
+            out.extend(self.feed(n, line))
+        return out
+
+    def _enter(self, line_no: int, uniqueid: str, queue: str, epoch: float) -> list[dict[str, Any]]:
+        key = (uniqueid, queue)
+        stay = self._stays.get(key)
+        if stay is not None and stay.entered is not None:
+            return self._problem(
+                line_no, f"call {uniqueid} entered queue {queue} twice in one stay; ignored"
+            )
+        queued = self._event("call.queued", uniqueid, queue, epoch, line_no)
+        if queued is None:
+            return []
+        if stay is None:
+            stay = self._stays[key] = _Stay(touched=epoch)
+        stay.entered = epoch
+        stay.touched = max(stay.touched, epoch)
+        out = [queued]
+        if stay.end is not None and not stay.counted:
+            out.extend(self._close(key, stay, stay.end))
+        elif stay.end is not None:
+            del self._stays[key]  # both ends seen: nothing more can come of it
+        return out
+
+    def _end(
+        self, line_no: int, uniqueid: str, queue: str, epoch: float, event: str, data: list[str]
+    ) -> list[dict[str, Any]]:
+        kind = ENDS[event]
+        raw = data[kind.wait_field].strip() if len(data) > kind.wait_field else ""
+        wait: float | None = None
+        if raw:
+            wait = _number(raw)
+            if wait is None:
+                return self._problem(
+                    line_no,
+                    f"{event}: the wait (data{kind.wait_field + 1}) is not a number of seconds",
+                )
+            if wait > MAX_WAIT_SECONDS:
+                return self._problem(line_no, f"{event}: a wait of {wait} s is more than a day")
+        key = (uniqueid, queue)
+        stay = self._stays.get(key)
+        if stay is not None and stay.end is not None:
+            first = stay.end
+            what = "repeats" if first.event == event else f"contradicts {first.event} on"
+            return self._problem(
+                line_no,
+                f"{event} of call {uniqueid} in queue {queue} {what} line {first.line}; ignored",
+            )
+        if stay is None:
+            stay = self._stays[key] = _Stay(touched=epoch)
+        stay.end = _End(event=event, at=epoch, wait=wait, line=line_no)
+        stay.touched = max(stay.touched, epoch)
+        return self._close(key, stay, stay.end)
+
+    def _close(self, key: tuple[str, str], stay: _Stay, end: _End) -> list[dict[str, Any]]:
+        """Emit the terminal event if its wait is known; forget the stay once it is whole."""
+        wait = end.wait
+        if wait is None and stay.entered is not None:
+            wait = end.at - stay.entered
+            if wait < 0:
+                del self._stays[key]
+                return self._problem(
+                    end.line, f"{end.event} of call {key[0]} in queue {key[1]} is before it entered"
+                )
+            if wait > MAX_WAIT_SECONDS:
+                del self._stays[key]
+                return self._problem(
+                    end.line, f"{end.event}: a wait of {wait} s is more than a day"
+                )
+        if wait is None:
+            return []  # an end without a wait: it needs its ENTERQUEUE
+        kind = ENDS[end.event]
+        event = self._event(kind.type, key[0], key[1], end.at, end.line, wait, kind.reason)
+        if event is None:
+            del self._stays[key]
+            return []
+        stay.counted = True
+        if stay.entered is not None:
+            del self._stays[key]
+        return [event]
+
+    def _event(
+        self,
+        type_: str,
+        uniqueid: str,
+        queue: str,
+        epoch: float,
+        line_no: int,
+        wait: float | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any] | None:
+        municipality = self.queues.get(queue)
+        if municipality is None:
+            municipality = UNKNOWN_MUNICIPALITY
+            self.unmapped.add(queue)
+        data: dict[str, Any] = {"call_id": uniqueid, "queue": queue, "municipality": municipality}
+        if wait is not None:
+            data["wait_seconds"] = wait
+        if reason is not None:
+            data["reason"] = reason
+        event = {
+            "specversion": "1.0",
+            "id": f"asterisk:{uniqueid}:{queue}:{type_}",
+            "source": self.source,
+            "type": type_,
+            "time": _iso(epoch),
+            "subject": uniqueid,
+            "data": data,
+        }
+        try:  # an event the API would refuse would take its whole batch with it
+            parse_event(event)
+        except EventError as exc:
+            self._problem(line_no, f"gives an invalid {type_}: {exc}")
+            return None
+        self.emitted[type_] = self.emitted.get(type_, 0) + 1
+        return event
+
+    def _problem(self, line_no: int, reason: str) -> list[dict[str, Any]]:
+        self.problems.append((line_no, reason))
+        return []
+
+    def _expire(self, epoch: float) -> None:
+        if self._newest is None or epoch > self._newest:
+            self._newest = epoch
+        newest = self._newest
+        if self._swept is not None and newest - self._swept < 3600:
+            return  # sweep once per hour of log time
+        self._swept = newest
+        horizon = newest - EXPIRE_AFTER_SECONDS
+        for key in [k for k, s in self._stays.items() if s.touched < horizon]:
+            del self._stays[key]
+            self.expired += 1
+
+    # -- reading the state -------------------------------------------------
+
+    def pending(self) -> int:
+        """Stays not counted yet: no end seen, or an end whose wait needs the ENTERQUEUE."""
+        return sum(1 for s in self._stays.values() if not s.counted)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "lines": self.lines,
+            "events": dict(sorted(self.emitted.items())),
+            "ignored": self.ignored,
+            "blank": self.blank,
+            "skipped": [{"line": n, "reason": r} for n, r in self.problems],
+            "unmapped_queues": sorted(self.unmapped),
+            "pending_stays": self.pending(),
+            "expired_stays": self.expired,
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        """The open stays as plain JSON values, to resume with `restore` after a restart."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "newest": self._newest,
+            "stays": [
+                {
+                    "uniqueid": uid,
+                    "queue": queue,
+                    "touched": s.touched,
+                    "entered": s.entered,
+                    "counted": s.counted,
+                    "end": None
+                    if s.end is None
+                    else {
+                        "event": s.end.event,
+                        "at": s.end.at,
+                        "wait": s.end.wait,
+                        "line": s.end.line,
+                    },
+                }
+                for (uid, queue), s in self._stays.items()
+            ],
+        }
+
+    @classmethod
+    def restore(
+        cls, queues: Mapping[str, str], snapshot: Mapping[str, Any], source: str = SOURCE
+    ) -> QueueLogParser:
+        """A parser that goes on where `snapshot()` left off; ValueError if it is not one."""
+        parser = cls(queues, source)
+        try:
+            if snapshot["version"] != SNAPSHOT_VERSION:
+                raise ValueError(
+                    f"snapshot version {snapshot['version']!r} is not {SNAPSHOT_VERSION}"
+                )
+            newest = snapshot["newest"]
+            parser._newest = None if newest is None else _restored(newest)
+            for s in snapshot["stays"]:
+                end = s["end"]
+                stay = _Stay(
+                    touched=_restored(s["touched"]),
+                    entered=None if s["entered"] is None else _restored(s["entered"]),
+                    counted=s["counted"] is True,
+                    end=None
+                    if end is None
+                    else _End(
+                        event=str(end["event"]),
+                        at=_restored(end["at"]),
+                        wait=None if end["wait"] is None else _restored(end["wait"]),
+                        line=int(end["line"]),
+                    ),
+                )
+                if stay.end is not None and stay.end.event not in ENDS:
+                    raise ValueError(f"unknown end event {stay.end.event!r}")
+                parser._stays[(str(s["uniqueid"]), str(s["queue"]))] = stay
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a queue_log parser snapshot: {exc!r}") from None
+        return parser
