@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtualenv and install opstrack with its dev tools
 
-run: $(STAMP) ## Start the embedded stack (broker, SQLite, API, worker) on :8000
-	$(BIN)/opstrack up
+run: $(STAMP) ## Start the embedded stack on :8000 with the seed department's Jan-Jul 2022 simulated
+	$(BIN)/opstrack demo
 
 test: $(STAMP) ## Run all tests (installs promtool/amtool and starts PostgreSQL if needed)
 	bash scripts/test-prereqs.sh

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from services import client
 from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
+from services.commands.simulate import simulate as simulate_command
 from services.render import calls_table, rows_table
 
 app = typer.Typer(
@@ -47,31 +48,25 @@ def _main(
     _state["debug"] = debug
 
 
-@app.command()
-def up(
-    port: Annotated[int, typer.Option(help="Port of the HTTP API.")] = 8000,
-    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
-    db: Annotated[
-        str,
-        typer.Option(
-            "--db",
-            envvar="OPSTRACK_DATABASE_URL",
-            help="Database URL (SQLite file or postgresql://…).",
-        ),
-    ] = "sqlite:///./opstrack.db",
-    kafka: Annotated[
-        str | None,
-        typer.Option(help="HOST:PORT of an existing Kafka; default: start the embedded broker."),
-    ] = None,
-    worker_port: Annotated[
-        int, typer.Option(help="Port of the processor worker's /metrics.")
-    ] = 6066,
-    state_dir: Annotated[Path, typer.Option(help="Where logs and worker state go.")] = Path(
-        ".opstrack"
+DbOpt = Annotated[
+    str,
+    typer.Option(
+        "--db", envvar="OPSTRACK_DATABASE_URL", help="Database URL (SQLite file or postgresql://…)."
     ),
-) -> None:
-    """Start the embedded stack: broker, database, API and one processor worker."""
-    from services.stack.supervisor import StackConfig, run_until_stopped, start
+]
+KafkaOpt = Annotated[
+    str | None,
+    typer.Option(help="HOST:PORT of an existing Kafka; default: start the embedded broker."),
+]
+WorkerPortOpt = Annotated[int, typer.Option(help="Port of the processor worker's /metrics.")]
+StateDirOpt = Annotated[Path, typer.Option(help="Where logs and worker state go.")]
+
+
+def _start(
+    host: str, port: int, db: str, kafka: str | None, worker_port: int, state_dir: Path, year: int
+) -> Any:
+    """Start the stack and print where everything is; returns the running stack."""
+    from services.stack.supervisor import StackConfig, start
 
     config = StackConfig(
         host=host,
@@ -84,23 +79,79 @@ def up(
     with err.status("starting opstrack …") as status:
         stack = start(config, step=lambda s: status.update(f"{s} …"))
     api = stack.api_url
-    year = datetime.now(tz=UTC).year
     broker = f"{stack.bootstrap} (embedded Tansu, memory only)" if stack.broker else stack.bootstrap
     out.print(
         f"[bold green]opstrack is up[/]\n"
         f"  API             {api}   (OpenAPI docs: {api}/docs)\n"
         f"  send events     opstrack emit events.ndjson   (POST {api}/v1/events)\n"
         f"  service levels  {api}/v1/sli/calls?period={year}   or   opstrack sli calls --period {year}\n"
+        f"  goal report     {api}/v1/goals/report?period={year}   or   opstrack report --period {year}\n"
         f"  metrics         {api}/metrics (ingest)   {stack.worker_url}/metrics (processor)\n"
         f"  ready           {api}/readyz\n"
         f"  broker          {broker}\n"
         f"  database        {db}\n"
-        f"  logs            {stack.log_dir}/\n"
-        "Press Ctrl-C to stop."
+        f"  logs            {stack.log_dir}/"
     )
+    return stack
+
+
+def _serve(stack: Any) -> None:
+    from services.stack.supervisor import run_until_stopped
+
+    out.print("Press Ctrl-C to stop.")
     code = run_until_stopped(stack)
     err.print("opstrack stopped.")
     raise typer.Exit(code)
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(help="Port of the HTTP API.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
+    db: DbOpt = "sqlite:///./opstrack.db",
+    kafka: KafkaOpt = None,
+    worker_port: WorkerPortOpt = 6066,
+    state_dir: StateDirOpt = Path(".opstrack"),
+) -> None:
+    """Start the embedded stack: broker, database, API and one processor worker."""
+    year = datetime.now(tz=UTC).year
+    _serve(_start(host, port, db, kafka, worker_port, state_dir, year))
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the HTTP API.")] = 8000,
+    db: DbOpt = "sqlite:///./opstrack.db",
+    kafka: KafkaOpt = None,
+    worker_port: WorkerPortOpt = 6066,
+    state_dir: StateDirOpt = Path(".opstrack"),
+    seed: Annotated[int, typer.Option(help="The simulation's seed.")] = 2022,
+) -> None:
+    """`up`, then the seed department's January-July 2022 simulated, then its goal report."""
+    from services.commands.simulate import simulate
+    from services.demo import settle, write_report
+
+    stack = _start("127.0.0.1", port, db, kafka, worker_port, state_dir, 2022)
+    try:
+        simulate(from_=DEMO_FROM, to=DEMO_TO, fast=True, seed=seed, url=stack.api_url)
+        with err.status("waiting for the processors to catch up …"):
+            settle(stack.api_url, DEMO_PERIOD)
+        path = write_report(stack.api_url, DEMO_PERIOD, state_dir / "report-2022-jan-jul.html")
+    except BaseException:
+        stack.stop()
+        raise
+    out.print(
+        f"[bold]Demo data loaded[/]: the seed department's January-July 2022.\n"
+        f"  goal report     {path.resolve()}   (also {stack.api_url}/v1/goals/report?period={DEMO_PERIOD})\n"
+        f"  try             opstrack sli calls --period 2022-T1 --group-by queue\n"
+        f"                  opstrack sli incidents --period 2022-06 --group-by service\n"
+        f"                  opstrack report --period {DEMO_PERIOD}"
+    )
+    _serve(stack)
+
+
+DEMO_FROM, DEMO_TO = date(2022, 1, 1), date(2022, 7, 31)
+DEMO_PERIOD = "2022-01-01..2022-07-31"
 
 
 @app.command()
@@ -270,6 +321,7 @@ import_app = typer.Typer(help="Import events from other systems' files.", no_arg
 app.add_typer(import_app, name="import")
 import_app.command("csv")(import_csv)
 import_app.command("asterisk")(asterisk)
+app.command()(simulate_command)
 
 
 indicator_app = typer.Typer(help="Indicator values that no stream computes.", no_args_is_help=True)

@@ -1,0 +1,64 @@
+"""How a simulated stream is handed to a sender: in full batches, or paced in scaled time.
+
+The clock and the sleep are parameters, so the pacing is tested without waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+BATCH = 500  # events per request
+# In scaled time a night or a weekend between two events would stall a demo for
+# minutes; no single wait between events is longer than this many seconds.
+MAX_WAIT_SECONDS = 5.0
+
+Event = dict[str, Any]
+
+
+def chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
+    batch: list[Event] = []
+    for e in events:
+        batch.append(e)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def paced(
+    events: Iterable[Event],
+    speed: float,
+    max_wait: float = MAX_WAIT_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[list[Event]]:
+    """Batches of events, each released when its simulated time comes, `speed` times faster.
+
+    Events whose time has come go out together (at most BATCH at once), so a
+    sender that falls behind catches up instead of drifting further behind.
+    """
+    due = clock()
+    previous: float | None = None
+    batch: list[Event] = []
+    for e in events:
+        t = datetime.fromisoformat(e["time"]).timestamp()
+        if previous is not None:
+            due += min(max(0.0, t - previous) / speed, max_wait)
+        previous = t
+        if due > clock():
+            if batch:
+                yield batch
+                batch = []
+            wait = due - clock()  # sending took some of it
+            if wait > 0:
+                sleep(wait)
+        batch.append(e)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
