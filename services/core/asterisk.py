@@ -32,16 +32,19 @@ duplicates that the ingest API acknowledges and does not count.
 Known limit: a call that enters the *same* queue twice (say, the dialplan sends
 it back after a timeout) has one id per event type there, so a second stay
 that ends the same way as the first is taken for a duplicate.
+
+The line vocabulary (end events, ignored events) is in `asterisk_log`; the
+per-stay state and its snapshot are in `asterisk_stays`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from services.core.asterisk_log import ENDS, ENTER, IGNORED, NO_ID, event_name, number
+from services.core.asterisk_stays import End, Stay, StayKey, dump_stays, load_stays
 from services.core.events import EventError, parse_event
 
 SOURCE = "asterisk/queue_log"
@@ -50,61 +53,6 @@ MAX_WAIT_SECONDS = 86_400  # the contract's limit: a longer stay is a clock or e
 # Stays still open this long (in log time) after their last line are dropped:
 # no stay can end more than a day after it entered, so their end was lost.
 EXPIRE_AFTER_SECONDS = 2 * 86_400
-_LAST_EPOCH = 32_503_680_000  # 3000-01-01: the contract refuses later years
-SNAPSHOT_VERSION = 1
-
-
-@dataclass(frozen=True, slots=True)
-class _EndKind:
-    type: str  # the CloudEvents type
-    reason: str | None  # call.exited's reason
-    wait_field: int  # 0-based index into the data fields
-
-
-# The events that end a queue stay.
-ENDS: Mapping[str, _EndKind] = {
-    "CONNECT": _EndKind("call.answered", None, 0),
-    "ABANDON": _EndKind("call.abandoned", None, 2),
-    "EXITWITHTIMEOUT": _EndKind("call.exited", "timeout", 2),
-    "EXITWITHKEY": _EndKind("call.exited", "key", 3),
-    "EXITEMPTY": _EndKind("call.exited", "empty", 2),
-}
-ENTER = "ENTERQUEUE"
-
-# Recognised and ignored on purpose: lines after an answer, ring attempts,
-# members and agents, and the queue system itself.
-IGNORED: frozenset[str] = frozenset(
-    {
-        # after CONNECT: the stay was already answered
-        "COMPLETECALLER",
-        "COMPLETEAGENT",
-        "TRANSFER",
-        "BLINDTRANSFER",
-        "ATTENDEDTRANSFER",
-        # ring attempts inside a stay; the stay's end comes on its own line
-        "RINGNOANSWER",
-        "RINGCANCELED",
-        "AGENTDUMP",
-        "SYSCOMPAT",
-        # members and agents
-        "AGENTLOGIN",
-        "AGENTLOGOFF",
-        "AGENTCALLBACKLOGIN",
-        "AGENTCALLBACKLOGOFF",
-        "ADDMEMBER",
-        "REMOVEMEMBER",
-        "PAUSE",
-        "UNPAUSE",
-        "PAUSEALL",
-        "UNPAUSEALL",
-        "PENALTY",
-        # the queue system; DID is written by FreePBX (the number dialled)
-        "CONFIGRELOAD",
-        "QUEUESTART",
-        "DID",
-    }
-)
-_NO_ID = frozenset({"", "NONE", "REALTIME"})
 
 
 def parse_queues(raw: object) -> dict[str, str]:
@@ -130,51 +78,8 @@ def parse_queues(raw: object) -> dict[str, str]:
     return out
 
 
-@dataclass(slots=True)
-class _End:
-    event: str  # CONNECT, ABANDON, …
-    at: float  # epoch of the end line
-    wait: float | None  # from the line's data; None when the line has none
-    line: int
-
-
-@dataclass(slots=True)
-class _Stay:
-    touched: float  # the latest epoch among its lines (for expiry)
-    entered: float | None = None  # epoch of ENTERQUEUE
-    end: _End | None = None
-    counted: bool = False  # its terminal event was emitted
-
-
-def _number(text: str) -> float | None:
-    """A non-negative number of seconds (an int when it is whole), or None."""
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    if not math.isfinite(value) or not 0 <= value < _LAST_EPOCH:
-        return None
-    return int(value) if value.is_integer() else value
-
-
-def _restored(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{value!r} is not a number")
-    return value
-
-
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
-
-
-def _event_name(text: str) -> str:
-    # Echo a name only if it looks like one: a line's other fields may hold personal data.
-    name = text.strip()
-    return (
-        repr(name)
-        if name and len(name) <= 40 and name.replace("_", "").isalnum()
-        else "(unreadable)"
-    )
 
 
 class QueueLogParser:
@@ -194,7 +99,7 @@ class QueueLogParser:
         self.ignored = 0
         self.expired = 0
         self.emitted: dict[str, int] = {}
-        self._stays: dict[tuple[str, str], _Stay] = {}
+        self._stays: dict[StayKey, Stay] = {}
         self._newest: float | None = None
         self._swept: float | None = None
 
@@ -212,7 +117,7 @@ class QueueLogParser:
             return self._problem(
                 line_no, "not a queue_log line (epoch|uniqueid|queue|agent|EVENT|…)"
             )
-        epoch = _number(fields[0].strip())
+        epoch = number(fields[0].strip())
         if epoch is None:
             return self._problem(line_no, "the timestamp is not a Unix time")
         event = fields[4].strip().upper()
@@ -220,9 +125,9 @@ class QueueLogParser:
             self.ignored += 1
             return []
         if event != ENTER and event not in ENDS:
-            return self._problem(line_no, f"unknown event {_event_name(fields[4])}")
+            return self._problem(line_no, f"unknown event {event_name(fields[4])}")
         uniqueid, queue = fields[1].strip(), fields[2].strip()
-        if uniqueid in _NO_ID or queue in _NO_ID:
+        if uniqueid in NO_ID or queue in NO_ID:
             return self._problem(line_no, f"{event} without a call uniqueid or queue")
         if len(uniqueid) + len(queue) > 160:
             return self._problem(line_no, f"{event}: uniqueid or queue name too long")
@@ -251,7 +156,7 @@ class QueueLogParser:
         if queued is None:
             return []
         if stay is None:
-            stay = self._stays[key] = _Stay(touched=epoch)
+            stay = self._stays[key] = Stay(touched=epoch)
         stay.entered = epoch
         stay.touched = max(stay.touched, epoch)
         out = [queued]
@@ -268,7 +173,7 @@ class QueueLogParser:
         raw = data[kind.wait_field].strip() if len(data) > kind.wait_field else ""
         wait: float | None = None
         if raw:
-            wait = _number(raw)
+            wait = number(raw)
             if wait is None:
                 return self._problem(
                     line_no,
@@ -286,12 +191,12 @@ class QueueLogParser:
                 f"{event} of call {uniqueid} in queue {queue} {what} line {first.line}; ignored",
             )
         if stay is None:
-            stay = self._stays[key] = _Stay(touched=epoch)
-        stay.end = _End(event=event, at=epoch, wait=wait, line=line_no)
+            stay = self._stays[key] = Stay(touched=epoch)
+        stay.end = End(event=event, at=epoch, wait=wait, line=line_no)
         stay.touched = max(stay.touched, epoch)
         return self._close(key, stay, stay.end)
 
-    def _close(self, key: tuple[str, str], stay: _Stay, end: _End) -> list[dict[str, Any]]:
+    def _close(self, key: StayKey, stay: Stay, end: End) -> list[dict[str, Any]]:
         """Emit the terminal event if its wait is known; forget the stay once it is whole."""
         wait = end.wait
         if wait is None and stay.entered is not None:
@@ -390,28 +295,7 @@ class QueueLogParser:
 
     def snapshot(self) -> dict[str, Any]:
         """The open stays as plain JSON values, to resume with `restore` after a restart."""
-        return {
-            "version": SNAPSHOT_VERSION,
-            "newest": self._newest,
-            "stays": [
-                {
-                    "uniqueid": uid,
-                    "queue": queue,
-                    "touched": s.touched,
-                    "entered": s.entered,
-                    "counted": s.counted,
-                    "end": None
-                    if s.end is None
-                    else {
-                        "event": s.end.event,
-                        "at": s.end.at,
-                        "wait": s.end.wait,
-                        "line": s.end.line,
-                    },
-                }
-                for (uid, queue), s in self._stays.items()
-            ],
-        }
+        return dump_stays(self._newest, self._stays)
 
     @classmethod
     def restore(
@@ -419,31 +303,5 @@ class QueueLogParser:
     ) -> QueueLogParser:
         """A parser that goes on where `snapshot()` left off; ValueError if it is not one."""
         parser = cls(queues, source)
-        try:
-            if snapshot["version"] != SNAPSHOT_VERSION:
-                raise ValueError(
-                    f"snapshot version {snapshot['version']!r} is not {SNAPSHOT_VERSION}"
-                )
-            newest = snapshot["newest"]
-            parser._newest = None if newest is None else _restored(newest)
-            for s in snapshot["stays"]:
-                end = s["end"]
-                stay = _Stay(
-                    touched=_restored(s["touched"]),
-                    entered=None if s["entered"] is None else _restored(s["entered"]),
-                    counted=s["counted"] is True,
-                    end=None
-                    if end is None
-                    else _End(
-                        event=str(end["event"]),
-                        at=_restored(end["at"]),
-                        wait=None if end["wait"] is None else _restored(end["wait"]),
-                        line=int(end["line"]),
-                    ),
-                )
-                if stay.end is not None and stay.end.event not in ENDS:
-                    raise ValueError(f"unknown end event {stay.end.event!r}")
-                parser._stays[(str(s["uniqueid"]), str(s["queue"]))] = stay
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"not a queue_log parser snapshot: {exc!r}") from None
+        parser._newest, parser._stays = load_stays(snapshot)
         return parser

@@ -21,10 +21,10 @@ from services.core.mapping import (
     event_id,
     header_problems,
     load_mapping,
-    parse_seconds,
     rows_to_events,
 )
 from services.core.tickets import ticket_state
+from services.core.timeparse import parse_seconds
 from services.ingest.csv_import import load_spec, prepare, read_rows, sniff_delimiter
 
 REPO = Path(__file__).resolve().parents[2]

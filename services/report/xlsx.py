@@ -1,0 +1,245 @@
+"""The report as an XLSX workbook: real numbers with Excel number formats, one sheet a table.
+
+Byte for byte the same for the same input: every timestamp in it is `generated_at`.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
+
+from services.report import fmt as show
+from services.report.labels import LABELS
+from services.report.model import ReportInput
+from services.report.rows import board_rows, indicator_rows
+
+_THIN = Side(style="thin", color="808080")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="E6E6E6")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_TOP = Alignment(vertical="top")
+_DATETIME = "yyyy-mm-dd hh:mm"
+
+
+def _quoted(text: str) -> str:
+    return f'"{text}"' if text else ""
+
+
+def xlsx_number_format(unit: str, lang: str, decimals: int, rule: str | None = None) -> str:
+    """An Excel number format: `0.00%`, `#,##0 "tkr"`, `"högst "#,##0 "st"`.
+
+    Excel stores formats in its neutral syntax (`,` groups, `.` decimals) and shows
+    them with the reader's separators, so `#,##0 "tkr"` reads `-1 412 tkr` in Swedish Excel.
+    """
+    frac = "." + "0" * decimals if decimals else ""
+    prefix = _quoted(show.target_prefix(rule, lang)) if rule else ""
+    if unit == "percent":
+        return f"{prefix}0{frac}%"
+    suffix = show.unit_suffix(unit, lang)
+    return f"{prefix}#,##0{frac}" + (f' "{suffix}"' if suffix else "")
+
+
+def _put_value(
+    cell: Any,
+    v: float | bool | None,
+    unit: str,
+    lang: str,
+    decimals: int | None,
+    rule: str | None = None,
+) -> None:
+    if v is None:
+        return
+    if isinstance(v, bool) or unit == "yesno":
+        # Text, as in the table: "Ja". A yes/no target's rule is always `equals` (no prefix).
+        cell.value = show.yes_no(bool(v), lang)
+        cell.alignment = Alignment(horizontal="right", vertical="top")
+        return
+    x = float(v)
+    shown = show.needed_decimals(x * 100 if unit == "percent" else x, decimals)
+    cell.value = x
+    cell.number_format = xlsx_number_format(unit, lang, shown, rule)
+    cell.alignment = _TOP
+
+
+def _header(ws: Any, row: int, headers: Sequence[str]) -> None:
+    for col, text in enumerate(headers, start=1):
+        c = ws.cell(row=row, column=col, value=text)
+        c.font = _HEADER_FONT
+        c.fill = _HEADER_FILL
+        c.border = _BORDER
+        c.alignment = Alignment(wrap_text=True, vertical="center")
+
+
+def _widths(ws: Any, widths: Sequence[float]) -> None:
+    for col, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+
+
+def _local_naive(t: datetime | None) -> datetime | None:
+    # Excel has no time zones: Stockholm wall-clock time, as in the other formats.
+    return None if t is None else show.local(t).replace(tzinfo=None)
+
+
+def _goals_sheet(ws: Any, report: ReportInput, lang: str) -> None:
+    lab = LABELS[lang]
+    ws.cell(row=1, column=1, value=lab["title"].format(label=report.period_label)).font = Font(
+        bold=True, size=14
+    )
+    ws.cell(
+        row=2,
+        column=1,
+        value=lab["period"].format(start=report.period_from, end=report.period_to),
+    )
+    if report.area is not None:
+        ws.cell(row=3, column=1, value=report.area.get(lang)).font = Font(bold=True)
+    ws.cell(row=4, column=1, value=show.rollup_sentence(report.evaluation, lang))
+    head = 6
+    _header(ws, head, lab["goal_headers"])
+    row = head
+    for r in indicator_rows(report):
+        row += 1
+        ind = r.result.indicator
+        for col, text in enumerate(
+            (r.council.goal.title.get(lang), r.board.goal.title.get(lang), ind.title.get(lang)),
+            start=1,
+        ):
+            ws.cell(row=row, column=col, value=text).alignment = _WRAP
+        _put_value(ws.cell(row=row, column=4), r.result.current, ind.unit, lang, ind.decimals)
+        _put_value(ws.cell(row=row, column=5), r.result.forecast, ind.unit, lang, ind.decimals)
+        _put_value(
+            ws.cell(row=row, column=6),
+            ind.target.value,
+            ind.unit,
+            lang,
+            ind.decimals,
+            ind.target.rule if ind.target.show_rule else None,
+        )
+        ws.cell(row=row, column=7, value=show.status_label(r.result.status, lang)).alignment = _TOP
+        for col in range(1, 8):
+            ws.cell(row=row, column=col).border = _BORDER
+    ws.freeze_panes = ws.cell(row=head + 1, column=1)
+    ws.auto_filter.ref = f"A{head}:G{row}"
+    row += 2
+    ws.cell(row=row, column=1, value=lab["board_status"]).font = Font(bold=True)
+    row += 1
+    _header(ws, row, lab["board_headers"])
+    for c, b in board_rows(report):
+        row += 1
+        ws.cell(row=row, column=1, value=c.goal.title.get(lang)).alignment = _WRAP
+        ws.cell(row=row, column=2, value=b.goal.title.get(lang)).alignment = _WRAP
+        ws.cell(row=row, column=3, value=show.status_label(b.status, lang)).alignment = _TOP
+        for col in range(1, 4):
+            ws.cell(row=row, column=col).border = _BORDER
+    _widths(ws, (38, 34, 48, 14, 14, 18, 20))
+
+
+def _table_sheet(
+    ws: Any,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    formats: dict[int, str],
+    widths: Sequence[float],
+) -> None:
+    _header(ws, 1, headers)
+    for r, values in enumerate(rows, start=2):
+        for col, v in enumerate(values, start=1):
+            cell = ws.cell(row=r, column=col, value=v)
+            cell.border = _BORDER
+            cell.alignment = _WRAP
+            if col in formats and v is not None:
+                cell.number_format = formats[col]
+    ws.freeze_panes = "A2"
+    _widths(ws, widths)
+
+
+def render_xlsx(report: ReportInput, lang: str) -> bytes:
+    lab = LABELS[lang]
+    s = report.summary
+    wb = Workbook()
+    goals = wb.active
+    goals.title = lab["sheets"][0]
+    _goals_sheet(goals, report, lang)
+
+    incident_headers = list(lab["incident_headers"])
+    incident_headers[6] = lab["minutes_header"]
+    _table_sheet(
+        wb.create_sheet(lab["sheets"][1]),
+        incident_headers,
+        [
+            [
+                i.incident_id,
+                i.service,
+                i.title,
+                i.severity,
+                _local_naive(i.opened_at),
+                _local_naive(i.resolved_at),
+                i.duration_minutes,
+                ", ".join(i.affected),
+            ]
+            for i in s.major_incidents
+        ],
+        {5: _DATETIME, 6: _DATETIME, 7: "#,##0"},
+        (16, 18, 40, 10, 17, 17, 12, 40),
+    )
+    _table_sheet(
+        wb.create_sheet(lab["sheets"][2]),
+        lab["freeze_headers"],
+        [
+            [
+                f.freeze_id,
+                _local_naive(f.starts_at),
+                _local_naive(f.effective_end),
+                show.scope(f.scope, lang),
+                f.reason,
+            ]
+            for f in s.freezes
+        ],
+        {2: _DATETIME, 3: _DATETIME},
+        (20, 17, 17, 40, 48),
+    )
+    _table_sheet(
+        wb.create_sheet(lab["sheets"][3]),
+        lab["violation_headers"],
+        [
+            [v.change_id, v.service, _local_naive(v.implemented_at), v.freeze_id]
+            for v in s.violations
+        ],
+        {3: _DATETIME},
+        (20, 18, 17, 20),
+    )
+
+    stamp = report.generated_at.astimezone(UTC).replace(tzinfo=None)
+    wb.properties.creator = "opstrack"
+    wb.properties.title = lab["title"].format(label=report.period_label)
+    wb.properties.created = stamp
+    wb.properties.modified = stamp
+    buf = io.BytesIO()
+    # ExcelWriter rather than wb.save, which would stamp `modified` with the clock.
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()
+    return _fixed_zip_times(buf.getvalue(), show.local(report.generated_at))
+
+
+def _fixed_zip_times(data: bytes, at: datetime) -> bytes:
+    """The archive again with every member dated `at`, so equal input gives equal bytes."""
+    when = (max(at.year, 1980), at.month, at.day, at.hour, at.minute, at.second)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=when)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = info.external_attr
+            dst.writestr(member, src.read(info.filename))
+    return out.getvalue()
