@@ -16,6 +16,7 @@ command -v promtool >/dev/null && command -v amtool >/dev/null \
   || { echo "installing prometheus and alertmanager (promtool, amtool)"; apt_install prometheus prometheus-alertmanager; }
 # Headless Chromium renders the HTML goal report in tests/integration/test_report_chromium.py.
 command -v chromium >/dev/null || { echo "installing chromium"; apt_install chromium; }
+command -v docker-compose >/dev/null || { echo "installing docker-compose (tests/integration/test_compose.py validates docker-compose.yml)"; apt_install docker-compose; }
 
 # The Debian packages start their daemons where systemd runs; tests start their own.
 PG_HOST=127.0.0.1 PG_PORT=5432

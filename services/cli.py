@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from services import client
 from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
+from services.commands.grafana import grafana_app
 from services.commands.simulate import simulate as simulate_command
 from services.render import calls_table, rows_table
 
@@ -322,6 +323,7 @@ app.add_typer(import_app, name="import")
 import_app.command("csv")(import_csv)
 import_app.command("asterisk")(asterisk)
 app.command()(simulate_command)
+app.add_typer(grafana_app, name="grafana")
 
 
 indicator_app = typer.Typer(help="Indicator values that no stream computes.", no_args_is_help=True)

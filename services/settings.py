@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     # Tansu answers a fetch only when the wait runs out; faust hard-codes 1.5 s.
     consumer_fetch_max_wait_ms: int = Field(100, ge=1)
     # Join a group in ~2.5 s on the embedded broker instead of ~30 s; on Apache
-    # Kafka in production the defaults (10 s / 3 s / 60 s) are the safer choice.
+    # Kafka in production faust's defaults (60 s / 3 s / 60 s) are the safer choice.
     broker_session_timeout: float = 2.0
     broker_heartbeat_interval: float = 0.5
     broker_rebalance_timeout: float = 2.0

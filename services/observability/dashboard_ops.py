@@ -1,0 +1,255 @@
+"""The incidents, change-freeze and goals dashboards: the worker's gauges.
+
+Every worker recomputes these gauges from the store, so with several workers each
+exports the same whole figures: queries take `max by` their labels, never `sum` across
+workers. `or vector(0)` makes a count of nothing read 0 rather than "No data".
+"""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import bargauge, statetimeline, table
+from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
+
+from services.observability.dashboard_parts import (
+    PERIOD,
+    PROMETHEUS,
+    api_link,
+    api_variable,
+    board,
+    markdown,
+    query,
+    series,
+    single,
+    steps,
+    value_text,
+)
+
+NONE_GOOD = steps((None, "green"), (1, "red"))  # any at all is bad news
+OPEN = "max by (service, severity) (opstrack_incidents_open)"
+DOWN = "max by (service) (opstrack_service_down)"
+VIOLATIONS = "max by (service) (opstrack_change_freeze_violations)"
+ACHIEVED = "max by (indicator) (opstrack_indicator_achieved)"
+
+INCIDENT_NOTE = f"""\
+MTTA, MTTR and exact downtime are worked out by opstrack from the incident events
+(outage intervals, a dependency's outage included); they are not metrics, so this
+dashboard shows what the gauges give: open incidents and services down, sampled.
+
+- [MTTA, MTTR, downtime and availability per service for this time range]\
+({api_link("/v1/sli/incidents")}?period={PERIOD}&group_by=service)
+- [Open incidents]({api_link("/v1/incidents")}?status=open)
+- or `opstrack sli incidents --period 2022-T2 --group-by service`
+"""
+
+
+def incidents(opstrack_url: str) -> db.Dashboard:
+    return (
+        board(
+            "opstrack-incidents",
+            "opstrack · Incidents and availability",
+            "Open incidents by service and severity, services down (own outage or a "
+            "dependency's) and availability as sampled by Prometheus.",
+            "now-30d",
+        )
+        .with_variable(api_variable(opstrack_url))
+        .with_row(db.Row("Now"))
+        .with_panel(single("Open incidents", query(f"sum({OPEN}) or vector(0)"), span=6))
+        .with_panel(
+            single(
+                "Open incidents, severity 1-2",
+                query(
+                    'sum(max by (service, severity) (opstrack_incidents_open{severity=~"1|2"}))'
+                    " or vector(0)"
+                ),
+                span=6,
+            ).thresholds(NONE_GOOD)
+        )
+        .with_panel(
+            single("Services down", query(f"count({DOWN} == 1) or vector(0)"), span=6)
+            .thresholds(NONE_GOOD)
+            .description("Down in an outage of their own or of a service they depend on.")
+        )
+        .with_panel(
+            single(
+                "Down through a dependency",
+                query(
+                    'count(max by (service) (opstrack_service_down{cause="dependency"}) == 1)'
+                    " or vector(0)"
+                ),
+                span=6,
+            ).thresholds(NONE_GOOD)
+        )
+        .with_row(db.Row("Over time"))
+        .with_panel(
+            series(
+                "Open incidents by service and severity",
+                query(OPEN, "{{service}} · severity {{severity}}"),
+            )
+            .stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL))
+            .line_interpolation(cm.LineInterpolation.STEP_AFTER)
+            .fill_opacity(30)
+        )
+        .with_panel(
+            statetimeline.Panel()
+            .title("Service down by service and cause")
+            .datasource(PROMETHEUS)
+            .with_target(
+                query("max by (service, cause) (opstrack_service_down)", "{{service}} ({{cause}})")
+            )
+            .mappings(value_text({"0": ("up", "green"), "1": ("down", "red")}))
+            .span(12)
+            .height(8)
+            .show_value(cm.VisibilityMode.NEVER)
+            .merge_values(True)
+        )
+        .with_panel(
+            bargauge.Panel()
+            .title("Availability in the time range, as sampled")
+            .description(
+                "Share of the time range in which Prometheus saw the service up, a "
+                "dependency's outage counted as its own; the exact figure, from the "
+                "incident events, is on /v1/sli/incidents."
+            )
+            .datasource(PROMETHEUS)
+            .with_target(
+                query(f"1 - avg_over_time(({DOWN})[$__range:])", "{{service}}", instant=True)
+            )
+            .unit("percentunit")
+            .decimals(2)
+            .min(0)
+            .max(1)
+            .thresholds(steps((None, "green")))
+            .orientation(cm.VizOrientation.HORIZONTAL)
+            .display_mode(cm.BarGaugeDisplayMode.BASIC)
+            .span(12)
+            .height(8)
+        )
+        .with_panel(markdown("MTTA, MTTR and downtime", INCIDENT_NOTE, span=12, height=8))
+    )
+
+
+FREEZE_NOTE = f"""\
+Which changes broke a freeze, with their service, time and approver:
+[freeze violations in this time range]({api_link("/v1/changes/violations")}?period={PERIOD}),
+[freezes in force]({api_link("/v1/freezes")}?active=true).
+"""
+
+
+def change_freeze(opstrack_url: str) -> db.Dashboard:
+    return (
+        board(
+            "opstrack-change-freeze",
+            "opstrack · Change freeze",
+            "Change freezes in force and changes implemented inside a freeze that covers "
+            "their service without an approved emergency exception.",
+            "now-90d",
+        )
+        .with_variable(api_variable(opstrack_url))
+        .with_panel(
+            single("Change freezes in force", query("max(opstrack_freezes_active)"), span=8)
+        )
+        .with_panel(
+            single(
+                "Freeze violations, all time",
+                query(f"sum({VIOLATIONS}) or vector(0)"),
+                span=8,
+            ).thresholds(NONE_GOOD)
+        )
+        .with_panel(
+            single(
+                "Services with violations",
+                query(f"count({VIOLATIONS} > 0) or vector(0)"),
+                span=8,
+            ).thresholds(NONE_GOOD)
+        )
+        .with_panel(
+            series("Change freezes in force", query("max(opstrack_freezes_active)", "in force"))
+            .line_interpolation(cm.LineInterpolation.STEP_AFTER)
+            .decimals(0)
+        )
+        .with_panel(
+            series(
+                "Freeze violations by service, all time",
+                query(VIOLATIONS, "{{service}}"),
+                description="A step up is a new violation.",
+            )
+            .line_interpolation(cm.LineInterpolation.STEP_AFTER)
+            .decimals(0)
+        )
+        .with_panel(markdown("Which changes", FREEZE_NOTE, height=3))
+    )
+
+
+# One query gives the table: the values by kind, and `achieved` as a fourth kind.
+INDICATOR_TABLE = (
+    "max by (indicator, kind) (opstrack_indicator_value)"
+    f' or label_replace({ACHIEVED}, "kind", "achieved", "", "")'
+)
+GOALS_NOTE = f"""\
+Current year, as the worker evaluates `config/goals.yaml`; percentages are fractions and
+yes/no is 1/0. The whole goal report (MER):
+[this year's report]({api_link("/v1/goals/report")}?period=${{__to:date:YYYY}}&format=html).
+"""
+
+
+def _indicator_table() -> table.Panel:
+    achieved = value_text({"1": ("✔ achieved", "green"), "0": ("✘ not achieved", "red")})
+    return (
+        table.Panel()
+        .title("Indicators: current, forecast, target and achieved")
+        .datasource(PROMETHEUS)
+        .with_target(query(INDICATOR_TABLE, instant=True, table=True))
+        .show_header(True)
+        # Rows by indicator, a column per kind (current, forecast, target, achieved).
+        .with_transformation(
+            dm.DataTransformerConfig(
+                id_val="groupingToMatrix",
+                options={"columnField": "kind", "rowField": "indicator", "valueField": "Value"},
+            )
+        )
+        .override_by_name(
+            "achieved",
+            [
+                dm.DynamicConfigValue(id_val="mappings", value=achieved),
+                dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
+            ],
+        )
+        .span(24)
+        .height(12)
+    )
+
+
+def goals(opstrack_url: str) -> db.Dashboard:
+    return (
+        board(
+            "opstrack-goals",
+            "opstrack · Goals (MER)",
+            "The goal table's indicators for the current year: current value (nuvärde), "
+            "forecast (prognos), target (målvärde) and whether each is achieved.",
+            "now-30d",
+        )
+        .with_variable(api_variable(opstrack_url))
+        .with_panel(
+            single(
+                "Indicators achieved",
+                query(f"avg({ACHIEVED})"),
+                unit="percentunit",
+                span=8,
+            )
+        )
+        .with_panel(
+            single("Achieved", query(f"count({ACHIEVED} == 1) or vector(0)"), span=8).thresholds(
+                steps((None, "green"))
+            )
+        )
+        .with_panel(
+            single(
+                "Not achieved", query(f"count({ACHIEVED} == 0) or vector(0)"), span=8
+            ).thresholds(NONE_GOOD)
+        )
+        .with_panel(_indicator_table())
+        .with_panel(markdown("Goal report", GOALS_NOTE, height=3))
+    )
