@@ -104,3 +104,17 @@ INDICATOR_ACHIEVED = Gauge(
     "1 when the indicator meets its target (judged as the goals file says), 0 when not.",
     ["indicator"],
 )
+
+# --- unacknowledged incidents, for "severity-1 incident unacknowledged for 15 min" ---
+INCIDENTS_UNACKNOWLEDGED = Gauge(
+    "opstrack_incidents_unacknowledged",
+    "Unresolved incidents not yet acknowledged, by service and severity.",
+    ["service", "severity"],
+)
+# A timestamp rather than an age (Prometheus' advice): it stays right between
+# refreshes, and an alert takes the age as time() minus it.
+UNACKNOWLEDGED_OLDEST = Gauge(
+    "opstrack_incidents_unacknowledged_oldest_opened_timestamp_seconds",
+    "When the oldest unacknowledged unresolved incident was opened, by service and severity.",
+    ["service", "severity"],
+)

@@ -16,6 +16,7 @@ from services.core.catalog import Catalog
 from services.core.changes import violation
 from services.core.contracts.sla import SlaBreached, SlaData, SlaWarning
 from services.core.events import TicketEvent, parse_event_json, topic_for
+from services.core.incidents import IncidentState
 from services.core.sla import SlaTargets, sla_elapsed_hours, sla_level
 from services.core.tickets import TicketState, ticket_state
 from services.observability import processor_metrics as m
@@ -124,6 +125,22 @@ def _incident_gauges(conn: Connection, catalog: Catalog, now: datetime) -> None:
         m.SERVICE_DOWN.labels(service, "own").set(int(service in down))
         inherited = any(d in down for d in catalog.dependencies(service))
         m.SERVICE_DOWN.labels(service, "dependency").set(int(inherited))
+    _unacknowledged_gauges(open_now)
+
+
+def _unacknowledged_gauges(open_now: list[IncidentState]) -> None:
+    counts: Counter[tuple[str, str]] = Counter()
+    oldest: dict[tuple[str, str], float] = {}
+    for i in open_now:
+        if i.acknowledged_at is None and i.opened_at is not None:
+            key = (i.service, str(i.severity))  # str(): as opstrack_incidents_open labels it
+            counts[key] += 1
+            oldest[key] = min(oldest.get(key, i.opened_at.timestamp()), i.opened_at.timestamp())
+    m.INCIDENTS_UNACKNOWLEDGED.clear()
+    m.UNACKNOWLEDGED_OLDEST.clear()
+    for key, n in counts.items():
+        m.INCIDENTS_UNACKNOWLEDGED.labels(*key).set(n)
+        m.UNACKNOWLEDGED_OLDEST.labels(*key).set(oldest[key])
 
 
 def _change_gauges(conn: Connection, now: datetime) -> None:
