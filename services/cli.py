@@ -17,6 +17,7 @@ from services import client
 from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
 from services.commands.grafana import grafana_app
+from services.commands.rules import rules
 from services.commands.simulate import simulate as simulate_command
 from services.render import calls_table, rows_table
 
@@ -324,6 +325,7 @@ import_app.command("csv")(import_csv)
 import_app.command("asterisk")(asterisk)
 app.command()(simulate_command)
 app.add_typer(grafana_app, name="grafana")
+app.command("rules")(rules)
 
 
 indicator_app = typer.Typer(help="Indicator values that no stream computes.", no_args_is_help=True)
