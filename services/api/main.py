@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services import config
-from services.api import changes, goals, health, incidents, metrics, sli, tickets, webhooks
+from services.api import (
+    alertmanager,
+    changes,
+    goals,
+    health,
+    incidents,
+    metrics,
+    sli,
+    tickets,
+    webhooks,
+)
 from services.ingest import routes as ingest
 from services.ingest.relay import Relay
 from services.settings import Settings, get_settings
@@ -45,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(changes.router)
     app.include_router(goals.router)
     app.include_router(webhooks.router)
+    app.include_router(alertmanager.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     return app

@@ -1,0 +1,99 @@
+"""POST /v1/webhooks/alertmanager: monitoring alerts → incident events → the outbox.
+
+Alertmanager's webhook payload is mapped by `config/alerts.yaml` (see
+services.core.alert_mapping), then the events go the way of POST /v1/events: validated
+whole (422 and nothing stored if any alert is wrong), stored in the outbox (a repeated
+id is a duplicate), handed to the relay, 202.
+
+Mounted in services/api/main.py like the other routers:
+`app.include_router(alertmanager.router)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from services.api.deps import CatalogDep, EngineDep, RelayDep, SettingsDep
+from services.core.alert_mapping import AlertSpec, load_alert_spec, map_alerts
+from services.core.mapping import MappingError
+from services.ingest.batch import BodyError, to_outbox, validate
+from services.ingest.routes import Accepted, _read_limited
+from services.observability import ingest_metrics as metrics
+from services.store import outbox
+
+router = APIRouter(prefix="/v1/webhooks", tags=["ingest"])
+
+
+def _load(path: Path) -> AlertSpec | JSONResponse:
+    """The spec, read on every request so an edited mapping needs no restart."""
+    try:
+        return load_alert_spec(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except (OSError, yaml.YAMLError, MappingError) as exc:
+        # The operator's file is wrong, not the alert: a 5xx makes Alertmanager retry.
+        return JSONResponse({"detail": f"{path}: {exc}"}, status_code=500)
+
+
+@router.post(
+    "/alertmanager",
+    status_code=202,
+    response_model=Accepted,
+    responses={
+        400: {"description": "Malformed JSON, or not a JSON object"},
+        413: {"description": "Body over the limit"},
+        422: {
+            "description": "Some alert maps to no valid incident event; nothing stored. "
+            "Each problem names the alert by its index in `alerts`, and the label or field"
+        },
+        500: {"description": "config/alerts.yaml is missing or broken"},
+    },
+)
+async def post_alertmanager(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    relay: RelayDep,
+    catalog: CatalogDep,
+) -> Any:
+    """Alertmanager's webhook (payload version 4): each alert's incident events, or none."""
+    spec = await run_in_threadpool(_load, settings.config_dir / "alerts.yaml")
+    if isinstance(spec, JSONResponse):
+        return spec
+    try:
+        payload = orjson.loads(await _read_limited(request, settings.max_body_bytes))
+    except BodyError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    except orjson.JSONDecodeError as exc:
+        return JSONResponse({"detail": f"malformed JSON: {exc}"}, status_code=400)
+    if not isinstance(payload, dict):
+        return JSONResponse({"detail": "a webhook payload must be a JSON object"}, status_code=400)
+
+    mapped = map_alerts(payload, spec, catalog.services.keys())
+    events, invalid = validate([event for _, event in mapped.events])
+    errors = [{"index": p.index, "field": p.field, "message": p.message} for p in mapped.problems]
+    # validate() counts events; the sender knows alerts, so name the alert behind each event.
+    errors += [
+        {"index": mapped.events[p.index][0], "field": p.field, "message": p.message}
+        for p in invalid
+    ]
+    if errors:
+        metrics.INGEST_EVENTS.labels("rejected").inc(max(len(mapped.events), 1))
+        detail = "the Alertmanager payload gives no valid incident events; nothing was stored"
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+    rows = to_outbox(events, settings.topic)
+
+    def store() -> int:
+        with engine.begin() as conn:
+            return outbox.add(conn, rows)
+
+    new = await run_in_threadpool(store)
+    relay.wake()
+    metrics.INGEST_EVENTS.labels("accepted").inc(new)
+    metrics.INGEST_EVENTS.labels("duplicate").inc(len(events) - new)
+    return Accepted(accepted=new, duplicates=len(events) - new)
