@@ -373,10 +373,16 @@ class _Tail:
         """Switch files when the followed name now holds another file (or the same, cut short)."""
         fh = self._handle()
         path = self.run.path
+        # Look at the name through one open handle: a stat() of the name and a
+        # later read of it could see two different files (a rename between them),
+        # and the new file's first bytes would then pass for a truncation.
         try:
-            st = path.stat()
+            current = path.open("rb")
         except FileNotFoundError:
             return False  # renamed away; wait for its successor (and keep reading the old one)
+        with current:
+            st = os.fstat(current.fileno())
+            now_head = current.read(len(self.head))
         if st.st_ino != os.fstat(fh.fileno()).st_ino:
             # logrotate renames the file and Asterisk reopens the name when told to;
             # until then it may still write to the old file. Once the new one has
@@ -386,10 +392,11 @@ class _Tail:
             self.drain()
             self._switch()
             return True
-        if st.st_size < self.offset or _head(path, len(self.head)) != self.head:
+        if st.st_size < self.offset or now_head != self.head:
             # copytruncate: the same file, emptied and written again from the start.
             self.run.summary.notes.append(f"{path.name} was truncated; reading it from the start")
-            self._open(path, 0)
+            fh.seek(0)
+            self.offset, self.head, self.run.line_no = 0, b"", 0
             self.run.summary.rotations += 1
             self._save()
             return True
