@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
 import yaml
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -23,10 +22,9 @@ from fastapi.responses import JSONResponse
 from services.api.deps import CatalogDep, EngineDep, RelayDep, SettingsDep
 from services.core.alert_mapping import AlertSpec, load_alert_spec, map_alerts
 from services.core.mapping import MappingError
-from services.ingest.batch import BodyError, to_outbox, validate
-from services.ingest.routes import Accepted, _read_limited
+from services.ingest.accept import Accepted, read_json_object, store_events
+from services.ingest.batch import validate
 from services.observability import ingest_metrics as metrics
-from services.store import outbox
 
 router = APIRouter(prefix="/v1/webhooks", tags=["ingest"])
 
@@ -65,14 +63,9 @@ async def post_alertmanager(
     spec = await run_in_threadpool(_load, settings.config_dir / "alerts.yaml")
     if isinstance(spec, JSONResponse):
         return spec
-    try:
-        payload = orjson.loads(await _read_limited(request, settings.max_body_bytes))
-    except BodyError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
-    except orjson.JSONDecodeError as exc:
-        return JSONResponse({"detail": f"malformed JSON: {exc}"}, status_code=400)
-    if not isinstance(payload, dict):
-        return JSONResponse({"detail": "a webhook payload must be a JSON object"}, status_code=400)
+    payload = await read_json_object(request, settings.max_body_bytes)
+    if isinstance(payload, JSONResponse):
+        return payload
 
     mapped = map_alerts(payload, spec, catalog.services.keys())
     events, invalid = validate([event for _, event in mapped.events])
@@ -86,14 +79,4 @@ async def post_alertmanager(
         metrics.INGEST_EVENTS.labels("rejected").inc(max(len(mapped.events), 1))
         detail = "the Alertmanager payload gives no valid incident events; nothing was stored"
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
-    rows = to_outbox(events, settings.topic)
-
-    def store() -> int:
-        with engine.begin() as conn:
-            return outbox.add(conn, rows)
-
-    new = await run_in_threadpool(store)
-    relay.wake()
-    metrics.INGEST_EVENTS.labels("accepted").inc(new)
-    metrics.INGEST_EVENTS.labels("duplicate").inc(len(events) - new)
-    return Accepted(accepted=new, duplicates=len(events) - new)
+    return await store_events(events, engine, settings, relay)

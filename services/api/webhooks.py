@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import orjson
 import yaml
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,10 +21,9 @@ from fastapi.responses import JSONResponse
 from services.api.deps import EngineDep, RelayDep, SettingsDep
 from services.core.mapping import MappingError
 from services.core.webhook_mapping import WebhookSpec, load_webhook_spec, map_payload
-from services.ingest.batch import BodyError, to_outbox, validate
-from services.ingest.routes import Accepted, _read_limited
+from services.ingest.accept import Accepted, read_json_object, store_events
+from services.ingest.batch import validate
 from services.observability import ingest_metrics as metrics
-from services.store import outbox
 
 router = APIRouter(prefix="/v1/webhooks", tags=["ingest"])
 
@@ -66,14 +64,9 @@ async def post_ticket_webhook(
     spec = await run_in_threadpool(_load, settings.config_dir / "webhooks", source)
     if isinstance(spec, JSONResponse):
         return spec
-    try:
-        payload = orjson.loads(await _read_limited(request, settings.max_body_bytes))
-    except BodyError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
-    except orjson.JSONDecodeError as exc:
-        return JSONResponse({"detail": f"malformed JSON: {exc}"}, status_code=400)
-    if not isinstance(payload, dict):
-        return JSONResponse({"detail": "a webhook payload must be a JSON object"}, status_code=400)
+    payload = await read_json_object(request, settings.max_body_bytes)
+    if isinstance(payload, JSONResponse):
+        return payload
 
     items, mapped = map_payload(payload, spec)
     events, invalid = validate(list(items))
@@ -85,14 +78,4 @@ async def post_ticket_webhook(
         metrics.INGEST_EVENTS.labels("rejected").inc(max(len(items), 1))
         detail = f"the {source} payload gives no valid events; nothing was stored"
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
-    rows = to_outbox(events, settings.topic)
-
-    def store() -> int:
-        with engine.begin() as conn:
-            return outbox.add(conn, rows)
-
-    new = await run_in_threadpool(store)
-    relay.wake()
-    metrics.INGEST_EVENTS.labels("accepted").inc(new)
-    metrics.INGEST_EVENTS.labels("duplicate").inc(len(events) - new)
-    return Accepted(accepted=new, duplicates=len(events) - new)
+    return await store_events(events, engine, settings, relay)

@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from services.api.deps import EngineDep, RelayDep, SettingsDep
-from services.ingest.batch import BodyError, decode, to_outbox, validate
+from services.ingest.accept import Accepted, read_limited, store_events
+from services.ingest.batch import BodyError, decode, validate
 from services.observability import ingest_metrics as metrics
-from services.store import outbox
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
-
-
-class Accepted(BaseModel):
-    accepted: int  # events stored now
-    duplicates: int  # events whose id was already stored: acknowledged, not counted again
 
 
 _BODY_DOC: dict[str, Any] = {
@@ -58,7 +51,7 @@ async def post_events(
 ) -> Any:
     """Accept one event or a batch: the whole batch is stored, or none of it."""
     try:
-        body = await _read_limited(request, settings.max_body_bytes)
+        body = await read_limited(request, settings.max_body_bytes)
         items = decode(body, request.headers.get("content-type", ""), settings.max_batch_events)
     except BodyError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
@@ -75,28 +68,4 @@ async def post_events(
             },
             status_code=422,
         )
-    rows = to_outbox(events, settings.topic)
-
-    def store() -> int:
-        with engine.begin() as conn:
-            return outbox.add(conn, rows)
-
-    new = await run_in_threadpool(store)
-    relay.wake()
-    metrics.INGEST_EVENTS.labels("accepted").inc(new)
-    metrics.INGEST_EVENTS.labels("duplicate").inc(len(events) - new)
-    return Accepted(accepted=new, duplicates=len(events) - new)
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyError(413, f"body of {declared} bytes is over the limit of {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyError(413, f"body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await store_events(events, engine, settings, relay)
