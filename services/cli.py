@@ -11,13 +11,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from services import client
 from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
 from services.commands.grafana import grafana_app
 from services.commands.rules import rules
+from services.commands.sending import send_with_progress
 from services.commands.simulate import simulate as simulate_command
 from services.render import calls_table, rows_table
 
@@ -199,16 +199,7 @@ def emit(
         with path.open("rb") as fh:
             lines = client.read_ndjson(fh)
     values = client.check_lines(lines)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("sending", total=len(values))
-        sent = client.post_batches(url, values, batch, lambda n: progress.advance(task, n))
+    sent = send_with_progress(url, values, batch, err)
     out.print(f"sent {len(values)} events: {sent.accepted} accepted, {sent.duplicates} duplicates")
 
 

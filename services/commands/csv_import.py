@@ -16,9 +16,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from services import client
+from services.commands.sending import send_with_progress
 from services.core.mapping import Kind
 from services.ingest.csv_import import load_spec, prepare
 
@@ -46,16 +46,7 @@ def import_csv(
         raise client.ClientError(f"{mapping} maps {spec.kind}, not {kind} (see --kind)")
     with err.status(f"checking {file} …"):
         rows, events = prepare(file, spec)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("sending", total=len(events))
-        sent = client.post_batches(url, list(events), batch, lambda n: progress.advance(task, n))
+    sent = send_with_progress(url, list(events), batch, err)
     out.print(
         f"imported {rows} rows as {len(events)} events: "
         f"{sent.accepted} accepted, {sent.duplicates} duplicates"

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,17 +23,14 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 import pytest
-import uvicorn
 import yaml
-from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
-from services.api import alertmanager
-from services.api.main import create_app
 from services.settings import Settings
 from services.stack.procs import free_port, spawn, stop, wait_port
 from services.store.db import make_engine
 from services.store.outbox import OUTBOX
+from tests.integration.conftest import serving
 
 pytestmark = pytest.mark.integration
 
@@ -164,13 +159,6 @@ def test_mail_template_renders(tmp_path: Path) -> None:
 # --- opstrack's API with the router ----------------------------------------------------
 
 
-def with_alertmanager(app: FastAPI) -> FastAPI:
-    """The app with the Alertmanager router, unless services/api/main.py mounts it already."""
-    if not any(getattr(r, "path", "") == "/v1/webhooks/alertmanager" for r in app.routes):
-        app.include_router(alertmanager.router)
-    return app
-
-
 @dataclass(frozen=True)
 class Api:
     url: str
@@ -181,25 +169,6 @@ class Api:
         with self.engine.connect() as conn:
             rows = conn.execute(select(OUTBOX).where(OUTBOX.c.id.like("alert-%")))
             return {row.id: orjson.loads(row.payload) for row in rows}
-
-
-@contextmanager
-def serving(settings: Settings) -> Iterator[str]:
-    """The app served by uvicorn in a thread (its lifespan runs the relay); yields its URL."""
-    port = free_port()
-    app = with_alertmanager(create_app(settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="test-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,8 @@ a user's would, and the outbox is read through a second engine.
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +18,15 @@ import httpx
 import orjson
 import pytest
 import typer
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from services.api import webhooks
-from services.api.main import create_app
 from services.client import ClientError
 from services.commands.csv_import import import_csv
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
-from services.stack.procs import free_port
 from services.store.outbox import OUTBOX
+from tests.integration.conftest import serving
 from tests.unit.test_webhook_mapping import glpi_payload, zammad_payload
 
 pytestmark = pytest.mark.integration
@@ -43,13 +36,6 @@ TICKETS_CSV = REPO / "examples" / "csv" / "tickets.csv"
 TICKETS_MAPPING = REPO / "config" / "mappings" / "tickets-generic.yaml"
 
 
-def with_webhooks(app: FastAPI) -> FastAPI:
-    """The app with the webhooks router, unless services/api/main.py mounts it already."""
-    if not any(getattr(r, "path", "") == "/v1/webhooks/tickets/{source}" for r in app.routes):
-        app.include_router(webhooks.router)
-    return app
-
-
 @pytest.fixture
 def settings(db_url: str, broker: EmbeddedBroker) -> Settings:
     return Settings(
@@ -57,27 +43,6 @@ def settings(db_url: str, broker: EmbeddedBroker) -> Settings:
         kafka_bootstrap=broker.bootstrap,
         topic_prefix=f"t{uuid.uuid4().hex[:12]}-",
     )
-
-
-@contextmanager
-def serving(settings: Settings) -> Iterator[str]:
-    """The app served by uvicorn in a thread (its lifespan runs the relay); yields its URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        with_webhooks(create_app(settings)), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="test-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 @pytest.fixture

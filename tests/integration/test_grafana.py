@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -24,11 +23,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import typer
-import uvicorn
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from services.api.main import create_app
 from services.client import ClientError
 from services.commands.grafana import grafana_app
 from services.core.incidents import IncidentState
@@ -38,6 +35,7 @@ from services.stack.broker import EmbeddedBroker
 from services.stack.procs import free_port
 from services.store import incidents
 from services.store.db import init_db, make_engine
+from tests.integration.conftest import serving
 
 pytestmark = pytest.mark.integration
 
@@ -282,21 +280,8 @@ def opstrack(store: Engine, broker: EmbeddedBroker) -> Iterator[str]:
         kafka_bootstrap=broker.bootstrap,
         topic_prefix=f"t{uuid.uuid4().hex[:12]}-",
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "opstrack's API did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with serving(settings) as url:
+        yield url
 
 
 def cli() -> typer.Typer:
