@@ -1,15 +1,23 @@
-"""Processor throughput: the faust worker against a raw aiokafka consumer, same events, same store.
+"""Processor throughput: the faust worker against a raw aiokafka consumer and a quixstreams app.
 
-Both sides get the same N call events, produced beforehand to their own fresh
-topic on one embedded broker, and their own fresh database. Each runs as a
+All three sides get the same N call events and do the same job: parse, fold
+into call buckets and write them with the inbox in one transaction
+(services/processor/calls.py apply_batch). Each round starts a fresh embedded
+broker (so its memory does not grow over the rounds); each side gets its own
+fresh topic, produced to beforehand, its own fresh database, and runs as a
 subprocess; the inbox (applied_events) is polled every 0.1 s until it holds N
 ids. Throughput counts from the first applied event (its inbox timestamp), so
 process start and group join are reported apart as startup.
+
+The machine is shared and noisy: the sides run one after the other in each
+round (in a rotated order), over several rounds, and the figures are medians;
+the ratios are medians of each round's own ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 import uuid
@@ -31,6 +39,9 @@ from services.store.calls import sum_buckets
 from services.store.db import make_engine
 
 NAME = "processor"
+EVENTS = 200_000  # the default size of this benchmark
+ROUNDS = 3
+SIDES = {"faust": "faust worker", "raw": "raw aiokafka", "quix": "quixstreams"}
 
 
 def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
@@ -51,6 +62,14 @@ def batch_stats(port: str) -> tuple[float, float]:
     return stats.get("count", 0.0), stats.get("sum", 0.0)
 
 
+def argv_for(side: str, bootstrap: str, url: str, settings: Settings) -> list[str]:
+    if side == "faust":
+        return [sys.executable, "-m", "services.cli", "worker"]
+    module = {"raw": "bench.baseline", "quix": "bench.quix"}[side]
+    group = f"{settings.topic_prefix}{side}"
+    return [sys.executable, "-m", module, bootstrap, url, settings.topic("calls"), group]
+
+
 def run_side(
     side: str, broker: EmbeddedBroker, url: str, messages: list[tuple[bytes, bytes]], tmp: Path
 ) -> dict[str, float]:
@@ -59,27 +78,21 @@ def run_side(
     settings = Settings(database_url=url, kafka_bootstrap=broker.bootstrap, topic_prefix=prefix)
     ensure_topics(broker.bootstrap, settings.topic_partitions())
     produce(broker.bootstrap, settings.topic("calls"), messages)
-    log = tmp / f"{side}.log"
-    if side == "faust":
-        argv = [sys.executable, "-m", "services.cli", "worker"]
-    else:
-        argv = [sys.executable, "-m", "bench.baseline", broker.bootstrap, url]
-        argv += [settings.topic("calls"), f"{prefix}baseline"]
+    log = tmp / f"{side}-{prefix}log"
     env = {
         "OPSTRACK_DATABASE_URL": url,
         "OPSTRACK_KAFKA_BOOTSTRAP": broker.bootstrap,
         "OPSTRACK_TOPIC_PREFIX": prefix,
         "OPSTRACK_WORKER_WEB_PORT": str(free_port()),
-        "OPSTRACK_WORKER_DATADIR": str(tmp / f"{side}-data"),
+        "OPSTRACK_WORKER_DATADIR": str(tmp / f"{side}-{prefix}data"),
     }
     started = time.time()
-    proc = spawn(argv, env, log)
+    proc = spawn(argv_for(side, broker.bootstrap, url, settings), env, log)
     try:
         applied = wait_applied(url, len(messages), proc, 120 + len(messages) / 200, log)
         out = {
             "events_per_s": len(messages) / (applied.done - applied.first),
             "startup_s": applied.first - started,
-            "total_s": applied.done - started,
             "peak_rss_mib": peak_rss_mib(proc.pid),
         }
         if side == "faust":
@@ -100,30 +113,55 @@ def buckets(url: str) -> dict[tuple[Any, ...], CallBucket]:
         engine.dispose()
 
 
-def run(args: argparse.Namespace, tmp: Path) -> list[Figure]:
-    events = call_events(args.events // 2, seed=2022)
-    messages = [(e["data"]["call_id"].encode(), orjson.dumps(e)) for e in events]
-    results, sums = {}, {}
+def run_round(
+    args: argparse.Namespace, tmp: Path, messages: list[tuple[bytes, bytes]], order: list[str]
+) -> tuple[dict[str, dict[str, float]], bool]:
+    results, sums = {}, []
     with EmbeddedBroker(log=tmp / "broker.log") as broker:
-        for side in ("faust", "baseline"):
-            with fresh_db(args.db, tmp, side) as url:
+        for side in order:
+            with fresh_db(args.db, tmp, f"{side}{uuid.uuid4().hex[:6]}") as url:
                 results[side] = run_side(side, broker, url, messages, tmp)
-                sums[side] = buckets(url)
-    f, b = results["faust"], results["baseline"]
+                sums.append(buckets(url))
+            print(f"  {side}: {results[side]['events_per_s']:,.0f} events/s", file=sys.stderr)
+    return results, all(s == sums[0] for s in sums)
+
+
+def run(args: argparse.Namespace, tmp: Path) -> list[Figure]:
+    n = getattr(args, "events", None) or EVENTS
+    rounds = getattr(args, "rounds", None) or ROUNDS
+    events = call_events(n // 2, seed=2022)
+    messages = [(e["data"]["call_id"].encode(), orjson.dumps(e)) for e in events]
+    per_round, identical = [], True
+    sides = list(SIDES)
+    for i in range(rounds):
+        order = sides[i % len(sides) :] + sides[: i % len(sides)]
+        print(f"round {i + 1}/{rounds}: {', '.join(order)}", file=sys.stderr)
+        results, same = run_round(args, tmp, messages, order)
+        per_round.append(results)
+        identical = identical and same
+
+    def median(side: str, key: str) -> float:
+        return statistics.median(r[side][key] for r in per_round)
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(r[a]["events_per_s"] / r[b]["events_per_s"] for r in per_round)
+
     label = f"{NAME} ({args.db})"
-    return [
+    figures = [
         Figure(label, "events", len(messages), "events"),
-        Figure(label, "faust worker: throughput", f["events_per_s"], "events/s"),
-        Figure(label, "faust worker: start to first event", f["startup_s"], "s"),
-        Figure(label, "faust worker: start to all applied", f["total_s"], "s"),
-        Figure(label, "faust worker: peak RSS", f["peak_rss_mib"], "MiB"),
-        Figure(label, "faust worker: mean batch", f["batch_events"], "events"),
-        Figure(label, "faust worker: mean apply_batch time", f["batch_ms"], "ms"),
-        Figure(label, "baseline aiokafka: throughput", b["events_per_s"], "events/s"),
-        Figure(label, "baseline aiokafka: start to first event", b["startup_s"], "s"),
-        Figure(label, "baseline aiokafka: peak RSS", b["peak_rss_mib"], "MiB"),
-        Figure(label, "ratio faust / baseline", f["events_per_s"] / b["events_per_s"], "x"),
-        Figure(
-            label, "identical bucket sums", "yes" if sums["faust"] == sums["baseline"] else "no"
-        ),
+        Figure(label, "rounds (figures are medians)", rounds),
+    ]
+    for side, name in SIDES.items():
+        figures += [
+            Figure(label, f"{name}: throughput", median(side, "events_per_s"), "events/s"),
+            Figure(label, f"{name}: start to first event", median(side, "startup_s"), "s"),
+            Figure(label, f"{name}: peak RSS", median(side, "peak_rss_mib"), "MiB"),
+        ]
+    return [
+        *figures,
+        Figure(label, "faust worker: mean batch", median("faust", "batch_events"), "events"),
+        Figure(label, "faust worker: mean apply_batch time", median("faust", "batch_ms"), "ms"),
+        Figure(label, "ratio faust / raw aiokafka", ratio("faust", "raw"), "x"),
+        Figure(label, "ratio faust / quixstreams", ratio("faust", "quix"), "x"),
+        Figure(label, "identical bucket sums (all sides)", "yes" if identical else "no"),
     ]
