@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from services.core.contracts.envelope import Data, Envelope, Name
 
-Value = float | bool  # bool for yes/no indicators such as an environmental certification
+# bool for yes/no indicators such as an environmental certification. No inf or NaN:
+# JSON has none, so a stored event holding one would no longer parse.
+Value = Annotated[float, Field(allow_inf_nan=False)] | bool
 
 
 class IndicatorMeasuredData(Data):

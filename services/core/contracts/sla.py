@@ -15,8 +15,8 @@ class SlaData(Data):
     category: Name
     priority: Priority
     municipality: Name
-    target_hours: float = Field(gt=0)
-    elapsed_hours: float = Field(ge=0)
+    target_hours: float = Field(gt=0, allow_inf_nan=False)
+    elapsed_hours: float = Field(ge=0, allow_inf_nan=False)
     clock: Literal["calendar", "business"]
 
 
