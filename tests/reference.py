@@ -8,6 +8,7 @@ shows with what the definitions say.
 from __future__ import annotations
 
 import random
+import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -154,3 +155,142 @@ def assert_rows_equal(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> 
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+# --- tickets and incidents: generators and the period totals the read API shows ----------
+
+
+def _event(kind: str, event_id: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "test",
+        "type": kind,
+        "time": at.isoformat(),
+        "data": data,
+    }
+
+
+def generate_tickets(n: int, seed: int, start: datetime, hours: int) -> list[dict[str, Any]]:
+    """n tickets created within `hours` of `start`, at whole minutes: paused and resumed
+    0-2 times, 80 % resolved, half of those closed; no reopens (kept simple on purpose)."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        data = {
+            "ticket_id": f"SD-{i:06d}",
+            "category": rnd.choice(["Behörighet", "Skrivare", "E-post", "Telefoni"]),
+            "priority": rnd.randint(1, 4),
+            "municipality": rnd.choice(["Askersund", "Hallsberg", "Laxå", "Lekeberg"]),
+        }
+        t = start + timedelta(minutes=rnd.randrange(hours * 60))
+        steps = [("ticket.created", t)]
+        for _ in range(rnd.choice([0, 0, 1, 2])):
+            t += timedelta(minutes=rnd.randrange(1, 600))
+            steps.append(("ticket.paused", t))
+            t += timedelta(minutes=rnd.randrange(1, 600))
+            steps.append(("ticket.resumed", t))
+        if rnd.random() < 0.8:
+            t += timedelta(minutes=rnd.randrange(1, 3000))
+            steps.append(("ticket.resolved", t))
+            if rnd.random() < 0.5:
+                t += timedelta(minutes=rnd.randrange(1, 600))
+                steps.append(("ticket.closed", t))
+        out += [
+            _event(k, f"{data['ticket_id']}:{j}:{k}", at, data) for j, (k, at) in enumerate(steps)
+        ]
+    return out
+
+
+def _quantiles(values: list[float]) -> dict[str, float | None]:
+    """Mean, median, p90 by the stdlib (p90 'inclusive' = linear interpolation)."""
+    if not values:
+        return {"mean": None, "median": None, "p90": None}
+    p90 = (
+        values[0] if len(values) == 1 else statistics.quantiles(values, n=10, method="inclusive")[8]
+    )
+    return {"mean": statistics.fmean(values), "median": statistics.median(values), "p90": p90}
+
+
+def expected_tickets(
+    events: Iterable[dict[str, Any]], period: tuple[datetime, datetime]
+) -> list[dict[str, Any]]:
+    """The ungrouped /v1/sli/tickets row (calendar hours) of generate_tickets' events:
+    handling time = resolved - created - time paused."""
+    per_ticket: dict[str, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
+    for e in {e["id"]: e for e in events if e["type"].startswith("ticket.")}.values():
+        per_ticket[e["data"]["ticket_id"]][e["type"]].append(datetime.fromisoformat(e["time"]))
+    created = resolved = 0
+    hours = []
+    for t in per_ticket.values():
+        if period[0] <= t["ticket.created"][0] < period[1]:
+            created += 1
+        if t["ticket.resolved"] and period[0] <= t["ticket.resolved"][0] < period[1]:
+            resolved += 1
+            paused = sum(
+                (b - a for a, b in zip(t["ticket.paused"], t["ticket.resumed"], strict=True)),
+                timedelta(),
+            )
+            span = t["ticket.resolved"][0] - t["ticket.created"][0] - paused
+            hours.append(span.total_seconds() / 3600)
+    return [{"created": created, "resolved": resolved, "handling_time_hours": _quantiles(hours)}]
+
+
+def generate_incidents(n: int, seed: int, start: datetime, hours: int) -> list[dict[str, Any]]:
+    """n incidents opened within `hours` of `start`: 90 % acknowledged, 80 % resolved."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        ref = {"incident_id": f"INC-{i:05d}", "service": rnd.choice(["network", "m365", "mdm"])}
+        opened = start + timedelta(minutes=rnd.randrange(hours * 60))
+        data = ref | {
+            "severity": rnd.randint(1, 4),
+            "impact": rnd.choice(["outage", "degraded"]),
+            "municipalities": rnd.sample(["Askersund", "Hallsberg", "Laxå", "Lekeberg"], 2),
+        }
+        out.append(_event("incident.opened", f"{ref['incident_id']}:opened", opened, data))
+        t = opened
+        if rnd.random() < 0.9:
+            t += timedelta(minutes=rnd.randrange(1, 120))
+            out.append(_event("incident.acknowledged", f"{ref['incident_id']}:ack", t, ref))
+        if rnd.random() < 0.8:
+            t += timedelta(minutes=rnd.randrange(1, 600))
+            out.append(_event("incident.resolved", f"{ref['incident_id']}:resolved", t, ref))
+    return out
+
+
+def expected_incidents(
+    events: Iterable[dict[str, Any]], period: tuple[datetime, datetime]
+) -> list[dict[str, Any]]:
+    """The ungrouped /v1/sli/incidents row of generate_incidents' events: MTTA over those
+    acknowledged in the period, MTTR over those resolved in it, in minutes."""
+    times: dict[str, dict[str, datetime]] = defaultdict(dict)
+    for e in {e["id"]: e for e in events if e["type"].startswith("incident.")}.values():
+        times[e["data"]["incident_id"]][e["type"]] = datetime.fromisoformat(e["time"])
+
+    def within(t: datetime | None) -> bool:
+        return t is not None and period[0] <= t < period[1]
+
+    opened = [i for i in times.values() if within(i.get("incident.opened"))]
+    acked = [i for i in times.values() if within(i.get("incident.acknowledged"))]
+    resolved = [i for i in times.values() if within(i.get("incident.resolved"))]
+    to_ack = [
+        (i["incident.acknowledged"] - i["incident.opened"]).total_seconds() / 60 for i in acked
+    ]
+    to_fix = [
+        (i["incident.resolved"] - i["incident.opened"]).total_seconds() / 60 for i in resolved
+    ]
+    return [
+        {
+            "opened": len(opened),
+            "resolved": len(resolved),
+            "mtta_minutes": statistics.fmean(to_ack) if to_ack else None,
+            "mttr_minutes": statistics.fmean(to_fix) if to_fix else None,
+            # Downtime belongs to a service: null on a row that names none.
+            "downtime_minutes": None,
+            "own_downtime_minutes": None,
+            "inherited_downtime_minutes": None,
+            "downtime_via": None,
+            "availability": None,
+        }
+    ]

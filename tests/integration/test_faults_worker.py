@@ -1,0 +1,176 @@
+"""Fault tests of the processor (issue 7): a worker killed mid-stream, the database away.
+
+Real Tansu broker, real PostgreSQL, real worker processes; each test ends with the
+read API's SLIs equal to the reference computed from the events sent (tests/reference.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer
+from sqlalchemy.engine.url import make_url
+
+from services.stack.procs import free_port, stop
+from tests.faultproxy import FaultProxy
+from tests.integration.conftest import serving, start_worker
+from tests.integration.faults import (
+    PERIOD,
+    Producer,
+    api_settings,
+    check_calls,
+    check_rows,
+    metric,
+    partitions_held,
+    wait_for,
+)
+from tests.reference import expected_tickets, generate_calls, generate_tickets, utc
+
+pytestmark = pytest.mark.integration
+
+START = utc(2022, 5, 2, 6)
+
+
+def applied(port: str, topic: str) -> float:
+    return metric(port, "opstrack_processor_events_total", topic=topic, result="applied")
+
+
+@pytest.mark.timeout(240)
+def test_killed_worker_partitions_move_to_the_other_and_nothing_is_lost_or_doubled(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = worker_env | {"OPSTRACK_PARTITIONS": "4"}
+    prefix, db_url = env["OPSTRACK_TOPIC_PREFIX"], env["OPSTRACK_DATABASE_URL"]
+    calls_topic = f"{prefix}calls"
+    probe = KafkaConsumer(bootstrap_servers=env["OPSTRACK_KAFKA_BOOTSTRAP"])
+    assert len(probe.partitions_for_topic(calls_topic) or ()) == 4
+    probe.close()
+
+    events = generate_calls(6000, seed=21, start=START, hours=12)
+    env_a = env | {"OPSTRACK_WORKER_DATADIR": str(tmp_path / "a")}
+    env_b = env | {
+        "OPSTRACK_WORKER_WEB_PORT": str(free_port()),
+        "OPSTRACK_WORKER_DATADIR": str(tmp_path / "b"),
+    }
+    port_a, port_b = env_a["OPSTRACK_WORKER_WEB_PORT"], env_b["OPSTRACK_WORKER_WEB_PORT"]
+    log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
+    workers: list[subprocess.Popen[bytes]] = []
+    producer = Producer(env)
+    try:
+        a = start_worker(env_a, log_a)
+        workers.append(a)
+
+        def alone() -> int:
+            held = partitions_held(db_url).get(a.pid, 0)
+            assert held > 0, "worker A holds no partitions yet"
+            return held
+
+        # What one worker holds alone is the whole: every topic's partitions.
+        total = wait_for(alone, 60, f"worker A consuming (log: {log_a})")
+        b = start_worker(env_b, log_b)
+        workers.append(b)
+
+        def shared() -> None:
+            held = partitions_held(db_url)
+            got = (held.get(a.pid, 0), held.get(b.pid, 0))
+            assert 0 not in got and sum(got) == total, f"A, B hold {got} of {total} partitions"
+
+        wait_for(shared, 60, f"the group split between A and B (logs: {log_a}, {log_b})")
+
+        chunk = 1000
+        kill_at = 5 * chunk  # after ~40 % of the 12,000 messages
+        for i in range(0, len(events), chunk):
+            producer.send(events[i : i + chunk])
+            if i + chunk == kill_at:
+
+                def a_applies() -> None:
+                    assert applied(port_a, calls_topic) > 0, "worker A has applied nothing"
+
+                wait_for(a_applies, 60, f"worker A applying calls (log: {log_a})")
+                by_a = applied(port_a, calls_topic)
+                os.kill(a.pid, signal.SIGKILL)
+                a.wait(10)
+                assert a.returncode == -signal.SIGKILL
+
+        def b_took_over() -> None:
+            held = partitions_held(db_url).get(b.pid, 0)
+            assert held == total, f"B holds {held} of {total} partitions"
+
+        wait_for(b_took_over, 60, f"worker B holding every partition (log: {log_b})")
+
+        with serving(api_settings(env)) as url:
+            wait_for(check_calls(url, events), 90, f"calls SLIs equal the reference (log: {log_b})")
+        assert b.poll() is None, f"worker B died (log: {log_b})"
+        redelivered = metric(port_b, "opstrack_processor_events_total", result="duplicate")
+        # Informational: whether A died between a commit and its offset commit is chance.
+        print(f"A applied {by_a:.0f} before SIGKILL; B dropped {redelivered:.0f} redeliveries")
+    finally:
+        producer.close()
+        stop(workers)
+
+
+@pytest.mark.timeout(240)
+def test_worker_retries_while_the_database_is_away_and_catches_up(
+    worker_env: dict[str, str], pg_url: str, tmp_path: Path
+) -> None:
+    upstream = make_url(pg_url)
+    with FaultProxy((upstream.host or "127.0.0.1", upstream.port or 5432)) as proxy:
+        via_proxy = upstream.set(host=proxy.host, port=proxy.port)
+        env = worker_env | {
+            "OPSTRACK_DATABASE_URL": via_proxy.render_as_string(hide_password=False)
+        }
+        prefix, port = env["OPSTRACK_TOPIC_PREFIX"], env["OPSTRACK_WORKER_WEB_PORT"]
+        topics = [f"{prefix}calls", f"{prefix}tickets"]
+        events = generate_calls(3000, seed=31, start=START, hours=12) + generate_tickets(
+            300, seed=32, start=START, hours=24 * 10
+        )
+        # The first part of each family before the outage, the rest during it.
+        first = events[:2400] + events[6000:6300]
+        rest = events[2400:6000] + events[6300:]
+        log = tmp_path / "worker.log"
+        worker = start_worker(env, log)
+        producer = Producer(env)
+        try:
+            producer.send(first)
+
+            def first_applied() -> None:
+                got = sum(applied(port, t) for t in topics)
+                assert got == len(first), f"applied {got:.0f} of {len(first)} events"
+
+            wait_for(first_applied, 60, f"the first part applied (log: {log})")
+
+            proxy.cut()
+            retries_before = metric(port, "opstrack_processor_store_retries_total")
+            producer.send(rest)
+
+            def retrying() -> None:
+                # Six retries of each topic's batch, backing off to ~13 s of outage in all:
+                # longer than the group's session timeout and the store's connect timeout.
+                for t in topics:
+                    n = metric(port, "opstrack_processor_store_retries_total", topic=t)
+                    assert n >= 6, f"{n:.0f} store retries on {t}"
+
+            wait_for(retrying, 60, f"the worker retrying its writes (log: {log})")
+            during = sum(applied(port, t) for t in topics)
+            assert during == len(first), "events applied while the database was cut off"
+            assert worker.poll() is None, f"the worker died during the outage (log: {log})"
+            proxy.restore()
+
+            with serving(api_settings(env, database_url=pg_url)) as url:
+                wait_for(check_calls(url, events), 90, f"calls SLIs equal the reference ({log})")
+                want = expected_tickets(events, PERIOD)
+                wait_for(check_rows(url, "tickets", want), 30, f"ticket SLIs ({log})")
+            retries = metric(port, "opstrack_processor_store_retries_total") - retries_before
+            assert worker.poll() is None, f"the worker died (log: {log})"
+            print(
+                f"{retries:.0f} store retries; proxy passed {proxy.accepted} connections "
+                f"and refused {proxy.refused} while cut"
+            )
+            assert proxy.refused > 0  # the worker did try to reconnect while cut
+        finally:
+            producer.close()
+            stop([worker])
