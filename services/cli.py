@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 from datetime import UTC, date, datetime
@@ -19,6 +20,7 @@ from services.commands.grafana import grafana_app
 from services.commands.rules import rules
 from services.commands.sending import send_with_progress
 from services.commands.simulate import simulate as simulate_command
+from services.commands.token import token_app
 from services.render import calls_table, rows_table
 
 app = typer.Typer(
@@ -92,9 +94,21 @@ def _start(
         f"  ready           {api}/readyz\n"
         f"  broker          {broker}\n"
         f"  database        {db}\n"
-        f"  logs            {stack.log_dir}/"
+        f"  logs            {stack.log_dir}/\n"
+        f"  {_token_line(stack)}"
     )
     return stack
+
+
+def _token_line(stack: Any) -> str:
+    if stack.dev_token_new:
+        return (
+            f"dev token       {stack.dev_token}   (source dev, scope *; shown only now)\n"
+            f"                export OPSTRACK_API_TOKEN={stack.dev_token}"
+        )
+    if stack.dev_token:
+        return "dev token       OPSTRACK_DEV_TOKEN   (send it as OPSTRACK_API_TOKEN)"
+    return "tokens          opstrack token list | create   (send one as OPSTRACK_API_TOKEN)"
 
 
 def _serve(stack: Any) -> None:
@@ -132,9 +146,13 @@ def demo(
     """`up`, then the seed department's January-July 2022 simulated, then its goal report."""
     from services.commands.simulate import simulate
     from services.demo import settle, write_report
+    from services.stack.supervisor import demo_token
 
     stack = _start("127.0.0.1", port, db, kafka, worker_port, state_dir, 2022)
     try:
+        if not os.environ.get("OPSTRACK_API_TOKEN"):
+            # The demo's own sending and reading (services.client) use this token.
+            os.environ["OPSTRACK_API_TOKEN"] = stack.dev_token or demo_token(db)
         simulate(from_=DEMO_FROM, to=DEMO_TO, fast=True, seed=seed, url=stack.api_url)
         with err.status("waiting for the processors to catch up …"):
             settle(stack.api_url, DEMO_PERIOD)
@@ -317,6 +335,7 @@ import_app.command("asterisk")(asterisk)
 app.command()(simulate_command)
 app.add_typer(grafana_app, name="grafana")
 app.command("rules")(rules)
+app.add_typer(token_app, name="token")
 
 
 indicator_app = typer.Typer(help="Indicator values that no stream computes.", no_args_is_help=True)

@@ -64,9 +64,7 @@ def post_batches(
     token: str | None = None,
 ) -> Sent:
     accepted = duplicates = 0
-    headers = {"content-type": BATCH_TYPE}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
+    headers = {"content-type": BATCH_TYPE, **bearer(token)}
     with httpx.Client(base_url=url, timeout=60) as http:
         for batch in batches(values, size):
             r = _request(http, "POST", "/v1/events", content=orjson.dumps(batch), headers=headers)
@@ -84,7 +82,20 @@ def get_json(url: str, path: str, params: dict[str, Any]) -> Any:
         ).json()
 
 
+def bearer(token: str | None = None) -> dict[str, str]:
+    """The Authorization header for `token`, by default OPSTRACK_API_TOKEN (if set)."""
+    if token is None:
+        from services.settings import Settings
+
+        # Read afresh, not the cached settings: `opstrack demo` sets it after starting.
+        secret = Settings().api_token
+        token = secret.get_secret_value() if secret is not None else None
+    return {"authorization": f"Bearer {token}"} if token else {}
+
+
 def _request(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    headers = kwargs.get("headers") or {}
+    kwargs["headers"] = headers if "authorization" in headers else {**headers, **bearer()}
     try:
         r = http.request(method, path, **kwargs)
     except httpx.ConnectError:
@@ -93,6 +104,11 @@ def _request(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx
         ) from None
     except httpx.HTTPError as exc:
         raise ClientError(f"request to {http.base_url}{path} failed: {exc}") from None
+    if r.status_code == 401:
+        raise ClientError(
+            f"{method} {path} answered 401: {_detail(r)} "
+            "(set OPSTRACK_API_TOKEN; see `opstrack token create`)"
+        )
     if r.status_code >= 400:
         raise ClientError(f"{method} {path} answered {r.status_code}: {_detail(r)}")
     return r

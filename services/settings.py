@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.core.calls import CallRules
@@ -39,6 +39,22 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(5_000_000, ge=1024)
     max_batch_events: int = Field(10_000, ge=1)
 
+    # Access control (README "Access control"). The API makes sure this token exists
+    # (source `dev`, scope `*`); `opstrack up` generates one on first start.
+    dev_token: SecretStr | None = None
+    # The bearer token the CLI sends (emit, import, simulate, sli …).
+    api_token: SecretStr | None = None
+    # Whether the read API (/v1/sli, tickets, goals …) needs a token too.
+    auth_read: bool = False
+    # Per source, in events a second, in each API process; a token's --rate overrides it.
+    # Generous by default so that benchmarks are not throttled.
+    rate_limit: float = Field(20_000, gt=0)
+    # A source may send this many seconds' worth of its rate at once (100,000 events).
+    rate_burst_seconds: float = Field(5.0, gt=0)
+    # Per webhook source, the shared secret of its HMAC signature (Zammad's
+    # X-Hub-Signature); JSON in OPSTRACK_WEBHOOK_SECRETS, e.g. {"zammad": "…"}.
+    webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
     # Processor.
     processor_batch_size: int = Field(1000, ge=1)
     processor_batch_seconds: float = Field(0.2, gt=0)
@@ -56,6 +72,12 @@ class Settings(BaseSettings):
     # Tansu does not support; turn on only against Apache Kafka. Correctness does
     # not depend on it: every store write is idempotent by event id.
     exactly_once: bool = False
+
+    @field_validator("dev_token", "api_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # OPSTRACK_DEV_TOKEN= (empty) means no token, not a token that is empty.
+        return None if value == "" else value
 
     @property
     def call_rules(self) -> CallRules:

@@ -15,6 +15,26 @@ from services.store.db import init_db, make_engine
 
 PG_URL = os.environ.get("OPSTRACK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
+# The bearer token every test's API accepts (OPSTRACK_DEV_TOKEN) and every client
+# sends (OPSTRACK_API_TOKEN), set for the session by `_test_token`, so that a
+# test that posts events needs nothing more than AUTH on its raw HTTP requests.
+# The tests of access control itself (test_auth*.py) set their own.
+TEST_TOKEN = "test-token-known-to-every-test"  # noqa: S105 - a test value, no secret
+AUTH = {"authorization": f"Bearer {TEST_TOKEN}"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_token() -> Iterator[None]:
+    names = ("OPSTRACK_DEV_TOKEN", "OPSTRACK_API_TOKEN")
+    old = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, TEST_TOKEN))
+    yield
+    for name, value in old.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
 
 @pytest.fixture(scope="session")
 def broker() -> Iterator[EmbeddedBroker]:

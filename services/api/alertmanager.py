@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from services.api.auth import RESPONSES, IngestCaller, admit
 from services.api.deps import CatalogDep, EngineDep, RelayDep, SettingsDep
 from services.core.alert_mapping import AlertSpec, load_alert_spec, map_alerts
 from services.core.mapping import MappingError
@@ -50,6 +51,7 @@ def _load(path: Path) -> AlertSpec | JSONResponse:
             "Each problem names the alert by its index in `alerts`, and the label or field"
         },
         500: {"description": "config/alerts.yaml is missing or broken"},
+        **RESPONSES,
     },
 )
 async def post_alertmanager(
@@ -58,8 +60,12 @@ async def post_alertmanager(
     settings: SettingsDep,
     relay: RelayDep,
     catalog: CatalogDep,
+    caller: IngestCaller,
 ) -> Any:
-    """Alertmanager's webhook (payload version 4): each alert's incident events, or none."""
+    """Alertmanager's webhook (payload version 4): each alert's incident events, or none.
+
+    Authenticated by a bearer token: `http_config.authorization` in alertmanager.yml.
+    """
     spec = await run_in_threadpool(_load, settings.config_dir / "alerts.yaml")
     if isinstance(spec, JSONResponse):
         return spec
@@ -79,4 +85,7 @@ async def post_alertmanager(
         metrics.INGEST_EVENTS.labels("rejected").inc(max(len(mapped.events), 1))
         detail = "the Alertmanager payload gives no valid incident events; nothing was stored"
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+    refused = admit(request, caller, [e.type for e in events])
+    if refused is not None:
+        return refused
     return await store_events(events, engine, settings, relay)

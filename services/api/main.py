@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services import config
 from services.api import (
     alertmanager,
+    auth,
     changes,
     goals,
     health,
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         relay = Relay(engine, settings)
         app.state.engine, app.state.settings, app.state.relay = engine, settings, relay
         app.state.catalog = config.catalog(settings.config_dir)
+        auth.startup(app, engine, settings)
         relay.start()
         try:
             yield
@@ -49,11 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(ingest.router)
-    app.include_router(sli.router)
-    app.include_router(tickets.router)
-    app.include_router(incidents.router)
-    app.include_router(changes.router)
-    app.include_router(goals.router)
+    # Reads are open unless `auth_read` is set (health and /metrics stay open).
+    for read in (sli, tickets, incidents, changes, goals):
+        app.include_router(read.router, dependencies=[auth.READ_ACCESS])
     app.include_router(webhooks.router)
     app.include_router(alertmanager.router)
     app.include_router(health.router)

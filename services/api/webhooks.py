@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from services.api.auth import RESPONSES, WebhookCaller, admit, check_signature
 from services.api.deps import EngineDep, RelayDep, SettingsDep
 from services.core.mapping import MappingError
 from services.core.webhook_mapping import WebhookSpec, load_webhook_spec, map_payload
@@ -55,16 +56,28 @@ def _load(directory: Path, source: str) -> WebhookSpec | JSONResponse:
         413: {"description": "Body over the limit"},
         422: {"description": "The payload maps to no valid events; each problem is listed"},
         500: {"description": "The source's mapping file is broken"},
+        **RESPONSES,
     },
 )
 async def post_ticket_webhook(
-    source: str, request: Request, engine: EngineDep, settings: SettingsDep, relay: RelayDep
+    source: str,
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    relay: RelayDep,
+    caller: WebhookCaller,
 ) -> Any:
-    """A Zammad, GLPI … webhook: the ticket's events are stored, or none of them."""
+    """A Zammad, GLPI … webhook: the ticket's events are stored, or none of them.
+
+    Authenticated by a bearer token (GLPI and Zammad can both send custom headers) or,
+    for a source with a secret in `webhook_secrets`, by Zammad's X-Hub-Signature.
+    """
     spec = await run_in_threadpool(_load, settings.config_dir / "webhooks", source)
     if isinstance(spec, JSONResponse):
         return spec
-    payload = await read_json_object(request, settings.max_body_bytes)
+    payload = await read_json_object(
+        request, settings.max_body_bytes, lambda body: check_signature(request, caller, body)
+    )
     if isinstance(payload, JSONResponse):
         return payload
 
@@ -78,4 +91,7 @@ async def post_ticket_webhook(
         metrics.INGEST_EVENTS.labels("rejected").inc(max(len(items), 1))
         detail = f"the {source} payload gives no valid events; nothing was stored"
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+    refused = admit(request, caller, [e.type for e in events])
+    if refused is not None:
+        return refused
     return await store_events(events, engine, settings, relay)

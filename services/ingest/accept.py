@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -38,10 +39,15 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json_object(request: Request, limit: int) -> dict[str, Any] | JSONResponse:
-    """A webhook's JSON object, or the 400/413 answer to give instead."""
+async def read_json_object(
+    request: Request, limit: int, check: Callable[[bytes], None] = lambda _: None
+) -> dict[str, Any] | JSONResponse:
+    """A webhook's JSON object, or the 400/413 answer to give instead; `check` sees the
+    raw body first (a signature is over the bytes) and may raise an HTTPException."""
     try:
-        payload = orjson.loads(await read_limited(request, limit))
+        body = await read_limited(request, limit)
+        check(body)
+        payload = orjson.loads(body)
     except BodyError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
     except orjson.JSONDecodeError as exc:

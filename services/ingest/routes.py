@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from services.api.auth import RESPONSES, IngestCaller, admit
 from services.api.deps import EngineDep, RelayDep, SettingsDep
 from services.ingest.accept import Accepted, read_limited, store_events
 from services.ingest.batch import BodyError, decode, validate
@@ -44,10 +45,15 @@ _BODY_DOC: dict[str, Any] = {
         413: {"description": "Body or batch over the limit"},
         415: {"description": "Unsupported content type"},
         422: {"description": "Invalid events: each bad index and field is listed; nothing stored"},
+        **RESPONSES,
     },
 )
 async def post_events(
-    request: Request, engine: EngineDep, settings: SettingsDep, relay: RelayDep
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    relay: RelayDep,
+    caller: IngestCaller,
 ) -> Any:
     """Accept one event or a batch: the whole batch is stored, or none of it."""
     try:
@@ -55,6 +61,12 @@ async def post_events(
         items = decode(body, request.headers.get("content-type", ""), settings.max_batch_events)
     except BodyError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    # Scopes are checked on the types the items name (validation names the rest), and
+    # every item costs rate, valid or not.
+    types = [t for i in items if isinstance(i, dict) and isinstance(t := i.get("type"), str)]
+    refused = admit(request, caller, types, count=len(items))
+    if refused is not None:
+        return refused
     events, problems = validate(items)
     if problems:
         metrics.INGEST_EVENTS.labels("rejected").inc(len(items))

@@ -12,13 +12,16 @@ from pathlib import Path
 from types import FrameType
 
 import httpx
+from sqlalchemy import Connection
 
 from services.ingest.kafka import ensure_topics
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
 from services.stack.procs import port_free, spawn, stop
-from services.store import outbox, workers
+from services.store import outbox, tokens, workers
 from services.store.db import init_db, make_engine
+
+DEV_SOURCE = "dev"
 
 
 class StackError(RuntimeError):
@@ -43,6 +46,8 @@ class Stack:
     broker: EmbeddedBroker | None
     children: dict[str, subprocess.Popen[bytes]]
     log_dir: Path
+    dev_token: str | None = None  # the token the stack's own clients (the demo) may use
+    dev_token_new: bool = False  # generated on this start: print it, it is shown only now
 
     @property
     def api_url(self) -> str:
@@ -106,6 +111,7 @@ def start(config: StackConfig, step: Callable[[str], None] = lambda _: None) -> 
             if broker is not None:
                 # The embedded broker forgot everything: resend what no worker applied yet.
                 outbox.requeue_unapplied(conn)
+            dev_token, dev_token_new = _dev_token(conn, settings)
         engine.dispose()
         env = {
             "OPSTRACK_DATABASE_URL": config.database_url,
@@ -119,7 +125,7 @@ def start(config: StackConfig, step: Callable[[str], None] = lambda _: None) -> 
         api_argv = [*me, "api", "--host", config.host, "--port", str(config.port)]
         children["api"] = spawn(api_argv, env, log_dir / "api.log")
         children["worker"] = spawn([*me, "worker"], env, log_dir / "worker.log")
-        stack = Stack(config, bootstrap, broker, children, log_dir)
+        stack = Stack(config, bootstrap, broker, children, log_dir, dev_token, dev_token_new)
         step("waiting until ready")
         _wait_ready(stack)
         return stack
@@ -129,6 +135,30 @@ def start(config: StackConfig, step: Callable[[str], None] = lambda _: None) -> 
         elif broker is not None:
             broker.stop()
         raise
+
+
+def _dev_token(conn: Connection, settings: Settings) -> tuple[str | None, bool]:
+    """OPSTRACK_DEV_TOKEN if set (made sure of), else a new one on a first start, when
+    the store holds no token yet; later starts know no token in clear."""
+    if settings.dev_token is not None:
+        token = settings.dev_token.get_secret_value()
+        tokens.ensure(conn, token, DEV_SOURCE, ("*",))
+        return token, False
+    if tokens.any_token(conn):
+        return None, False
+    return tokens.create(conn, DEV_SOURCE, ("*",))[1], True
+
+
+def demo_token(database_url: str) -> str:
+    """A token for `opstrack demo` when it knows none: the previous demo token is
+    replaced, so demos started again and again leave one behind, not many."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            tokens.revoke(conn, source="demo")
+            return tokens.create(conn, "demo", ("*",))[1]
+    finally:
+        engine.dispose()
 
 
 def _wait_ready(stack: Stack) -> None:

@@ -149,3 +149,16 @@ class IndicatorValueRow(SQLModel, table=True):
     is_boolean: bool = False
     forecast: float | None = None
     measured_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of one source: only its SHA-256 is kept, never the token."""
+
+    __tablename__ = "api_tokens"
+    id: str = Field(primary_key=True, max_length=20)  # public: shown by `token list`
+    token_hash: str = Field(max_length=64, unique=True)  # hex SHA-256 (services.core.auth)
+    source: str = Field(max_length=100, index=True)
+    scopes: str = Field(max_length=1000)  # comma-separated event-type globs
+    rate: float | None = None  # events/s; None: the settings' rate_limit
+    created_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_used_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))

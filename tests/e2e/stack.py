@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from services.stack.procs import free_port
+from tests.conftest import AUTH, TEST_TOKEN
 
 BATCH = "application/cloudevents-batch+json"
 
@@ -38,7 +39,7 @@ class Up:
             "--state-dir", str(self.tmp / "state"),
         ]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSTRACK_")}
-        env |= self.extra_env
+        env |= {"OPSTRACK_DEV_TOKEN": TEST_TOKEN} | self.extra_env
         self.out = (self.tmp / "up.out").open("ab")
         self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 90
@@ -92,6 +93,5 @@ def opstrack(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def post(url: str, events: list[dict[str, Any]]) -> httpx.Response:
-    return httpx.post(
-        f"{url}/v1/events", content=json.dumps(events), headers={"content-type": BATCH}, timeout=30
-    )
+    headers = {"content-type": BATCH, **AUTH}
+    return httpx.post(f"{url}/v1/events", content=json.dumps(events), headers=headers, timeout=30)

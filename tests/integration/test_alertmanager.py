@@ -30,6 +30,7 @@ from services.settings import Settings
 from services.stack.procs import free_port, spawn, stop, wait_port
 from services.store.db import make_engine
 from services.store.outbox import OUTBOX
+from tests.conftest import AUTH, TEST_TOKEN
 from tests.integration.conftest import serving
 
 pytestmark = pytest.mark.integration
@@ -194,7 +195,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 def webhook(api: Api, body: Any) -> httpx.Response:
     content = body if isinstance(body, bytes) else orjson.dumps(body)
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **AUTH}
     return httpx.post(f"{api.url}/v1/webhooks/alertmanager", content=content, headers=headers)
 
 
@@ -275,13 +276,16 @@ class Alertmanager:
         return dict(alert)
 
 
-def am_config(api_url: str) -> dict[str, Any]:
-    """The shipped config with its opstrack webhook pointed at `api_url` and quick timings."""
+def am_config(api_url: str, token_file: Path) -> dict[str, Any]:
+    """The shipped config with its opstrack webhook pointed at `api_url`, its bearer
+    token read from `token_file`, and quick timings."""
     config = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
     config["templates"] = [str(SHIPPED.parent / "templates" / "*.tmpl")]
     for receiver in config["receivers"]:
         if receiver["name"] == "opstrack":
-            receiver["webhook_configs"][0]["url"] = f"{api_url}/v1/webhooks/alertmanager"
+            [hook] = receiver["webhook_configs"]
+            hook["url"] = f"{api_url}/v1/webhooks/alertmanager"
+            hook["http_config"]["authorization"]["credentials_file"] = str(token_file)
         else:
             receiver.pop("email_configs")  # no SMTP server here: a receiver that does nothing
     [route] = [r for r in config["route"]["routes"] if r["receiver"] == "opstrack"]
@@ -294,8 +298,11 @@ def am(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmana
     if ALERTMANAGER is None:
         pytest.skip("prometheus-alertmanager is not installed (Debian: prometheus-alertmanager)")
     tmp = tmp_path_factory.mktemp("alertmanager")
-    config = tmp / "alertmanager.yml"
-    config.write_text(yaml.safe_dump(am_config(api.url), allow_unicode=True), encoding="utf-8")
+    config, token_file = tmp / "alertmanager.yml", tmp / "opstrack_token"
+    token_file.write_text(TEST_TOKEN, encoding="utf-8")
+    config.write_text(
+        yaml.safe_dump(am_config(api.url, token_file), allow_unicode=True), encoding="utf-8"
+    )
     port, log = free_port(), tmp / "alertmanager.log"
     proc = spawn(
         [

@@ -33,6 +33,7 @@ from services.stack.broker import EmbeddedBroker
 from services.stack.procs import free_port
 from services.store import calls, outbox, workers
 from services.store.outbox import OUTBOX
+from tests.conftest import AUTH
 
 # starlette warns, once, on importing its test client with plain httpx (it wants httpx2);
 # the warning is about the test tool, not opstrack, so it is silenced here only.
@@ -90,7 +91,7 @@ def settings_for(db_url: str, bootstrap: str, **overrides: Any) -> Settings:
 @contextmanager
 def running(settings: Settings) -> Iterator[TestClient]:
     """The app with its lifespan (engine, relay thread) running."""
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=AUTH) as client:
         yield client
 
 

@@ -26,6 +26,7 @@ from services.commands.csv_import import import_csv
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
 from services.store.outbox import OUTBOX
+from tests.conftest import AUTH
 from tests.integration.conftest import serving
 from tests.unit.test_webhook_mapping import glpi_payload, zammad_payload
 
@@ -125,7 +126,7 @@ def post_webhook(api: str, source: str, body: object) -> httpx.Response:
     return httpx.post(
         f"{api}/v1/webhooks/tickets/{source}",
         content=raw,
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **AUTH},
         timeout=30,
     )
 
