@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from services.core.contracts.envelope import Severity
+from services.core.contracts.envelope import FIRST_YEAR, LAST_YEAR, Severity
 from services.core.contracts.incidents import Impact
 from services.core.mapping import MappingError, event_id
 
@@ -208,8 +208,10 @@ def _time(alert: Mapping[str, Any], key: str) -> datetime:
     except ValueError:
         raise _Bad(key, f"{raw!r} is not an RFC 3339 time") from None
     # Go's zero time (year 1) is how Alertmanager writes "not set".
-    if t.tzinfo is None or t.year < 1900:
+    if t.tzinfo is None or t.year < FIRST_YEAR:
         raise _Bad(key, f"{raw!r} is not set, or has no UTC offset")
+    if t.year > LAST_YEAR:  # year 9999 would overflow on its way to UTC
+        raise _Bad(key, f"{raw!r} is after {LAST_YEAR}")
     return t
 
 

@@ -91,6 +91,6 @@ def load_stays(snapshot: Mapping[str, Any]) -> tuple[float | None, dict[StayKey,
             if stay.end is not None and stay.end.event not in ENDS:
                 raise ValueError(f"unknown end event {stay.end.event!r}")
             stays[(str(s["uniqueid"]), str(s["queue"]))] = stay
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # int("x"), int(inf)
         raise ValueError(f"not a queue_log parser snapshot: {exc!r}") from None
     return restored_newest, stays

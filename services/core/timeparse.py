@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from services.core.contracts.envelope import plausible
+
 Ambiguous = Literal["reject", "earlier", "later"]
 
 
@@ -36,7 +38,8 @@ def parse_time(text: str, fmt: str, tz: ZoneInfo, ambiguous: Ambiguous) -> datet
     except ValueError:
         want = "an ISO 8601 time" if fmt == "iso" else f"a time as {fmt!r}"
         raise ValueError(f"{text!r} is not {want}") from None
-    return localize(t, tz, ambiguous)
+    # Before localizing: in years 1 and 9999 the conversion to UTC overflows.
+    return localize(plausible(t), tz, ambiguous)
 
 
 def parse_seconds(text: str) -> float:

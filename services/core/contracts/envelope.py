@@ -11,16 +11,20 @@ from pydantic_core import PydanticCustomError
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-def _plausible(t: datetime) -> datetime:
-    # Far-off years are export or clock errors; the very last ones cannot even
-    # be converted to UTC. Refusing them here keeps them out of every state.
-    if not 1900 <= t.year <= 2999:
-        raise ValueError(f"year {t.year} is outside 1900-2999")
+# Far-off years are export or clock errors; the very first and last ones cannot even
+# be converted to UTC. Refusing them keeps them out of every state.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
+def plausible(t: datetime) -> datetime:
+    """t, or ValueError if its year is outside FIRST_YEAR..LAST_YEAR."""
+    if not FIRST_YEAR <= t.year <= LAST_YEAR:
+        raise ValueError(f"year {t.year} is outside {FIRST_YEAR}-{LAST_YEAR}")
     return t
 
 
 # An aware instant in a plausible range; every time in every event is one.
-Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
+Instant = Annotated[AwareDatetime, AfterValidator(plausible)]
 Priority = Annotated[int, Field(ge=1, le=4, description="1 is the most urgent")]
 Severity = Annotated[int, Field(ge=1, le=4, description="1 is the most severe")]
 
