@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka import KafkaConsumer
@@ -113,10 +116,12 @@ def test_killed_worker_partitions_move_to_the_other_and_nothing_is_lost_or_doubl
         stop(workers)
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(300)
 def test_worker_retries_while_the_database_is_away_and_catches_up(
     worker_env: dict[str, str], pg_url: str, tmp_path: Path
 ) -> None:
+    """One long outage while the worker is idle, then the connection cut and restored
+    again and again while events stream in, so that some cuts land inside a write."""
     upstream = make_url(pg_url)
     with FaultProxy((upstream.host or "127.0.0.1", upstream.port or 5432)) as proxy:
         via_proxy = upstream.set(host=proxy.host, port=proxy.port)
@@ -125,12 +130,12 @@ def test_worker_retries_while_the_database_is_away_and_catches_up(
         }
         prefix, port = env["OPSTRACK_TOPIC_PREFIX"], env["OPSTRACK_WORKER_WEB_PORT"]
         topics = [f"{prefix}calls", f"{prefix}tickets"]
-        events = generate_calls(3000, seed=31, start=START, hours=12) + generate_tickets(
-            300, seed=32, start=START, hours=24 * 10
-        )
-        # The first part of each family before the outage, the rest during it.
-        first = events[:2400] + events[6000:6300]
-        rest = events[2400:6000] + events[6300:]
+        calls = generate_calls(4000, seed=31, start=START, hours=12)
+        tickets = generate_tickets(400, seed=32, start=START, hours=24 * 10)
+        # Before the outage, during it, and while the connection flaps.
+        first = calls[:2400] + tickets[:300]
+        rest = calls[2400:6000] + tickets[300:1000]
+        flapping = calls[6000:] + tickets[1000:]
         log = tmp_path / "worker.log"
         worker = start_worker(env, log)
         producer = Producer(env)
@@ -144,7 +149,6 @@ def test_worker_retries_while_the_database_is_away_and_catches_up(
             wait_for(first_applied, 60, f"the first part applied (log: {log})")
 
             proxy.cut()
-            retries_before = metric(port, "opstrack_processor_store_retries_total")
             producer.send(rest)
 
             def retrying() -> None:
@@ -158,19 +162,43 @@ def test_worker_retries_while_the_database_is_away_and_catches_up(
             during = sum(applied(port, t) for t in topics)
             assert during == len(first), "events applied while the database was cut off"
             assert worker.poll() is None, f"the worker died during the outage (log: {log})"
+            refused = proxy.refused
+            assert refused > 0  # the worker did try to reconnect while cut
             proxy.restore()
 
             with serving(api_settings(env, database_url=pg_url)) as url:
-                wait_for(check_calls(url, events), 90, f"calls SLIs equal the reference ({log})")
-                want = expected_tickets(events, PERIOD)
-                wait_for(check_rows(url, "tickets", want), 30, f"ticket SLIs ({log})")
-            retries = metric(port, "opstrack_processor_store_retries_total") - retries_before
+                wait_for(check_calls(url, first + rest), 90, f"calls after the outage ({log})")
+                retries_before = metric(port, "opstrack_processor_store_retries_total")
+                sender = threading.Thread(target=trickle, args=(producer, flapping))
+                sender.start()
+                cuts = 0
+                while sender.is_alive():
+                    proxy.cut()
+                    cuts += 1
+                    time.sleep(0.3)  # a fault's length, not a wait for a result
+                    proxy.restore()
+                    time.sleep(0.5)
+                sender.join()
+
+                everything = first + rest + flapping
+                wait_for(
+                    check_calls(url, everything), 90, f"calls SLIs equal the reference ({log})"
+                )
+                want = expected_tickets(everything, PERIOD)
+                wait_for(check_rows(url, "tickets", want), 60, f"ticket SLIs ({log})")
+            flap_retries = metric(port, "opstrack_processor_store_retries_total") - retries_before
             assert worker.poll() is None, f"the worker died (log: {log})"
             print(
-                f"{retries:.0f} store retries; proxy passed {proxy.accepted} connections "
-                f"and refused {proxy.refused} while cut"
+                f"outage: {refused} connections refused; flapping: {cuts} cuts, "
+                f"{flap_retries:.0f} store retries"
             )
-            assert proxy.refused > 0  # the worker did try to reconnect while cut
         finally:
             producer.close()
             stop([worker])
+
+
+def trickle(producer: Producer, events: list[dict[str, Any]]) -> None:
+    """Send events in small chunks over a few seconds, as a live source would."""
+    for i in range(0, len(events), 50):
+        producer.send(events[i : i + 50])
+        time.sleep(0.1)
