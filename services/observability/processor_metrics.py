@@ -7,6 +7,9 @@ base units, `_total` on counters only. Labels never carry personal data.
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
+from pydantic_core import from_json
+
+from services.core.events import EVENT_MODELS, topic_for
 
 PROCESSED = Counter(
     "opstrack_processor_events_total",
@@ -18,6 +21,12 @@ BATCH_SECONDS = Histogram(
     "Time to apply one batch of events to the store, in one transaction.",
     ["topic"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DEADLETTERED = Counter(
+    "opstrack_processor_deadlettered_total",
+    "Messages sent to the dead-letter topic, by the topic they came from and why: "
+    "empty, not_json, not_an_event, unknown_type, wrong_topic, invalid_field, processing_failed.",
+    ["topic", "reason"],
 )
 STORE_RETRIES = Counter(
     "opstrack_processor_store_retries_total",
@@ -118,3 +127,27 @@ UNACKNOWLEDGED_OLDEST = Gauge(
     "When the oldest unacknowledged unresolved incident was opened, by service and severity.",
     ["service", "severity"],
 )
+
+
+def deadletter_reason(topic: str, value: bytes | None, reason: str) -> str:
+    """The label for a dead-lettered message from `topic` (unprefixed), from a small fixed set.
+
+    Worked out from the message itself rather than the reason's wording, which is the
+    validator's and may change; `reason` only tells a processing failure apart.
+    """
+    if reason.startswith("processing failed"):
+        return "processing_failed"
+    if not value:
+        return "empty"  # a null (tombstone) or zero-length value
+    try:
+        doc = from_json(value)  # the event validator's own JSON reader: it takes 1e400 too
+    except ValueError:
+        return "not_json"
+    if not isinstance(doc, dict):
+        return "not_an_event"
+    kind = doc.get("type")
+    if not isinstance(kind, str) or kind not in EVENT_MODELS:
+        return "unknown_type"
+    if topic_for(kind) != topic:
+        return "wrong_topic"
+    return "invalid_field"

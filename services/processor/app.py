@@ -57,11 +57,16 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
     def agent(name: str, apply: Callable[[list[bytes]], R], seen: Callable[[R, str], None]) -> None:
         topic_name = settings.topic(name)
 
+        async def dead_letter(value: bytes | None, reason: str) -> None:
+            kind = m.deadletter_reason(name, value, reason)
+            await deadletter.send(value=_dead_letter(topic_name, value, reason, kind))
+            m.DEADLETTERED.labels(topic_name, kind).inc()
+
         async def handle(values: list[bytes]) -> None:
             result = await _with_retry(partial(apply, values), topic_name)
             seen(result, topic_name)
             for value, reason in result.invalid:
-                await deadletter.send(value=_dead_letter(topic_name, value, reason))
+                await dead_letter(value, reason)
 
         async def consume(stream: Any) -> None:
             async for values in stream.take(
@@ -78,8 +83,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
                             await handle([value])
                         except Exception as exc:
                             m.PROCESSED.labels(topic_name, "invalid").inc()
-                            reason = f"processing failed: {exc!r}"
-                            await deadletter.send(value=_dead_letter(topic_name, value, reason))
+                            await dead_letter(value, f"processing failed: {exc!r}")
 
         app.agent(app.topic(topic_name), name=f"opstrack.{name}")(consume)
 
@@ -173,6 +177,15 @@ async def _with_retry(apply: Callable[[], R], topic: str) -> R:
             delay = min(delay * 2, 10.0)
 
 
-def _dead_letter(topic: str, value: bytes, reason: str) -> bytes:
-    message = value.decode(errors="replace")
-    return orjson.dumps({"topic": topic, "reason": reason, "message": message})
+# A dead letter quotes at most this much of its message: escaped, a message near the
+# broker's size limit would grow past it, and the dead letter could not be sent.
+_DEAD_LETTER_QUOTE = 64 * 1024
+
+
+def _dead_letter(topic: str, value: bytes | None, reason: str, kind: str) -> bytes:
+    # A null value (a tombstone from another producer) is dead-lettered as null.
+    message = None if value is None else value[:_DEAD_LETTER_QUOTE].decode(errors="replace")
+    size = 0 if value is None else len(value)
+    return orjson.dumps(
+        {"topic": topic, "reason": reason, "kind": kind, "message": message, "bytes": size}
+    )
