@@ -319,7 +319,7 @@ def test_reads_are_open_unless_auth_read(
 def test_the_dev_token_is_made_sure_of_once(
     db_url: str, broker: EmbeddedBroker, engine: Engine
 ) -> None:
-    settings = settings_for(db_url, broker, dev_token="my-dev-token")
+    settings = settings_for(db_url, broker, dev_token="my-dev-token")  # noqa: S106 - a test value
     for _ in range(2):  # a restart adds no second row
         with running(settings) as client:
             assert post_events(client, [event(1)], "my-dev-token").status_code == 202
