@@ -17,6 +17,7 @@ from services import client
 from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
 from services.commands.grafana import grafana_app
+from services.commands.rebuild import rebuild
 from services.commands.rules import rules
 from services.commands.sending import send_with_progress
 from services.commands.simulate import simulate as simulate_command
@@ -336,6 +337,7 @@ app.command()(simulate_command)
 app.add_typer(grafana_app, name="grafana")
 app.command("rules")(rules)
 app.add_typer(token_app, name="token")
+app.command("rebuild")(rebuild)
 
 
 indicator_app = typer.Typer(help="Indicator values that no stream computes.", no_args_is_help=True)

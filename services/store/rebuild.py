@@ -1,0 +1,115 @@
+"""What a rebuild clears and reads: derived rows from an hour on, and the outbox events to replay.
+
+The outbox holds every accepted event; the inbox, buckets and entity events are
+derived from it. A rebuild clears the derived rows of the events it replays, in
+one transaction, and then replays them in short transactions of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, or_, select, text
+
+from services.store.db import insert_for
+from services.store.outbox import OUTBOX
+from services.store.tables import AppliedEvent, CallBucketRow, CallWithinRow, EntityEvent
+
+APPLIED = AppliedEvent.__table__  # type: ignore[attr-defined]
+BUCKETS = CallBucketRow.__table__  # type: ignore[attr-defined]
+WITHIN = CallWithinRow.__table__  # type: ignore[attr-defined]
+ENTITY_EVENTS = EntityEvent.__table__  # type: ignore[attr-defined]
+_CHUNK = 500  # ids per IN list: well under SQLite's bound-parameter limit
+
+
+def replayed(since_ms: int, families: Iterable[str]) -> ColumnElement[bool]:
+    """The outbox events of these families with an event time from since_ms on."""
+    of_family = or_(*[OUTBOX.c.type.like(f"{f}.%") for f in sorted(families)])
+    return and_(OUTBOX.c.event_time_ms >= since_ms, of_family)
+
+
+def clear_buckets(conn: Connection, since_hour: int) -> None:
+    """Delete the call buckets from since_hour on, first in the clearing transaction.
+
+    PostgreSQL: the tables a processor batch writes are locked first (readers
+    still read), so a worker's batch commits wholly before the clearing or
+    wholly after it, never half of each. SQLite: this delete is the first
+    statement, so the transaction holds SQLite's one write lock before it reads.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                "LOCK TABLE applied_events, call_buckets, call_buckets_within, entity_events"
+                " IN EXCLUSIVE MODE"
+            )
+        )
+    conn.execute(delete(BUCKETS).where(BUCKETS.c.hour >= since_hour))
+    conn.execute(delete(WITHIN).where(WITHIN.c.hour >= since_hour))
+
+
+def payloads(conn: Connection, where: ColumnElement[bool], size: int) -> Iterator[list[bytes]]:
+    """The payloads of the outbox events that match, in lists of up to `size`."""
+    # On the statement, not the connection: the connection's later statements
+    # must not become server-side cursors too.
+    query = select(OUTBOX.c.payload).where(where).execution_options(yield_per=size)
+    result = conn.execute(query)
+    for part in result.partitions():
+        yield [p.encode() for (p,) in part]
+
+
+def applied_rows(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
+    ordered = sorted(set(ids))
+    rows: list[dict[str, Any]] = []
+    for i in range(0, len(ordered), _CHUNK):
+        query = select(APPLIED.c.id, APPLIED.c.applied_at_us).where(
+            APPLIED.c.id.in_(ordered[i : i + _CHUNK])
+        )
+        rows += [{"id": r.id, "applied_at_us": r.applied_at_us} for r in conn.execute(query)]
+    return rows
+
+
+def forget(conn: Connection, where: ColumnElement[bool]) -> None:
+    """Delete the inbox rows and entity events of the outbox events that match."""
+    ids = select(OUTBOX.c.id).where(where)
+    conn.execute(delete(APPLIED).where(APPLIED.c.id.in_(ids)))
+    conn.execute(delete(ENTITY_EVENTS).where(ENTITY_EVENTS.c.id.in_(ids)))
+
+
+def restore(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Put inbox rows back as they were (events the replay must leave applied)."""
+    if rows:
+        conn.execute(insert_for(conn.dialect.name, APPLIED), rows)
+
+
+def count(conn: Connection, where: ColumnElement[bool]) -> int:
+    return int(conn.execute(select(func.count()).select_from(OUTBOX).where(where)).scalar_one())
+
+
+def batches(
+    engine: Engine, since_ms: int, families: Iterable[str], size: int
+) -> Iterator[list[tuple[str, bytes]]]:
+    """(type, payload) of the events `replayed` matches, in event-time order, `size` at a time.
+
+    Each page is a short read of its own (keyset on event time and id), not one
+    long cursor: a long read would keep SQLite's write-ahead log from being
+    checkpointed while the replay writes. Time order keeps each batch within a
+    few hourly buckets, so a batch upserts few bucket rows.
+    """
+    cols = (OUTBOX.c.event_time_ms, OUTBOX.c.id, OUTBOX.c.type, OUTBOX.c.payload)
+    after = (since_ms, "")
+    while True:
+        # One lower bound on the indexed time, so that each page starts where the
+        # last one ended (a row-value comparison made SQLite scan from since_ms).
+        t, last = after
+        page_where = and_(
+            replayed(t, families), or_(OUTBOX.c.event_time_ms > t, OUTBOX.c.id > last)
+        )
+        query = select(*cols).where(page_where)
+        query = query.order_by(OUTBOX.c.event_time_ms, OUTBOX.c.id).limit(size)
+        with engine.connect() as conn:
+            page = conn.execute(query).all()
+        if not page:
+            return
+        after = (page[-1].event_time_ms, page[-1].id)
+        yield [(r.type, r.payload.encode()) for r in page]
