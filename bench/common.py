@@ -1,8 +1,12 @@
-"""What the benchmarks share: a figure, a fresh database, polling the inbox, peak RSS."""
+"""What the benchmarks share: a figure, a fresh database, `opstrack up`, polling, peak RSS."""
 
 from __future__ import annotations
 
+import os
+import signal
+import statistics
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,12 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import create_engine, text
 
+from services.stack.procs import free_port
 from services.store.db import init_db, make_engine
 from tests.reference import generate_calls, utc
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# The stack's dev token (OPSTRACK_DEV_TOKEN), sent as bearer; a throwaway stack's, not a secret.
+TOKEN = "opstrack-bench-token"  # noqa: S105
+AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 
 def call_events(calls: int, seed: int) -> list[dict[str, Any]]:
@@ -103,3 +112,71 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Up:
+    """A running `opstrack up` (SQLite or PostgreSQL, embedded broker) on free ports."""
+
+    proc: subprocess.Popen[bytes]
+    api: str
+    worker_port: int
+    log: Path
+    ready_s: float  # from the start of `opstrack up` to the first /readyz 200
+
+    def children(self) -> dict[str, int]:
+        """The stack's processes by role (broker, api, worker) and their pids."""
+        found = {}
+        for pid in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split():
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue  # it has just exited
+            role = next((r for r in ("broker", "api", "worker") if r.encode() in argv), pid)
+            found[role] = int(pid)
+        return found
+
+
+def start_up(url: str, tmp: Path, env: dict[str, str] | None = None, timeout: float = 90) -> Up:
+    """Start `opstrack up` against `url` and return once /readyz answers 200."""
+    port, worker_port = free_port(), free_port()
+    argv = [sys.executable, "-m", "services.cli", "up", "--port", str(port)]
+    argv += ["--worker-port", str(worker_port), "--db", url, "--state-dir", str(tmp / "state")]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPSTRACK_")}
+    clean |= {"OPSTRACK_DEV_TOKEN": TOKEN} | (env or {})
+    log = tmp / "up.log"
+    started = time.perf_counter()
+    with log.open("ab") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=clean)
+    api = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"opstrack up exited with {proc.returncode}:\n{tail(log)}")
+        try:
+            if httpx.get(f"{api}/readyz", timeout=2).status_code == 200:
+                return Up(proc, api, worker_port, log, time.perf_counter() - started)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    stop_up(proc)
+    raise RuntimeError(f"opstrack up not ready within {timeout:.0f} s:\n{tail(log)}")
+
+
+def stop_up(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

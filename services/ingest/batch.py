@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
+from pydantic import TypeAdapter, ValidationError
 
 from services.core.events import Event, EventError, parse_event, topic_for
 from services.store.outbox import NewEvent
@@ -58,7 +59,15 @@ def decode(body: bytes, content_type: str, max_events: int) -> list[object]:
     return [value]
 
 
+# A whole batch in one call: a third less time than item by item (bench/ingest.py).
+_BATCH = TypeAdapter(list[Event])
+
+
 def validate(items: list[object]) -> tuple[list[Event], list[Problem]]:
+    try:
+        return _BATCH.validate_python(items), []
+    except ValidationError:
+        pass  # go item by item, to name each bad index and field in the words of parse_event
     events: list[Event] = []
     problems: list[Problem] = []
     for index, item in enumerate(items):
