@@ -39,8 +39,8 @@ format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format services tests bench
 	$(BIN)/ruff check --fix services tests bench
 
-bench: $(STAMP) ## Run the benchmarks and print their figures
-	$(BIN)/python -m bench
+bench: $(STAMP) ## Run the benchmarks and print one table (BENCH_ARGS=--quick for small sizes)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 schemas: $(STAMP) ## Regenerate schemas/*.json from the event models
 	$(BIN)/opstrack schemas
