@@ -71,9 +71,12 @@ def applied_rows(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
 
 def forget(conn: Connection, where: ColumnElement[bool]) -> None:
     """Delete the inbox rows and entity events of the outbox events that match."""
-    ids = select(OUTBOX.c.id).where(where)
-    conn.execute(delete(APPLIED).where(APPLIED.c.id.in_(ids)))
-    conn.execute(delete(ENTITY_EVENTS).where(ENTITY_EVENTS.c.id.in_(ids)))
+    # EXISTS, not IN (SELECT …): each table is walked once with a lookup by
+    # primary key, instead of collecting every replayed id first (which cost
+    # SQLite ~1 s per 100,000 events even with nothing to delete).
+    for table in (APPLIED, ENTITY_EVENTS):
+        matches = select(OUTBOX.c.id).where(OUTBOX.c.id == table.c.id, where).exists()
+        conn.execute(delete(table).where(matches))
 
 
 def restore(conn: Connection, rows: list[dict[str, Any]]) -> None:
