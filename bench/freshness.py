@@ -3,10 +3,12 @@
 A sender thread posts call events at a steady 1,000 events/s (batches of 100
 every 0.1 s) into `opstrack up`. Meanwhile probes go one at a time: a single
 answered call on a queue of its own (`probe-N`), so the moment its queue's
-`offered` becomes 1 is exactly the moment that event became visible. Each probe
-is polled every 5 ms (the resolution of the figure) from its 202 on. The inbox's
-own timestamp of the probe (applied_events.applied_at_us, written in the
-transaction that makes it visible) gives the same latency without the polling.
+`offered` becomes 1 is exactly the moment that event became visible. Polling the
+API every few ms would itself load the API, so each probe is first awaited in
+the store (its inbox row, a primary-key read every 2 ms), then polled in
+/v1/sli/calls every 5 ms until it shows. The inbox's own timestamp of the probe
+(applied_events.applied_at_us, written in the transaction that makes it
+visible) gives the latency without any polling.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import bindparam, text
+from sqlalchemy import Engine, bindparam, text
 
 from bench.common import (
     AUTH,
@@ -82,7 +84,7 @@ class Load(threading.Thread):
             self.error = exc
 
 
-def measure_probe(client: httpx.Client, i: int) -> tuple[float, float]:
+def measure_probe(client: httpx.Client, engine: Engine, i: int) -> tuple[float, float]:
     """Post probe i; (wall time of its 202, seconds until /v1/sli/calls shows it)."""
     r = client.post(
         "/v1/events",
@@ -94,6 +96,13 @@ def measure_probe(client: httpx.Client, i: int) -> tuple[float, float]:
         raise RuntimeError(f"probe POST: {r.status_code} {r.text[:200]}")
     params = {"period": PROBE_DAY.date().isoformat(), "queue": f"probe-{i}"}
     deadline = accepted + 30
+    applied = text("SELECT 1 FROM applied_events WHERE id = :id")
+    with engine.connect() as conn:
+        while conn.execute(applied, {"id": probe(i)["id"]}).first() is None:
+            conn.rollback()  # a fresh snapshot for the next read
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"probe {i} not applied within 30 s")
+            time.sleep(0.002)
     while True:
         rows = client.get("/v1/sli/calls", params=params).json()["rows"]
         if rows and rows[0]["offered"] == 1:
@@ -111,16 +120,19 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Figure]:
             load = Load(up.api, events)
             api_seen: dict[str, float] = {}
             accepted_at: dict[str, float] = {}
+            engine = make_engine(url)
             with httpx.Client(base_url=up.api, timeout=30, headers=AUTH) as client:
                 load.start()
                 time.sleep(2)  # let the pipeline reach its steady state first
                 i = 0
                 while load.is_alive() and load.error is None:
-                    accepted_at[probe(i)["id"]], api_seen[probe(i)["id"]] = measure_probe(client, i)
+                    seen = measure_probe(client, engine, i)
+                    accepted_at[probe(i)["id"]], api_seen[probe(i)["id"]] = seen
                     i += 1
                     time.sleep(0.1)
                 load.stopping.set()
                 load.join()
+            engine.dispose()
             if load.error is not None:
                 raise load.error
             stored = inbox_latency(url, accepted_at)

@@ -57,12 +57,16 @@ class Settings(BaseSettings):
 
     # Processor.
     processor_batch_size: int = Field(1000, ge=1)
-    processor_batch_seconds: float = Field(0.2, gt=0)
+    # The longest an event waits for its batch to fill (faust take(within=)); at 0.2 s
+    # freshness p99 was over 250 ms (bench/freshness.py), and a busy stream fills
+    # its batches long before this anyway.
+    processor_batch_seconds: float = Field(0.05, gt=0)
     worker_web_port: int = 6066
     worker_web_host: str = "127.0.0.1"
     worker_datadir: str = "./.opstrack/worker"
     # Tansu answers a fetch only when the wait runs out; faust hard-codes 1.5 s.
-    consumer_fetch_max_wait_ms: int = Field(100, ge=1)
+    # Each event waits up to this long on the broker: 50 ms for freshness p99 < 250 ms.
+    consumer_fetch_max_wait_ms: int = Field(50, ge=1)
     # Join a group in ~2.5 s on the embedded broker instead of ~30 s; on Apache
     # Kafka in production faust's defaults (60 s / 3 s / 60 s) are the safer choice.
     broker_session_timeout: float = 2.0
