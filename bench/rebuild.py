@@ -29,7 +29,6 @@ from services.store.outbox import OUTBOX
 from tests.reference import call_event, utc
 
 NAME = "rebuild"
-EVENTS = 1_000_000  # the figure: a rebuild of 1 M events in under 60 s
 CHUNK = 20_000
 START = utc(2022, 1, 1)
 QUEUES = [("askersund", "Askersund"), ("hallsberg", "Hallsberg"), ("laxa", "Laxå")]
@@ -118,8 +117,7 @@ def offered(url: str) -> int:
 
 
 def run(args: argparse.Namespace, tmp: Path) -> list[Figure]:
-    events = getattr(args, "rebuild_events", None) or EVENTS
-    calls = events // 2
+    calls = args.events // 2  # its size in bench/__main__.py: 1,000,000 events
     with fresh_db(args.db, tmp, NAME) as url:
         filled = fill(url, calls)
         print(f"  outbox: {2 * calls:,} events written in {filled:.1f} s", file=sys.stderr)
@@ -133,5 +131,5 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Figure]:
         Figure(NAME, "throughput", 2 * calls / seconds, "events/s"),
         Figure(NAME, "CPU time", cpu, "s"),
         Figure(NAME, "peak RSS", rss, "MiB"),
-        Figure(NAME, "target: 1 M events", "< 60 s"),
+        Figure(NAME, "target", "1 M events < 60 s"),
     ]
