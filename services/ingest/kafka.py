@@ -21,6 +21,10 @@ def producer(bootstrap: str) -> KafkaProducer:
         max_in_flight_requests_per_connection=1,
         request_timeout_ms=10_000,
         max_block_ms=10_000,
+        # Below the relay's flush timeout (30 s): with the broker away, records fail
+        # and stay in the outbox instead of staying buffered in a producer that
+        # then cannot be closed (close() first flushes, and raises on a timeout).
+        delivery_timeout_ms=20_000,
         # The embedded broker keeps every record in memory and cannot trim (Tansu 0.6
         # ignores retention.ms and panics on DeleteRecords): gzip batches take a
         # quarter of the memory (bench/stack.py), for little CPU next to the send.
@@ -49,8 +53,13 @@ def require_broker(bootstrap: str) -> None:
         raise KafkaConnectionError(f"no Kafka broker reachable at {bootstrap}")
 
 
-def ensure_topics(bootstrap: str, partitions: Mapping[str, int]) -> None:
-    """Create the topics that do not exist yet (the broker may not auto-create them)."""
+def ensure_topics(bootstrap: str, partitions: Mapping[str, int]) -> dict[str, str | None]:
+    """Create the topics that do not exist yet (the broker may not auto-create them).
+
+    Returns each topic's id. A topic deleted and created again gets a new id,
+    which is how the relay finds out that a broker lost its log (the embedded
+    one does on every restart). Brokers before Kafka 2.8 have no ids: None.
+    """
     require_broker(bootstrap)
     admin = KafkaAdminClient(
         bootstrap_servers=bootstrap, client_id="opstrack-admin", request_timeout_ms=10_000
@@ -66,5 +75,12 @@ def ensure_topics(bootstrap: str, partitions: Mapping[str, int]) -> None:
             # Another process may create one between our look and our create.
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new)
+        described = admin.describe_topics(list(partitions))
     finally:
         admin.close()
+    return {t["name"]: _topic_id(t.get("topic_id")) for t in described}
+
+
+def _topic_id(raw: object) -> str | None:
+    # The all-zero id is what a broker without topic ids answers.
+    return None if raw is None or str(raw).strip("0-") == "" else str(raw)

@@ -1,10 +1,19 @@
-"""The outbox relay: publishes stored events to Kafka, and keeps trying while it is away."""
+"""The outbox relay: publishes stored events to Kafka, and keeps trying while it is away.
+
+A broker that comes back without its log (the embedded one is memory-only)
+has lost what was published but not yet applied. The relay notices by the
+topic ids, which change when a topic is created again, and then sends every
+event that no processor has applied once more. With a durable Kafka the ids
+never change, so this never runs; if it did, the inbox would ignore the repeats.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
+import time
+from collections.abc import Mapping
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
@@ -21,10 +30,15 @@ log = logging.getLogger(__name__)
 class Relay:
     """A daemon thread; `wake()` after each commit makes it publish at once."""
 
-    def __init__(self, engine: Engine, settings: Settings, batch: int = 2000) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, batch: int = 2000, check_every: float = 5.0
+    ) -> None:
         self._engine = engine
         self._settings = settings
         self._batch = batch
+        self._check_every = check_every
+        self._checked_at = -check_every
+        self._topic_ids: dict[str, str | None] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
@@ -40,7 +54,8 @@ class Relay:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
         if self._producer is not None:
             self._producer.close(timeout=5)
 
@@ -56,7 +71,6 @@ class Relay:
             except (KafkaError, OSError) as exc:
                 # Broker away: keep the events in the outbox and retry with backoff.
                 log.warning("relay: broker unavailable (%s); retrying in %.1fs", exc, backoff)
-                self._drop_producer()
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
@@ -68,7 +82,22 @@ class Relay:
                 self._wake.wait(1.0)
 
     def publish_pending(self) -> int:
-        """Publish one batch of the backlog; returns how many events were sent."""
+        """Publish one batch of the backlog; returns how many events were sent.
+
+        While the broker is away this raises KafkaError or OSError, and drops the
+        producer: one that a restarted broker no longer knows cannot carry on
+        (Tansu fails its InitProducerId), so the next call builds a new one.
+        """
+        try:
+            return self._publish_batch()
+        except (KafkaError, OSError):
+            self._drop_producer()
+            raise
+
+    def _publish_batch(self) -> int:
+        if self._producer is None or time.monotonic() - self._checked_at >= self._check_every:
+            # Also while idle: a broker that restarts between two sends is noticed.
+            self._check_topics()
         prod = self._ensure_producer()
         with self._engine.connect() as conn:
             batch = outbox.pending(conn, self._batch)
@@ -86,10 +115,26 @@ class Relay:
 
     def _ensure_producer(self) -> KafkaProducer:
         if self._producer is None:
-            ensure_topics(self._settings.kafka_bootstrap, self._settings.topic_partitions())
             self._producer = producer(self._settings.kafka_bootstrap)
             self.connected = True
         return self._producer
+
+    def _check_topics(self) -> None:
+        """Create missing topics; if any was created anew, resend what is unapplied."""
+        ids = ensure_topics(self._settings.kafka_bootstrap, self._settings.topic_partitions())
+        renewed = recreated(self._topic_ids, ids)
+        if renewed:
+            with self._engine.begin() as conn:
+                requeued = outbox.requeue_unapplied(conn)
+            log.warning(
+                "relay: topics %s are new on the broker (it lost its log); "
+                "%d events no processor has applied are sent again",
+                ", ".join(renewed),
+                requeued,
+            )
+        # Only once the requeue is committed: if it failed, the next check finds the same change.
+        self._topic_ids = ids
+        self._checked_at = time.monotonic()
 
     def _drop_producer(self) -> None:
         self.connected = False
@@ -97,3 +142,8 @@ class Relay:
             with contextlib.suppress(Exception):  # already failing; closing is best effort
                 self._producer.close(timeout=1)
             self._producer = None
+
+
+def recreated(before: Mapping[str, str | None], now: Mapping[str, str | None]) -> list[str]:
+    """The topics known before whose id is now another: created again since."""
+    return sorted(t for t, i in now.items() if before.get(t) not in (None, i))

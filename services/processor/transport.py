@@ -127,12 +127,32 @@ class _Transport(driver.Transport):
     Consumer = _Consumer
 
 
+class RawSchema(faust.Schema[bytes, bytes]):
+    """Keys and values as the bytes on the topic; opstrack's own code parses them.
+
+    Faust's decode runs even the "raw" codec through six calls per message
+    (~10% of the worker's time in the processor benchmark); this one does not.
+    """
+
+    def compile(self, app: Any, **kwargs: Any) -> Any:
+        create_event = app.create_event
+
+        async def decode(message: Any, *, propagate: bool = False) -> Any:
+            return create_event(message.key, message.value, message.headers, message)
+
+        return decode
+
+
 class App(faust.App):
-    """A faust App whose worker consumer uses the fetch wait from its settings."""
+    """A faust App whose worker consumer uses the fetch wait from its settings
+    and whose topics carry raw bytes (RawSchema)."""
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int = 100, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.conf.opstrack_fetch_max_wait_ms = fetch_max_wait_ms
+
+    def topic(self, *topics: str, schema: Any = None, **kwargs: Any) -> Any:
+        return super().topic(*topics, schema=schema or RawSchema(), **kwargs)
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)

@@ -15,7 +15,11 @@ class BrokerError(RuntimeError):
 
 
 class EmbeddedBroker:
-    """Start with `start()`; `bootstrap` is `127.0.0.1:PORT`. Keeps nothing on disk."""
+    """Start with `start()`; `bootstrap` is `127.0.0.1:PORT`. Keeps nothing on disk.
+
+    `start()` after `stop()` listens on the same port again, with no topics, records
+    or committed offsets: what a restart of the memory-only broker looks like.
+    """
 
     def __init__(self, port: int | None = None, log: Path | None = None) -> None:
         self.port = port or free_port()

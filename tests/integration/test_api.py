@@ -6,8 +6,6 @@ second engine on the same database, and Kafka through a plain kafka-python consu
 
 from __future__ import annotations
 
-import gc
-import logging
 import subprocess
 import sys
 import time
@@ -34,6 +32,7 @@ from services.stack.procs import free_port
 from services.store import calls, outbox, workers
 from services.store.outbox import OUTBOX
 from tests.conftest import AUTH
+from tests.integration.conftest import tolerates_kafka_socket_leak
 
 # starlette warns, once, on importing its test client with plain httpx (it wants httpx2);
 # the warning is about the test tool, not opstrack, so it is silenced here only.
@@ -340,50 +339,6 @@ def test_relay_publishes_accepted_events_keyed_by_call_id(
     by_id = {orjson.loads(r.value)["id"]: orjson.loads(r.value) for r in records}
     assert by_id["evt-3"]["data"]["reason"] == "full"
     assert by_id["evt-3"]["subject"] == "call-3"
-
-
-def tolerates_kafka_socket_leak(test: Callable[..., None]) -> Callable[..., None]:
-    """kafka-python 3.0.12 does not close a socket whose connect was refused.
-
-    `kafka/net/inet.py` KafkaNetSocket.sock_connect raises without closing it, so each
-    refused connect leaves an unclosed socket behind (a ResourceWarning when collected).
-    That is the client library's doing, not opstrack's: tolerated only in the tests that
-    point a client at a closed port; their `kafka_log` fixture collects the garbage
-    before they end, so no warning reaches a later test.
-    """
-    test = pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")(test)
-    return pytest.mark.filterwarnings(
-        "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
-    )(test)
-
-
-@pytest.fixture
-def kafka_log() -> Iterator[list[str]]:
-    """Warnings of kafka-python and of the relay, as text, kept away from pytest.
-
-    Their records carry the connection errors, whose tracebacks hold the leaked
-    sockets; pytest keeps the records it captures (even from loggers that do not
-    propagate) past the test, so the sockets would be collected, and warn, in some
-    later test. A filter on each logger keeps the text and drops the record; the
-    garbage is then collected here, where the warnings are tolerated.
-    """
-    lines: list[str] = []
-
-    def keep(record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING:
-            lines.append(f"{record.name} {record.levelname} {record.getMessage()}")
-        return False
-
-    names = [n for n in logging.root.manager.loggerDict if n == "kafka" or n.startswith("kafka.")]
-    loggers = [logging.getLogger(n) for n in [*names, "services.ingest.relay"]]
-    for lg in loggers:
-        lg.addFilter(keep)
-    try:
-        yield lines
-    finally:
-        for lg in loggers:
-            lg.removeFilter(keep)
-        gc.collect()
 
 
 @tolerates_kafka_socket_leak
