@@ -42,8 +42,7 @@ from services.store.calls import sum_buckets
 from services.store.db import make_engine
 
 NAME = "processor"
-EVENTS = 200_000  # the default size of this benchmark
-ROUNDS = 3
+ROUNDS = 3  # 1 with --quick
 SIDES = {"faust": "faust worker", "raw": "raw aiokafka", "quix": "quixstreams"}
 
 
@@ -157,9 +156,8 @@ def run_round(
 
 
 def run(args: argparse.Namespace, tmp: Path) -> list[Figure]:
-    n = getattr(args, "events", None) or EVENTS
-    rounds = getattr(args, "rounds", None) or ROUNDS
-    events = call_events(n // 2, seed=2022)
+    rounds = 1 if getattr(args, "quick", False) else ROUNDS
+    events = call_events(args.events // 2, seed=2022)
     messages = [(e["data"]["call_id"].encode(), orjson.dumps(e)) for e in events]
     per_round, identical = [], True
     sides = list(SIDES)
