@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from services.core.auth import hub_signature_valid, outside
@@ -48,9 +49,10 @@ def unauthorized(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers=CHALLENGE)
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
+# Declared as a security scheme, so /docs has an "Authorize" button; a missing or
+# non-Bearer header gives None here and the 401 below, with its reason.
+_BEARER = HTTPBearer(auto_error=False, description="A token from `opstrack token create`.")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
 
 
 async def _token_caller(request: Request, token: str) -> Caller:
@@ -69,18 +71,17 @@ async def _token_caller(request: Request, token: str) -> Caller:
     return Caller(info.source, info.scopes, info.rate)
 
 
-async def token_caller(request: Request) -> Caller:
+async def token_caller(request: Request, credentials: Credentials) -> Caller:
     """The caller of an ingest endpoint, by its bearer token."""
-    token = _bearer(request)
-    if token is None:
+    if credentials is None:
         raise unauthorized("a bearer token is required: Authorization: Bearer <token>")
-    return await _token_caller(request, token)
+    return await _token_caller(request, credentials.credentials)
 
 
-async def webhook_caller(source: str, request: Request) -> Caller:
+async def webhook_caller(source: str, request: Request, credentials: Credentials) -> Caller:
     """A ticket webhook's caller: a bearer token, or the source's HMAC signature."""
-    if _bearer(request) is not None:
-        return await token_caller(request)
+    if credentials is not None:
+        return await _token_caller(request, credentials.credentials)
     settings: Settings = request.app.state.settings
     if source in settings.webhook_secrets and SIGNATURE_HEADER in request.headers:
         return Caller(source, ("ticket.*",), signed_by=source)
@@ -101,10 +102,13 @@ def check_signature(request: Request, caller: Caller, body: bytes) -> None:
 
 
 async def read_caller(request: Request) -> None:
-    """Reads are open unless `auth_read` is set; then any valid token will do."""
+    """Reads are open unless `auth_read` is set; then any valid token will do.
+
+    Not through `_BEARER`: that would mark every read as needing a token in the
+    OpenAPI document, which by default they do not."""
     settings: Settings = request.app.state.settings
     if settings.auth_read:
-        await token_caller(request)
+        await token_caller(request, await _BEARER(request))
 
 
 IngestCaller = Annotated[Caller, Depends(token_caller)]

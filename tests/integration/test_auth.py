@@ -405,3 +405,18 @@ def test_the_cli_sends_opstrack_api_token_and_says_401_and_403_in_one_line(
         sent = opstrack("emit", str(ndjson), "--url", url, env=base | {"OPSTRACK_API_TOKEN": good})
         assert sent.returncode == 0, sent.stderr
         assert "3 accepted" in sent.stdout
+
+
+def test_the_openapi_document_marks_ingest_as_needing_a_bearer_token(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    writes = [
+        ("/v1/events", "post"),
+        ("/v1/webhooks/tickets/{source}", "post"),
+        ("/v1/webhooks/alertmanager", "post"),
+    ]
+    for path, method in writes:
+        operation = doc["paths"][path][method]
+        assert operation["security"] == [{"HTTPBearer": []}], path
+        assert {"401", "403", "429"} <= set(operation["responses"]), path
+    assert "security" not in doc["paths"]["/v1/sli/calls"]["get"]  # open unless auth_read
