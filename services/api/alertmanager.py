@@ -39,10 +39,53 @@ def _load(path: Path) -> AlertSpec | JSONResponse:
         return JSONResponse({"detail": f"{path}: {exc}"}, status_code=500)
 
 
+# The body read by hand below, documented for clients and for schemathesis: Alertmanager's
+# webhook payload (version 4), as much of it as the mapping reads.
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["version", "alerts"],
+                    "properties": {
+                        "version": {"type": "string", "const": "4"},
+                        "alerts": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "required": ["status", "labels", "startsAt", "fingerprint"],
+                                "properties": {
+                                    "status": {"enum": ["firing", "resolved"]},
+                                    "labels": {
+                                        "type": "object",
+                                        "additionalProperties": {"type": "string"},
+                                    },
+                                    "annotations": {
+                                        "type": "object",
+                                        "additionalProperties": {"type": "string"},
+                                    },
+                                    "startsAt": {"type": "string", "format": "date-time"},
+                                    "endsAt": {"type": "string", "format": "date-time"},
+                                    "fingerprint": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 @router.post(
     "/alertmanager",
     status_code=202,
     response_model=Accepted,
+    openapi_extra=_BODY_DOC,
     responses={
         400: {"description": "Malformed JSON, or not a JSON object"},
         413: {"description": "Body over the limit"},

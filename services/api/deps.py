@@ -40,12 +40,19 @@ def _period(
         ...,
         description="2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or "
         "2022-01-01..2022-07-31 (Europe/Stockholm)",
+        # Documented, not enforced here: parse_period checks more (months 01-12 …)
+        # and says what is wrong. It lets API clients and schemathesis write periods.
+        json_schema_extra={
+            "pattern": r"^[0-9]{4}(-([TtQq][0-9]|[Ww][0-9]{2}|[0-9]{2}(-[0-9]{2}(\.\.[0-9]{4}-[0-9]{2}-[0-9]{2})?)?))?$",
+            "examples": ["2022", "2022-T2", "2022-Q3", "2022-07", "2022-W27", "2022-07-15"],
+        },
     ),
 ) -> Period:
     try:
         return parse_period(period)
     except PeriodError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from None
+        # "<parameter>: <what is wrong>", like the ingest errors name their field.
+        raise HTTPException(status_code=422, detail=f"period: {exc}") from None
 
 
 def group_by_dep(allowed: tuple[str, ...]) -> Callable[..., tuple[str, ...]]:
@@ -59,7 +66,7 @@ def group_by_dep(allowed: tuple[str, ...]) -> Callable[..., tuple[str, ...]]:
         try:
             return parse_group_by(group_by, allowed)
         except GroupError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from None
+            raise HTTPException(status_code=422, detail=f"group_by: {exc}") from None
 
     return dep
 

@@ -21,7 +21,9 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz", responses={503: {"description": "Not ready: `checks` says which part is down"}}
+)
 async def readyz(engine: EngineDep, relay: RelayDep, settings: SettingsDep) -> Any:
     def check() -> dict[str, bool]:
         # The relay may sit idle on an old connection: look at the broker now as well.

@@ -50,6 +50,13 @@ def _load(directory: Path, source: str) -> WebhookSpec | JSONResponse:
     "/tickets/{source}",
     status_code=202,
     response_model=Accepted,
+    # Read by hand below; its shape is whatever the source's mapping file reads.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
     responses={
         400: {"description": "Malformed JSON, or not a JSON object"},
         404: {"description": "No mapping for this source; the known sources are named"},

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from services.api.auth import RESPONSES, IngestCaller, admit
 from services.api.deps import EngineDep, RelayDep, SettingsDep
+from services.core.events import EVENT_MODELS, json_schema
 from services.ingest.accept import Accepted, read_limited, store_events
 from services.ingest.batch import BodyError, decode, validate
 from services.observability import ingest_metrics as metrics
@@ -16,20 +17,38 @@ from services.observability import ingest_metrics as metrics
 router = APIRouter(prefix="/v1", tags=["ingest"])
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """A schema with its `#/$defs/…` references replaced by what they name.
+
+    OpenAPI resolves a `$ref` from the document's root, where an event schema's
+    own `$defs` are not; the data models do not refer to themselves, so inlining ends.
+    """
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        drop = ("$defs", "$id", "$schema", "$comment")  # the file's own; not part of the body
+        return {k: _inline(v, defs) for k, v in node.items() if k not in drop}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+def _event_schema() -> dict[str, Any]:
+    """Any one event: the schemas of schemas/*.json, so API clients and tests see each field."""
+    schemas = [json_schema(t) for t in sorted(EVENT_MODELS)]
+    return {"oneOf": [_inline(s, s.get("$defs", {})) for s in schemas]}
+
+
+_EVENT = _event_schema()
+_BATCH = {"type": "array", "items": _EVENT, "minItems": 1}
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            media: {
-                "schema": {
-                    "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]
-                }
-            }
-            for media in (
-                "application/cloudevents+json",
-                "application/cloudevents-batch+json",
-                "application/json",
-            )
+            "application/cloudevents+json": {"schema": _EVENT},
+            "application/cloudevents-batch+json": {"schema": _BATCH},
+            "application/json": {"schema": {"oneOf": [_EVENT, _BATCH]}},
         },
     }
 }
