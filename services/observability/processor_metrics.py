@@ -22,10 +22,21 @@ BATCH_SECONDS = Histogram(
     ["topic"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+# The reason label's values, a small fixed set (see deadletter_reason).
+DEADLETTER_REASONS = (
+    "empty",
+    "not_json",
+    "not_an_event",
+    "unknown_type",
+    "wrong_topic",
+    "invalid_field",
+    "processing_failed",
+)
 DEADLETTERED = Counter(
     "opstrack_processor_deadlettered_total",
     "Messages sent to the dead-letter topic, by the topic they came from and why: "
-    "empty, not_json, not_an_event, unknown_type, wrong_topic, invalid_field, processing_failed.",
+    + ", ".join(DEADLETTER_REASONS)
+    + ".",
     ["topic", "reason"],
 )
 STORE_RETRIES = Counter(

@@ -194,7 +194,13 @@ INDICATOR_FOR = "1h"  # the goal gauges are re-evaluated every minute; a flap is
 def _itsm_group() -> Rule:
     return {
         "name": "opstrack-itsm",
-        "rules": [_unacknowledged(), _freeze_violation(), _sla_breached(), _indicator_missed()],
+        "rules": [
+            _unacknowledged(),
+            _freeze_violation(),
+            _sla_breached(),
+            _indicator_missed(),
+            _deadlettered(),
+        ],
     }
 
 
@@ -258,6 +264,25 @@ def _indicator_missed() -> Rule:
             "description": "The goal table judges {{ $labels.indicator }} not achieved for the"
             " current year (on its forecast unless config/goals.yaml says judge_on: current);"
             " see `opstrack report`.",
+        },
+    }
+
+
+DEADLETTER_WINDOW = "15m"  # a dead letter tickets for this long
+
+
+def _deadlettered() -> Rule:
+    # The worker exports every (topic, reason) series from 0, so the first one counts.
+    return {
+        "alert": "MessagesDeadLettered",
+        "expr": "sum by (topic, reason) "
+        f"(increase(opstrack_processor_deadlettered_total[{DEADLETTER_WINDOW}])) > 0",
+        "labels": {"severity": "ticket"},
+        "annotations": {
+            "summary": "Messages on {{ $labels.topic }} dead-lettered ({{ $labels.reason }})",
+            "description": "About {{ $value | humanize }} dead letters from {{ $labels.topic }}"
+            f" in the last {DEADLETTER_WINDOW}, reason {{{{ $labels.reason }}}}: a producer"
+            " sends what the contract refuses; the dead-letter topic holds each message and why.",
         },
     }
 

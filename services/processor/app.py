@@ -56,6 +56,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
 
     def agent(name: str, apply: Callable[[list[bytes]], R], seen: Callable[[R, str], None]) -> None:
         topic_name = settings.topic(name)
+        # Every series from 0, so an alert's increase() sees the first dead letter too.
+        for kind in m.DEADLETTER_REASONS:
+            m.DEADLETTERED.labels(topic_name, kind)
 
         async def dead_letter(value: bytes | None, reason: str) -> None:
             kind = m.deadletter_reason(name, value, reason)

@@ -336,6 +336,7 @@ def test_every_alert_has_a_severity_and_the_labels_it_is_about() -> None:
     assert sorted(itsm) == [
         "ChangeFreezeViolation",
         "GoalIndicatorNotAchieved",
+        "MessagesDeadLettered",
         "Severity1IncidentUnacknowledged",
         "TicketsBreachingSla",
     ]
