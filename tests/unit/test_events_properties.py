@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from services.core.events import EVENT_MODELS, EventError, parse_event, parse_event_json
+from services.observability.processor_metrics import DEADLETTER_REASONS, deadletter_reason
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -248,3 +249,33 @@ def test_non_finite_numbers_are_refused(kind: str, field: str, value: float) -> 
     # A union (number or yes/no) reports each alternative: data.value.float, ….bool.
     fields = [f for f, _ in caught.value.problems]
     assert fields and all(f.split(".")[:2] == ["data", field] for f in fields), fields
+
+
+# --- dead-letter reasons (the label of opstrack_processor_deadlettered_total) --------
+
+
+@FAST
+@given(
+    st.none() | st.binary(max_size=100) | json_values.map(orjson.dumps),
+    st.sampled_from(["calls", "tickets", "incidents", "changes", "indicators"]),
+    st.sampled_from(["x: invalid", "processing failed: KeyError('x')"]),
+)
+def test_any_message_gets_one_of_the_few_reason_labels(
+    value: bytes | None, topic: str, reason: str
+) -> None:
+    kind = deadletter_reason(topic, value, reason)
+    assert kind in DEADLETTER_REASONS
+    if reason.startswith("processing failed"):
+        assert kind == "processing_failed"
+
+
+@FAST
+@given(events())
+def test_a_valid_event_is_refused_only_off_its_topic(raw: dict[str, Any]) -> None:
+    # The label by hand: an event of a known type is either on a wrong topic or has
+    # a field the contract refuses (here: none, so only the topic can be wrong).
+    value = orjson.dumps(raw)
+    family = raw["type"].split(".")[0]
+    own = {"freeze": "changes", "sla": "sla"}.get(family, family + "s")
+    assert deadletter_reason(own, value, "x") == "invalid_field"
+    assert deadletter_reason("calls" if own != "calls" else "tickets", value, "x") == "wrong_topic"
