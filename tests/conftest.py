@@ -8,10 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 
 from services.stack.broker import EmbeddedBroker
 from services.store.db import init_db, make_engine
+
+# No timed assertions on these shared, noisy machines: a slow example is not a failure.
+hypothesis_settings.register_profile("opstrack", deadline=None)
+hypothesis_settings.load_profile("opstrack")
 
 PG_URL = os.environ.get("OPSTRACK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
