@@ -82,13 +82,14 @@ def up(tmp_path: Path) -> Iterator[Up]:
         stack.stop()
 
 
-def opstrack(*args: str) -> subprocess.CompletedProcess[str]:
+def opstrack(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "services.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env=env,
     )
 
 

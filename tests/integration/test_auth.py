@@ -7,10 +7,7 @@ import hashlib
 import hmac
 import logging
 import os
-import subprocess
-import sys
 import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,14 +24,11 @@ from services.stack.broker import EmbeddedBroker
 from services.store import tokens
 from services.store.outbox import OUTBOX
 from services.store.tokens import TOKENS
+from tests.e2e.stack import opstrack
 from tests.integration.conftest import serving
+from tests.integration.test_api import HTTPX_WARNING, TestClient
 from tests.unit.test_alert_mapping import alert, payload
 from tests.unit.test_webhook_mapping import glpi_payload, zammad_payload
-
-HTTPX_WARNING = "Using `httpx` with `starlette.testclient` is deprecated"
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=HTTPX_WARNING)
-    from fastapi.testclient import TestClient
 
 pytestmark = [
     pytest.mark.integration,
@@ -329,17 +323,6 @@ def test_the_dev_token_is_made_sure_of_once(
 
 
 # --- the token commands, and the CLI's client ---------------------------------------------------
-
-
-def opstrack(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
 
 
 def test_token_create_use_list_revoke(client: TestClient, engine: Engine, db_url: str) -> None:
