@@ -127,7 +127,11 @@ def main() -> None:
             console.status(f"running {name} (size {size:,}, {args.db}) …"),
             tempfile.TemporaryDirectory(prefix=f"opstrack-bench-{name}-") as tmp,
         ):
-            figures += run(options, Path(tmp))
+            try:
+                figures += run(options, Path(tmp))
+            except Exception as exc:  # one failed benchmark still leaves the others' figures
+                console.print_exception()
+                figures.append(Figure(name, "failed", f"{type(exc).__name__}: {exc}"[:80]))
 
     sizes = "quick sizes" if args.quick else "full sizes"
     console.print(table(figures, f"opstrack benchmarks ({sizes}, {args.db})"))

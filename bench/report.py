@@ -29,7 +29,7 @@ RUNS = 5
 def run(args: argparse.Namespace, tmp: Path) -> list[Figure]:
     first = date(2022, 1, 1)
     last = first + timedelta(days=args.events - 1)
-    events = SCENARIOS[SCENARIO](first, last, 2022)
+    events = list(SCENARIOS[SCENARIO](first, last, 2022))
     distinct = len({e["id"] for e in events})
     bodies = [orjson.dumps(events[i : i + BATCH]) for i in range(0, len(events), BATCH)]
     timings: dict[str, list[float]] = {"html": [], "xlsx": []}
