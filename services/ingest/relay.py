@@ -3,8 +3,10 @@
 A broker that comes back without its log (the embedded one is memory-only)
 has lost what was published but not yet applied. The relay notices by the
 topic ids, which change when a topic is created again, and then sends every
-event that no processor has applied once more. With a durable Kafka the ids
-never change, so this never runs; if it did, the inbox would ignore the repeats.
+event that no processor has applied once more. It looks on every (re)connect
+and, while publishing, every few seconds; a restart during a quiet spell is
+noticed with the next event. With a durable Kafka the ids never change, so
+this never runs; if it did, the inbox would ignore the repeats.
 """
 
 from __future__ import annotations
@@ -95,15 +97,18 @@ class Relay:
             raise
 
     def _publish_batch(self) -> int:
-        if self._producer is None or time.monotonic() - self._checked_at >= self._check_every:
-            # Also while idle: a broker that restarts between two sends is noticed.
-            self._check_topics()
+        if self._producer is None:
+            self._check_topics()  # on every (re)connect, before anything is sent
         prod = self._ensure_producer()
         with self._engine.connect() as conn:
             batch = outbox.pending(conn, self._batch)
             metrics.OUTBOX_BACKLOG.set(outbox.backlog(conn))
         if not batch:
             return 0
+        if time.monotonic() - self._checked_at >= self._check_every:
+            # A broker that restarted between two sends, without the relay seeing an
+            # error. Not while idle: an idle relay leaves the broker alone.
+            self._check_topics()
         futures = [prod.send(p.topic, key=p.key.encode(), value=p.payload.encode()) for p in batch]
         prod.flush(timeout=30)
         for fut in futures:

@@ -159,6 +159,10 @@ def _faust_app(settings: Settings) -> Any:
         web_host=settings.worker_web_host,
         web_port=settings.worker_web_port,
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+        # A topic that appears after the worker joined (a restarted embedded broker
+        # is empty until the relay creates them again) is assigned within 10 s
+        # instead of aiokafka's 5 min metadata refresh.
+        consumer_metadata_max_age_ms=10_000,
     )
 
 
