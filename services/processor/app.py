@@ -1,4 +1,4 @@
-"""The faust app: thin agents that hand batches to plain functions, plus a clock and metrics."""
+"""The faust app: thin batch handlers that hand batches to plain functions, plus a clock and metrics."""
 
 from __future__ import annotations
 
@@ -71,24 +71,21 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
             for value, reason in result.invalid:
                 await dead_letter(value, reason)
 
-        async def consume(stream: Any) -> None:
-            async for values in stream.take(
-                settings.processor_batch_size, within=settings.processor_batch_seconds
-            ):
-                try:
-                    await handle(values)
-                except Exception:
-                    # Not the store (that is retried): a message this code cannot
-                    # process. Find it, dead-letter it, and keep the rest.
-                    log.exception("batch on %s failed; applying it one by one", topic_name)
-                    for value in values:
-                        try:
-                            await handle([value])
-                        except Exception as exc:
-                            m.PROCESSED.labels(topic_name, "invalid").inc()
-                            await dead_letter(value, f"processing failed: {exc!r}")
+        async def consume(values: list[bytes]) -> None:
+            try:
+                await handle(values)
+            except Exception:
+                # Not the store (that is retried): a message this code cannot
+                # process. Find it, dead-letter it, and keep the rest.
+                log.exception("batch on %s failed; applying it one by one", topic_name)
+                for value in values:
+                    try:
+                        await handle([value])
+                    except Exception as exc:
+                        m.PROCESSED.labels(topic_name, "invalid").inc()
+                        await dead_letter(value, f"processing failed: {exc!r}")
 
-        app.agent(app.topic(topic_name), name=f"opstrack.{name}")(consume)
+        app.batch_agent(topic_name, consume, settings.processor_batch_size)
 
     agent("calls", lambda v: apply_batch(engine, rules, v), observe.calls)
     for name, families in TOPIC_FAMILIES.items():

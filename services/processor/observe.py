@@ -37,13 +37,22 @@ def calls(result: BatchResult, topic: str) -> None:
         m.CALLS_SHORT_ABANDONED.labels(q, muni).inc(d.short_abandoned)
         for threshold, n in d.answered_within.items():
             m.CALLS_ANSWERED_WITHIN.labels(q, muni, str(threshold)).inc(n)
-    # The wait histogram and exit reasons need each call.
+    # The wait histogram needs each call's wait, but a label lookup (a lock and
+    # a dict) per series is enough: the calls are grouped by series first.
+    waits: dict[tuple[str, str, str], list[float]] = {}
+    exits: Counter[tuple[str, str, str]] = Counter()
     for e in result.applied:
         if isinstance(e, CallAnswered | CallAbandoned | CallExited):
             q, muni = e.data.queue, e.data.municipality
-            m.CALL_WAIT.labels(q, muni, _OUTCOME[e.type]).observe(e.data.wait_seconds)
+            waits.setdefault((q, muni, _OUTCOME[e.type]), []).append(e.data.wait_seconds)
             if isinstance(e, CallExited):
-                m.CALLS_EXITED.labels(q, muni, e.data.reason).inc()
+                exits[q, muni, e.data.reason] += 1
+    for labels, seconds in waits.items():
+        observe = m.CALL_WAIT.labels(*labels).observe
+        for s in seconds:
+            observe(s)
+    for labels, n in exits.items():
+        m.CALLS_EXITED.labels(*labels).inc(n)
 
 
 _OUTCOME = {"call.answered": "answered", "call.abandoned": "abandoned", "call.exited": "exited"}

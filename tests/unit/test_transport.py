@@ -1,55 +1,59 @@
-"""The worker's inline hand-off: a coroutine started by hand is finished, or closed, exactly once."""
+"""The worker's batch hand-off: how one fetch is cut into slices, and which offsets each acks."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from typing import NamedTuple
 
-import pytest
-
-from services.processor.transport import _resume
+from services.processor.transport import slices
 
 
-async def hand_off(fut: asyncio.Future[str], log: list[str]) -> None:
-    try:
-        log.append(await fut)
-    finally:
-        log.append("closed")
+class Record(NamedTuple):
+    offset: int
+    value: bytes
 
 
-def started(log: list[str]) -> tuple[Any, asyncio.Future[str], Any]:
-    """A hand-off run up to its first suspension, as the drain loop does it."""
-    fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    coro = hand_off(fut, log)
-    pending = coro.send(None)
-    return coro, fut, pending
+def fetch(tp: str, *offsets: int) -> tuple[str, list[Record]]:
+    return tp, [Record(o, f"{tp}@{o}".encode()) for o in offsets]
 
 
-def test_a_suspended_hand_off_finishes_once_its_future_is_done() -> None:
-    async def main() -> list[str]:
-        log: list[str] = []
-        coro, fut, pending = started(log)
-        task = asyncio.ensure_future(_resume(coro, pending))
-        await asyncio.sleep(0.01)
-        assert not task.done(), "finished before the queue had room"
-        fut.set_result("delivered")
-        await asyncio.wait_for(task, timeout=5)
-        return log
-
-    assert asyncio.run(main()) == ["delivered", "closed"]
+def test_a_fetch_is_cut_into_slices_of_at_most_the_batch_size() -> None:
+    fetched = [fetch("p0", 10, 11, 12), fetch("p1", 0, 1, 2, 3, 4)]
+    got = list(slices(fetched, lambda tp: {"p0": 9, "p1": None}[tp], 3))
+    assert [s.values for s in got] == [
+        [b"p0@10", b"p0@11", b"p0@12"],
+        [b"p1@0", b"p1@1", b"p1@2"],
+        [b"p1@3", b"p1@4"],
+    ]
+    assert [s.spans for s in got] == [[("p0", 10, 12)], [("p1", 0, 2)], [("p1", 3, 4)]]
 
 
-def test_a_cancelled_hand_off_is_closed_and_delivers_nothing() -> None:
-    async def main() -> list[str]:
-        log: list[str] = []
-        coro, fut, pending = started(log)
-        task = asyncio.ensure_future(_resume(coro, pending))
-        await asyncio.sleep(0.01)
-        task.cancel()  # what wait_first does when a rebalance suspends the flow
-        with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=5)
-        # As with any cancelled task, what it waited on (the queue's putter) is cancelled too.
-        assert fut.cancelled()
-        return log
+def test_a_slice_takes_several_partitions_when_they_fit() -> None:
+    fetched = [fetch("p0", 5, 6), fetch("p1", 7), fetch("p2", 1, 2)]
+    got = list(slices(fetched, lambda tp: None, 4))
+    assert [s.values for s in got] == [[b"p0@5", b"p0@6", b"p1@7", b"p2@1"], [b"p2@2"]]
+    assert [s.spans for s in got] == [[("p0", 5, 6), ("p1", 7, 7), ("p2", 1, 1)], [("p2", 2, 2)]]
 
-    assert asyncio.run(main()) == ["closed"]
+
+def test_records_below_the_read_offset_are_not_handed_over_again() -> None:
+    # The read offset is the last offset handed over (the record at it is not
+    # fetched twice, except just after a seek: see the next test).
+    got = list(slices([fetch("p0", 2, 3, 4, 5)], lambda tp: 3, 10))
+    assert [s.values for s in got] == [[b"p0@3", b"p0@4", b"p0@5"]]
+    assert got[0].spans == [("p0", 3, 5)]
+    assert list(slices([fetch("p0", 1, 2)], lambda tp: 3, 10)) == []
+
+
+def test_after_a_seek_the_record_at_the_committed_offset_is_handed_over() -> None:
+    # After a rebalance faust sets the read offset to the committed offset, the
+    # next to read: that record was never applied and must not be skipped.
+    got = list(slices([fetch("p0", 10, 11)], lambda tp: 10, 10))
+    assert [s.values for s in got] == [[b"p0@10", b"p0@11"]]
+    assert got[0].spans == [("p0", 10, 11)]
+
+
+def test_offsets_a_fetch_skips_are_acked_with_the_records_around_them() -> None:
+    # 21-22 and 25 hold no records (transaction markers, compaction): left unacked,
+    # the partition's committed offset could never pass them.
+    got = list(slices([fetch("p0", 23, 24, 26)], lambda tp: 20, 2))
+    assert [s.values for s in got] == [[b"p0@23", b"p0@24"], [b"p0@26"]]
+    assert [s.spans for s in got] == [[("p0", 21, 24)], [("p0", 25, 26)]]
