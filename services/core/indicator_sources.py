@@ -7,6 +7,7 @@ trend of the series extrapolates that value to the period's end (the prognos).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from services.core.evaluation import Observation
 from services.core.incidents import IncidentState, incident_figures, service_downtime
 from services.core.periods import STOCKHOLM
 from services.core.sli import call_figures
-from services.core.stats import summary
+from services.core.stats import ExactSum, check_finite, summary_sorted
 from services.core.ticket_figures import TicketFacts
 
 FAMILY_OF = {
@@ -68,19 +69,42 @@ def call_series(
 def ticket_series(
     sli: str, days: Sequence[date], tickets: Sequence[TicketFacts]
 ) -> list[Observation]:
+    """The handling-time statistic over the tickets resolved up to each day's end.
+
+    One pass: the tickets are taken in order of resolution, their hours kept in
+    a sorted list and an exact running sum as the days go by, so a day costs a
+    merge of its arrivals rather than a rescan and re-sort of the whole period
+    (which was quadratic in the period's tickets).
+    """
     business = sli.startswith("tickets.business_")
     stat = sli.rsplit(".", 1)[1]
-
-    def value(d: date) -> float | None:
-        until = day_end(d)
-        hours = [
-            t.business_handling_hours if business else t.handling_hours
+    resolved = sorted(
+        (
+            (t.resolved_at, h)
             for t in tickets
-            if t.resolved_at is not None and t.resolved_at < until
-        ]
-        return summary([h for h in hours if h is not None])[stat]
-
-    return _series(days, value)
+            if t.resolved_at is not None
+            and (h := t.business_handling_hours if business else t.handling_hours) is not None
+        ),
+        key=lambda pair: pair[0],
+    )
+    times = [at for at, _ in resolved]
+    ordered: list[float] = []
+    total = ExactSum()
+    value: float | None = None
+    by_day: dict[date, float | None] = {}
+    for d in sorted(set(days)):
+        upto = bisect_left(times, day_end(d))
+        if upto > len(ordered):  # the statistic changes only when tickets arrive
+            arrived = [h for _, h in resolved[len(ordered) : upto]]
+            check_finite(arrived)  # before sorting: a NaN would corrupt the order
+            for h in arrived:
+                total.add(h)
+            # Timsort merges the sorted run and the day's arrivals in linear time.
+            ordered.extend(arrived)
+            ordered.sort()
+            value = summary_sorted(ordered, total.total)[stat]
+        by_day[d] = value
+    return [Observation(d, v) for d in days if (v := by_day[d]) is not None]
 
 
 def incident_series(

@@ -8,7 +8,7 @@ when checking them in a spreadsheet.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 SUMMARY_KEYS = ("mean", "median", "p90")
 
@@ -17,13 +17,54 @@ def summary(values: Sequence[float]) -> dict[str, float | None]:
     """Mean, median and p90; all None when there is nothing to measure (never 0)."""
     if not values:
         return dict.fromkeys(SUMMARY_KEYS)
-    ordered = _sorted_finite(values)
+    return summary_sorted(_sorted_finite(values))
+
+
+def summary_sorted(ordered: Sequence[float], total: float | None = None) -> dict[str, float | None]:
+    """`summary` of values already sorted ascending and checked finite.
+
+    For callers that keep a sorted list as values arrive (a running series), so
+    each observation costs no re-sort; such a caller passes `total`, the values'
+    `ExactSum`, so it costs no re-summing either.
+    """
+    if not ordered:
+        return dict.fromkeys(SUMMARY_KEYS)
     return {
         # fsum is correctly rounded, so the mean does not depend on the order of values.
-        "mean": math.fsum(ordered) / len(ordered),
+        "mean": (math.fsum(ordered) if total is None else total) / len(ordered),
         "median": _quantile_sorted(ordered, 0.5),
         "p90": _quantile_sorted(ordered, 0.9),
     }
+
+
+class ExactSum:
+    """A running sum equal to `math.fsum` of every value added, at any point.
+
+    It keeps the sum exactly as non-overlapping partials (Shewchuk's algorithm,
+    the recipe math.fsum itself is built on); fsum of those is the correctly
+    rounded exact sum, the same float fsum of the values gives, at a cost that
+    does not grow with the number of values.
+    """
+
+    def __init__(self) -> None:
+        self._partials: list[float] = []
+
+    def add(self, x: float) -> None:
+        i = 0
+        for y in self._partials:
+            if abs(x) < abs(y):
+                x, y = y, x
+            hi = x + y
+            lo = y - (hi - x)
+            if lo:
+                self._partials[i] = lo
+                i += 1
+            x = hi
+        self._partials[i:] = [x]
+
+    @property
+    def total(self) -> float:
+        return math.fsum(self._partials)
 
 
 def quantile(values: Sequence[float], q: float) -> float | None:
@@ -35,10 +76,14 @@ def quantile(values: Sequence[float], q: float) -> float | None:
     return _quantile_sorted(_sorted_finite(values), q)
 
 
-def _sorted_finite(values: Sequence[float]) -> list[float]:
-    # A NaN makes sorting, and so every quantile, meaningless: refuse it loudly.
+def check_finite(values: Iterable[float]) -> None:
+    """Refuse NaN and infinity loudly: a NaN makes sorting, and so every quantile, meaningless."""
     if not all(math.isfinite(v) for v in values):
         raise ValueError("summary statistics need finite values (no NaN or infinity)")
+
+
+def _sorted_finite(values: Sequence[float]) -> list[float]:
+    check_finite(values)
     return sorted(values)
 
 
