@@ -1,10 +1,11 @@
-"""The worker's batch hand-off: how one fetch is cut into slices, and which offsets each acks."""
+"""The worker's batch hand-off: how a fetch is cut into slices, the offsets each acks, the queue."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import NamedTuple
 
-from services.processor.transport import slices
+from services.processor.transport import QUEUED_SLICES, Slice, _Lane, slices
 
 
 class Record(NamedTuple):
@@ -57,3 +58,24 @@ def test_offsets_a_fetch_skips_are_acked_with_the_records_around_them() -> None:
     got = list(slices([fetch("p0", 23, 24, 26)], lambda tp: 20, 2))
     assert [s.values for s in got] == [[b"p0@23", b"p0@24"], [b"p0@26"]]
     assert [s.spans for s in got] == [[("p0", 21, 24)], [("p0", 25, 26)]]
+
+
+def test_a_lane_asks_the_fetcher_to_wait_when_full_and_to_go_on_at_half() -> None:
+    async def main() -> list[bool]:
+        async def handler(values: list[bytes]) -> None:
+            pass
+
+        lane = _Lane(handler, 10)  # full at 4 slices of 10 values, room again at 20
+        room = []
+        for _ in range(4):
+            lane.put(Slice(values=[b"v"] * 10), generation=1)
+            room.append(lane.room.is_set())
+        for _ in range(3):
+            part, generation = await asyncio.wait_for(lane.get(), timeout=5)
+            assert (len(part.values), generation) == (10, 1)
+            room.append(lane.room.is_set())
+        return room
+
+    assert QUEUED_SLICES == 4
+    # queued after each put: 10 20 30 40 (full); after each get: 30 20 (half) 10
+    assert asyncio.run(main()) == [True, True, True, False, False, True, True]
