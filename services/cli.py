@@ -13,17 +13,17 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from services import client
 from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
 from services.commands.grafana import grafana_app
 from services.commands.rebuild import rebuild
 from services.commands.rules import rules
-from services.commands.sending import send_with_progress
 from services.commands.simulate import simulate as simulate_command
 from services.commands.token import token_app
-from services.render import calls_table, rows_table
 
+# What a command needs beyond typer is imported inside it (here and in services/commands):
+# `opstrack up` starts its API and worker as `python -m services.cli …`, and every
+# module imported here is paid for by both before they can serve.
 app = typer.Typer(
     name="opstrack",
     help="Live service levels for IT operations: events in, SLIs, metrics and reports out.",
@@ -209,6 +209,9 @@ def emit(
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Events per request.")] = 500,
 ) -> None:
     """Send events to a running stack, in batches, with a progress bar."""
+    from services import client
+    from services.commands.sending import send_with_progress
+
     if file == "-":
         lines = client.read_ndjson(sys.stdin.buffer)
     else:
@@ -240,6 +243,9 @@ def sli_calls(
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Call service levels: offered, answered within 20/60 s, abandon rate, ASA."""
+    from services import client
+    from services.render import calls_table
+
     params: dict[str, Any] = {
         "period": period,
         "queue": queue,
@@ -270,6 +276,9 @@ def _show(
     as_json: bool,
     percent: tuple[str, ...] = (),
 ) -> None:
+    from services import client
+    from services.render import rows_table
+
     body = client.get_json(url, path, params)
     if as_json:
         out.print_json(json.dumps(body))
@@ -357,6 +366,7 @@ def indicator_set(
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Enter a measured value (sick leave, staff survey, budget deviation …) for the goal report."""
+    from services import client
     from services.core.values import parse_value
 
     day = date.fromisoformat(as_of) if as_of else datetime.now(tz=UTC).date()
@@ -398,6 +408,8 @@ def report(
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """The goal report (MER): nuvärde, prognos, målvärde and status of every indicator."""
+    from services import client
+
     if fmt == "xlsx" and output is None:
         raise client.ClientError("an xlsx report needs -o FILE")
     with err.status("building the report …"):
@@ -421,6 +433,7 @@ def schemas(
     ] = SCHEMAS_DIR,
 ) -> None:
     """Write schemas/<type>.json from the event models (or check them for drift)."""
+    from services import client
     from services.core.events import EVENT_MODELS, json_schema
 
     stale = []
@@ -441,31 +454,29 @@ def schemas(
     )
 
 
-def main() -> None:
+def _user_error(exc: Exception) -> bool:
+    """An error to show in one line; imported only when one happens (see `app`)."""
+    from services.client import ClientError
     from services.config import ConfigError
     from services.core.grouping import GroupError
     from services.core.periods import PeriodError
     from services.stack.broker import BrokerError
     from services.stack.supervisor import StackError
 
+    known = (ClientError, StackError, BrokerError, PeriodError, GroupError, ConfigError)
+    return isinstance(exc, (*known, ValueError, OSError))
+
+
+def main() -> None:
     try:
         app()
-    except (
-        client.ClientError,
-        StackError,
-        BrokerError,
-        PeriodError,
-        GroupError,
-        ConfigError,
-        ValueError,
-        OSError,
-    ) as exc:
-        if _state["debug"]:
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if _state["debug"] or not _user_error(exc):
             raise
         err.print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(1)
-    except KeyboardInterrupt:
-        sys.exit(130)
 
 
 if __name__ == "__main__":

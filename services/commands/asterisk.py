@@ -18,14 +18,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
-from services.client import ClientError
-from services.ingest.asterisk_import import ImportProgress, ImportSummary, import_file
+if TYPE_CHECKING:  # imported when the command runs: the importer brings an HTTP client
+    from services.ingest.asterisk_import import ImportProgress, ImportSummary
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -63,6 +63,9 @@ def asterisk(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Import phone-queue calls from an Asterisk queue_log (caller numbers are never sent)."""
+    from services.client import ClientError
+    from services.ingest.asterisk_import import import_file
+
     if queues is None:
         from services.settings import get_settings
 

@@ -17,10 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services import client
-from services.commands.sending import send_with_progress
 from services.core.mapping import Kind
-from services.ingest.csv_import import load_spec, prepare
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -41,6 +38,10 @@ def import_csv(
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Events per request.")] = 500,
 ) -> None:
     """Import a CSV export: every row is checked before anything is sent; re-importing counts nothing twice."""
+    from services import client
+    from services.commands.sending import send_with_progress
+    from services.ingest.csv_import import load_spec, prepare
+
     spec = load_spec(mapping)
     if spec.kind != kind:
         raise client.ClientError(f"{mapping} maps {spec.kind}, not {kind} (see --kind)")

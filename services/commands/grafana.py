@@ -15,11 +15,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services.client import ClientError
-from services.core.periods import PeriodError, parse_period
-from services.observability.dashboards import BUILDERS, DASHBOARDS_DIR, write_all
-from services.observability.grafana_push import push as push_to_grafana
-from services.observability.grafana_push import shown
+# The dashboards' builders and the Grafana client are imported by the commands that
+# use them: at module level they would cost every `opstrack` process (API, worker) ~1 s.
 
 grafana_app = typer.Typer(
     help="Grafana dashboards for opstrack's metrics: push them, or regenerate their files.",
@@ -69,6 +66,11 @@ def push(
     ] = None,
 ) -> None:
     """Create or replace opstrack's dashboards in Grafana (by uid), optionally with incidents."""
+    from services.client import ClientError
+    from services.core.periods import PeriodError, parse_period
+    from services.observability.grafana_push import push as push_to_grafana
+    from services.observability.grafana_push import shown
+
     if not token:
         raise ClientError("no Grafana token: pass --token or set GRAFANA_TOKEN")
     if period and not annotate_incidents:
@@ -104,11 +106,17 @@ def dashboards(
         bool, typer.Option("--check", help="Fail if the files differ from the code.")
     ] = False,
     directory: Annotated[
-        Path, typer.Option("--dir", help="Where the dashboard files live.")
-    ] = DASHBOARDS_DIR,
+        Path | None,
+        typer.Option(
+            "--dir", help="Where the dashboard files live (default: deploy/grafana/dashboards)."
+        ),
+    ] = None,
 ) -> None:
     """Write deploy/grafana/dashboards/*.json from the dashboards' code (or check for drift)."""
-    changed = write_all(directory, check=check)
+    from services.client import ClientError
+    from services.observability.dashboards import BUILDERS, DASHBOARDS_DIR, write_all
+
+    changed = write_all(directory or DASHBOARDS_DIR, check=check)
     if check and changed:
         raise ClientError(
             f"dashboards out of date: {', '.join(changed)} (run `opstrack grafana dashboards`)"

@@ -9,8 +9,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from services import client
-
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -45,6 +43,7 @@ def rebuild(
     from sqlalchemy.engine.url import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
+    from services import client
     from services.core.periods import STOCKHOLM
     from services.core.timeparse import parse_time
     from services.processor.replay import clear, replay, start_hour

@@ -10,16 +10,13 @@ Register it in services/cli.py with:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
 
-from services import config
-from services.client import ClientError
-from services.core.slo import Objective, load_slos
-from services.observability.rules import HEADER, known_counters, note, rule_files
+if TYPE_CHECKING:  # imported when the command runs, not by every `opstrack` process
+    from services.core.slo import Objective
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules"
 
@@ -42,6 +39,9 @@ def rules(
     ] = None,
 ) -> list[str]:
     """Prometheus recording rules and burn-rate alerts for the SLOs, plus the ITSM alerts."""
+    from services.client import ClientError
+    from services.observability.rules import HEADER, note, rule_files
+
     if config_dir is None:
         from services.settings import get_settings
 
@@ -70,6 +70,12 @@ def rules(
 
 def load_objectives(config_dir: Path) -> tuple[Objective, ...]:
     """slos.yaml checked against the worker's counters and the service catalog."""
+    import yaml
+
+    from services import config
+    from services.core.slo import load_slos
+    from services.observability.rules import known_counters
+
     path = config_dir / "slos.yaml"
     catalog = config.catalog(config_dir)
     try:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from services import client
+if TYPE_CHECKING:
+    from services import client
 
 
 def send_with_progress(url: str, values: list[object], batch: int, console: Console) -> client.Sent:
+    from services import client
+
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

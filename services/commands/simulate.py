@@ -18,11 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn
 
-from services import client
-from services.core.events import topic_for
 from services.simulate import SCENARIOS
-from services.simulate.clock import ONE_DAY, midnight
-from services.simulate.pacing import BATCH, chunks, paced
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -71,6 +67,11 @@ def simulate(
     ] = "http://127.0.0.1:8000",
 ) -> Summary:
     """Replay a simulated year of the seed's IT department: calls, tickets, incidents, changes."""
+    from services import client
+    from services.core.events import topic_for
+    from services.simulate.clock import ONE_DAY, midnight
+    from services.simulate.pacing import BATCH, chunks, paced
+
     generate = SCENARIOS.get(scenario)
     if generate is None:
         raise client.ClientError(

@@ -16,14 +16,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.client import ClientError
-from services.core.auth import ScopeError, parse_scopes
-from services.store import tokens
-from services.store.db import init_db, make_engine
-
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
+# The store, the database drivers and the HTTP client are imported by each command,
+# not here: every `opstrack` process (API, worker) imports this module.
 token_app = typer.Typer(
     help="Bearer tokens of the ingest API: one or more per source.", no_args_is_help=True
 )
@@ -52,6 +49,11 @@ def create(
     db: DbOpt = "sqlite:///./opstrack.db",
 ) -> None:
     """Create a token and print it, once: only its hash is kept."""
+    from services.client import ClientError
+    from services.core.auth import ScopeError, parse_scopes
+    from services.store import tokens
+    from services.store.db import init_db, make_engine
+
     if not _SOURCE.match(source):
         raise ClientError(f"source {source!r}: use letters, digits, '.', '_' or '-'")
     try:
@@ -77,6 +79,9 @@ def create(
 @token_app.command("list")
 def list_tokens(db: DbOpt = "sqlite:///./opstrack.db") -> None:
     """Every token's id, source, scopes, rate, when created and last used (never the token)."""
+    from services.store import tokens
+    from services.store.db import init_db, make_engine
+
     engine = make_engine(db)
     try:
         init_db(engine)
@@ -106,6 +111,10 @@ def revoke(
     db: DbOpt = "sqlite:///./opstrack.db",
 ) -> None:
     """Revoke one token by id, or all of a source's: they are refused from the next request."""
+    from services.client import ClientError
+    from services.store import tokens
+    from services.store.db import init_db, make_engine
+
     if (token_id is None) == (source is None):
         raise ClientError("name a token id or --source, not both")
     engine = make_engine(db)
