@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.core.stats import quantile, summary
+from services.core.stats import ExactSum, quantile, summary
 
 
 def test_hand_worked_five_values() -> None:
@@ -90,3 +90,25 @@ def test_figures_lie_between_min_and_max(values: list[float]) -> None:
         value = out[key]
         assert value is not None
         assert min(values) <= value <= max(values)
+
+
+@given(
+    st.lists(
+        st.floats(min_value=-1e300, max_value=1e300, allow_nan=False)
+        | st.floats(min_value=-1e-300, max_value=1e-300, allow_nan=False),
+        max_size=40,
+    )
+)
+def test_exact_sum_is_fsum_at_every_step(values: list[float]) -> None:
+    running = ExactSum()
+    for i, v in enumerate(values):
+        running.add(v)
+        assert running.total == math.fsum(values[: i + 1])
+
+
+def test_exact_sum_keeps_what_plain_addition_loses() -> None:
+    # 1e16 + 1 + 1 - 1e16: float addition drops each 1 (ulp of 1e16 is 2), the exact sum is 2.
+    running = ExactSum()
+    for v in (1e16, 1.0, 1.0, -1e16):
+        running.add(v)
+    assert running.total == 2.0
