@@ -92,8 +92,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
         chosen = {f: family_reducers[f] for f in families}
         agent(name, partial(apply_entity_batch, engine, chosen), observe.entities)
 
-    @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
-    async def heartbeat() -> None:
+    async def heartbeat(*_: Any, **__: Any) -> None:
         held = len(app.consumer.assignment())
 
         def write() -> None:
@@ -104,6 +103,11 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
             await asyncio.to_thread(write)
         except DBAPIError as exc:
             log.warning("heartbeat: store unavailable: %s", exc)
+
+    app.timer(interval=2.0)(heartbeat)
+    # /readyz waits for a beat that holds partitions: write it as soon as they are
+    # assigned, not up to one timer interval later (`opstrack up` is ready sooner).
+    app.on_rebalance_complete.connect(heartbeat)
 
     @app.timer(interval=settings.clock_interval_seconds)  # type: ignore[untyped-decorator]
     async def clock() -> None:
