@@ -177,7 +177,7 @@ def _wait_ready(stack: Stack) -> None:
             last = r.text
         except httpx.HTTPError as exc:
             last = str(exc)
-        time.sleep(0.25)
+        time.sleep(0.1)  # a check is cheap; each one saved is time `opstrack up` looks busy
     raise StackError(f"not ready after {stack.config.ready_timeout:.0f}s: {last}")
 
 
