@@ -17,10 +17,11 @@ import threading
 import time
 from collections.abc import Mapping
 
+from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from sqlalchemy import Engine
 
-from services.ingest.kafka import Producer, ensure_topics, producer
+from services.ingest.kafka import ensure_topics, producer
 from services.observability import ingest_metrics as metrics
 from services.settings import Settings
 from services.store import outbox
@@ -43,7 +44,7 @@ class Relay:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
-        self._producer: Producer | None = None
+        self._producer: KafkaProducer | None = None
         self.connected = False
 
     def start(self) -> None:
@@ -86,8 +87,8 @@ class Relay:
         """Publish one batch of the backlog; returns how many events were sent.
 
         While the broker is away this raises KafkaError or OSError, and drops the
-        producer with what it still queues (those events stay unpublished in the
-        outbox); the next call checks the topics and builds a new one.
+        producer: one that a restarted broker no longer knows cannot carry on
+        (Tansu fails its InitProducerId), so the next call builds a new one.
         """
         try:
             return self._publish_batch()
@@ -108,15 +109,16 @@ class Relay:
             # A broker that restarted between two sends, without the relay seeing an
             # error. Not while idle: an idle relay leaves the broker alone.
             self._check_topics()
-        for p in batch:
-            prod.send(p.topic, key=p.key.encode(), value=p.payload.encode())
-        prod.flush(timeout=30)  # raises KafkaError unless the broker has every one
+        futures = [prod.send(p.topic, key=p.key.encode(), value=p.payload.encode()) for p in batch]
+        prod.flush(timeout=30)
+        for fut in futures:
+            fut.get(timeout=0)  # raises the send's KafkaError, if any
         with self._engine.begin() as conn:
             outbox.mark_published(conn, [p.id for p in batch])
         metrics.RELAY_PUBLISHED.inc(len(batch))
         return len(batch)
 
-    def _ensure_producer(self) -> Producer:
+    def _ensure_producer(self) -> KafkaProducer:
         if self._producer is None:
             self._producer = producer(self._settings.kafka_bootstrap)
             self.connected = True
