@@ -164,16 +164,11 @@ class _Consumer(driver.Consumer):
             notify(self._waiting_for_ack)
 
     async def _run_lane(self, lane: _Lane) -> None:
-        commit_every = self._commit_every
         try:
             while True:
                 part, generation = await lane.get()
-                if not await self._hand_over(lane.handler, part, generation):
-                    continue
-                if commit_every is not None and self._n_acked >= commit_every:
-                    self._n_acked = 0
-                    await self.commit()
-                await asyncio.sleep(0)  # let timers and the web page run
+                if await self._hand_over(lane.handler, part, generation):
+                    await asyncio.sleep(0)  # let timers and the web page run
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -197,6 +192,7 @@ class _Consumer(driver.Consumer):
         consumer_should_stop = self._stopped.is_set
         fetcher_should_stop = fetcher._stopped.is_set
         get_read_offset = self._read_offset.__getitem__
+        commit_every = self._commit_every
         monitor = self.app.monitor
         inbound = getattr(monitor, "stream_inbound_time", None)
         try:
@@ -228,6 +224,10 @@ class _Consumer(driver.Consumer):
                         if r_offset is None or recs[-1].offset > r_offset:
                             self._read_offset[tp] = recs[-1].offset
                     lanes.append(lane)
+                if commit_every is not None and self._n_acked >= commit_every:
+                    # Here, as faust does, not in a lane: the handlers go on meanwhile.
+                    self._n_acked = 0
+                    await self.commit()
                 for lane in lanes:
                     if not lane.room.is_set():
                         # That topic's handler is behind: let it catch up before
