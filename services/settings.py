@@ -57,10 +57,6 @@ class Settings(BaseSettings):
 
     # Processor.
     processor_batch_size: int = Field(1000, ge=1)
-    # The longest an event waits for its batch to fill (faust take(within=)); at 0.2 s
-    # freshness p99 was over 250 ms (bench/freshness.py), and a busy stream fills
-    # its batches long before this anyway.
-    processor_batch_seconds: float = Field(0.05, gt=0)
     worker_web_port: int = 6066
     worker_web_host: str = "127.0.0.1"
     worker_datadir: str = "./.opstrack/worker"

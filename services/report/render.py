@@ -25,7 +25,6 @@ from services.report.jsondoc import render_json
 from services.report.labels import LABELS
 from services.report.markdown import render_markdown
 from services.report.model import ReportInput
-from services.report.xlsx import render_xlsx
 
 Lang = Literal["sv", "en"]
 Format = Literal["md", "html", "json", "xlsx"]
@@ -43,5 +42,8 @@ def render(report: ReportInput, lang: Lang, fmt: Format) -> bytes:
     if fmt == "json":
         return render_json(report, lang)
     if fmt == "xlsx":
+        # openpyxl costs every API and worker start ~0.5 s of imports; most never write XLSX.
+        from services.report.xlsx import render_xlsx
+
         return render_xlsx(report, lang)
     raise ValueError(f"no such format {fmt!r}: use one of {', '.join(FORMATS)}")
