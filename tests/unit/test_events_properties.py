@@ -18,25 +18,9 @@ from hypothesis import strategies as st
 
 from services.core.events import EVENT_MODELS, EventError, parse_event, parse_event_json
 from services.observability.processor_metrics import DEADLETTER_REASONS, deadletter_reason
+from tests.strategies import json_values
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-# --- arbitrary JSON ---------------------------------------------------------------
-
-_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=30)
-)
-json_values = st.recursive(
-    _scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
 
 # --- valid events, generated field by field ------------------------------------------
 

@@ -25,24 +25,11 @@ from services.core.asterisk_stays import load_stays
 from services.core.events import parse_event
 from services.core.mapping import MappingError, load_mapping, rows_to_events
 from services.core.webhook_mapping import load_webhook_spec, map_payload
+from tests.strategies import json_values
 
 FAST = settings(max_examples=100, deadline=None)
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
-_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20)
-)
-json_values = st.recursive(
-    _scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=10,
-)
 # Times as exports and senders write them, with junk and far-off years mixed in.
 times = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)).map(
     lambda t: t.isoformat()

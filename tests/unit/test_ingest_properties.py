@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.ingest.batch import BodyError, decode, validate
-from tests.unit.test_events_properties import events, json_values
+from tests.strategies import json_values
+from tests.unit.test_events_properties import events
 
 FAST = settings(max_examples=150, deadline=None)
 MEDIA = [
