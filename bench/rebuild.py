@@ -10,6 +10,7 @@ leaves must hold every call.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import subprocess
@@ -22,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import Figure, fresh_db, tail
+from bench.common import Figure, fresh_db, peak_rss_mib, tail
 from services.store.calls import sum_buckets
 from services.store.db import make_engine
 from services.store.outbox import OUTBOX
@@ -95,15 +96,24 @@ def rebuild(url: str, log: Path) -> tuple[float, float, float]:
     """
     argv = [sys.executable, "-m", "services.cli", "rebuild", "--yes", "--database-url", url]
     started = time.perf_counter()
+    rss = 0.0
     with log.open("wb") as fh:
         proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        # VmHWM, sampled while it runs: the child's ru_maxrss would count this
+        # process's memory (the million generated events) from before its exec.
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            with contextlib.suppress(OSError, RuntimeError):
+                rss = max(rss, peak_rss_mib(proc.pid))
+            time.sleep(0.1)
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise RuntimeError(f"rebuild exited with {proc.returncode}:\n{tail(log)}")
     cpu = usage.ru_utime + usage.ru_stime
-    return seconds, cpu, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+    return seconds, cpu, rss
 
 
 def offered(url: str) -> int:
