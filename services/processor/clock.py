@@ -100,7 +100,7 @@ def _raise(
         conn,
         [
             NewEvent(
-                id=event.id,
+                id=event.dedup_key,
                 type=event_type,
                 topic=settings.topic(topic_for(event_type)),
                 key=state.ticket_id,

@@ -35,8 +35,8 @@ def apply_entity_batch(
 ) -> EntityBatchResult:
     events, invalid = parse_batch(values, frozenset(reducers))
     with engine.begin() as conn:
-        fresh = inbox.claim(conn, [e.id for e in events])
-        applied = [e for e in events if e.id in fresh]
+        fresh = inbox.claim(conn, [e.dedup_key for e in events])
+        applied = [e for e in events if e.dedup_key in fresh]
         entities.add(conn, [_stored(e) for e in applied])
         touched = {(family(e.type), _entity(e)) for e in applied}
         # Locked before reading: a batch that added events of the same entity
@@ -57,7 +57,7 @@ def _entity(e: Event) -> str:
 
 def _stored(e: Event) -> entities.StoredEvent:
     return entities.StoredEvent(
-        id=e.id,
+        id=e.dedup_key,
         family=family(e.type),
         entity_id=_entity(e),
         type=e.type,

@@ -162,6 +162,17 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)  # hex SHA-256 (services.core.auth)
     source: str = Field(max_length=100, index=True)
     scopes: str = Field(max_length=1000)  # comma-separated event-type globs
+    # Comma-separated CloudEvents sources it may send (`*`, `pbx/*`, `/import/pbx`);
+    # NULL: its own source name and what lies below it (services.core.auth).
+    event_sources: str | None = Field(default=None, max_length=1000)
     rate: float | None = None  # events/s; None: the settings' rate_limit
     created_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     last_used_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class StoreMeta(SQLModel, table=True):
+    """Facts about the store itself, such as which migrations have run."""
+
+    __tablename__ = "store_meta"
+    key: str = Field(primary_key=True, max_length=100)
+    value: str = Field(max_length=200)
