@@ -92,8 +92,15 @@ def _day(epoch_seconds: str) -> str:
 
 
 def _micros_between(column: str) -> str:
-    """The dashboard's time range on an epoch-microseconds column (no macro takes µs)."""
-    return f"{column} BETWEEN $__unixEpochFrom() * 1000000 AND $__unixEpochTo() * 1000000"
+    """The dashboard's time range on an epoch-microseconds column (no macro takes µs).
+
+    The seconds Grafana writes are integer literals: times 10^6 they overflow integer
+    unless cast to bigint first.
+    """
+    return (
+        f"{column} BETWEEN $__unixEpochFrom()::bigint * 1000000"
+        " AND $__unixEpochTo()::bigint * 1000000"
+    )
 
 
 CALLS_WHERE = (
