@@ -15,7 +15,8 @@ A small reference of Grafana's own code, written from its source (grafana/grafan
    $__unixEpochTo().
 3. Then the PostgreSQL macro engine (pkg/tsdb/grafana-postgresql-datasource/macros.go)
    expands `$__name(args)`: the arguments are what lies between "(" and the first ")",
-   split on commas and trimmed of spaces.
+   split on commas and trimmed of spaces. (Versions after 11 first strip SQL comments;
+   opstrack's panels have none, which test_history_sql.py checks.)
 
 Only what opstrack's panels can meet is implemented; anything else raises, so a panel
 using something this reference does not know fails its test rather than passing untested.

@@ -185,17 +185,21 @@ GROUP BY 1, 2
 ORDER BY 1, 2"""
 
 # A service's own outages (`incidents.outages`: [[start_us, end_us or null], …]) merged
-# with range_agg, so two incidents down at once count once, and cut into Stockholm days;
-# an outage still open runs to now. A dependency's outage is not in the store (the
-# catalog is configuration): GET /v1/sli/incidents gives the total with dependencies.
+# with range_agg, so two incidents down at once count once, and cut into Stockholm days
+# within the time range (the first and last day count only their part in the range, as
+# the call panels' days do);
+# an outage still open runs to now (or is empty if it starts later: a clock ahead of the
+# database's must not make tstzrange fail). A dependency's outage is not in the store
+# (the catalog is configuration): GET /v1/sli/incidents gives the total with dependencies.
 DOWNTIME_PER_DAY = f"""\
 WITH outage AS (
-  SELECT service,
-         range_agg(tstzrange(
-           to_timestamp((o ->> 0)::bigint / 1000000.0),
-           coalesce(to_timestamp((o ->> 1)::bigint / 1000000.0), now())
-         )) AS down
-  FROM incidents, jsonb_array_elements(outages::jsonb) AS o
+  SELECT service, range_agg(tstzrange(starts, coalesce(ends, greatest(starts, now())))) AS down
+  FROM (
+    SELECT service,
+           to_timestamp((o ->> 0)::bigint / 1000000.0) AS starts,
+           to_timestamp((o ->> 1)::bigint / 1000000.0) AS ends
+    FROM incidents, jsonb_array_elements(outages::jsonb) AS o
+  ) AS stored
   GROUP BY service
 ), day AS (
   SELECT d::timestamp AT TIME ZONE '{TIMEZONE}' AS starts,
@@ -208,10 +212,14 @@ WITH outage AS (
 )
 SELECT day.starts AS "time", outage.service AS metric,
        (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0)
-        FROM unnest(outage.down * tstzmultirange(tstzrange(day.starts, day.ends))) AS r
+        FROM unnest(outage.down * tstzmultirange(tstzrange(
+          greatest(day.starts, $__timeFrom()::timestamptz),
+          least(day.ends, $__timeTo()::timestamptz)
+        ))) AS r
        ) AS downtime
 FROM day CROSS JOIN outage
 WHERE outage.down && tstzrange($__timeFrom()::timestamptz, $__timeTo()::timestamptz)
+  AND day.starts < $__timeTo()::timestamptz
 ORDER BY 1, 2"""
 
 
