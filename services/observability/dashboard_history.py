@@ -37,8 +37,6 @@ How the SQL is written, and why:
 
 from __future__ import annotations
 
-from typing import Literal
-
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import text, timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
@@ -46,6 +44,7 @@ from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
+from services.core.periods import STOCKHOLM
 from services.observability.dashboard_parts import markdown, series
 
 POSTGRES_UID = "opstrack-postgres"
@@ -53,25 +52,23 @@ POSTGRES_UID = "opstrack-postgres"
 POSTGRES_TYPE = "grafana-postgresql-datasource"
 POSTGRES = dm.DataSourceRef(type_val=POSTGRES_TYPE, uid=POSTGRES_UID)
 ROW_TITLE = "History by event time (PostgreSQL)"
-TIMEZONE = "Europe/Stockholm"  # services.core.periods.STOCKHOLM: the reporting periods' zone
+TIMEZONE = STOCKHOLM.key  # the reporting periods' zone
 PCT = "percentunit"
-
-Format = Literal["time_series", "table"]
 
 
 class SqlQuery(cogvariants.Dataquery):
     """A raw SQL target of Grafana's SQL data sources (the SDK has no builder for it)."""
 
-    def __init__(self, sql: str, ref_id: str, fmt: Format) -> None:
+    def __init__(self, sql: str, ref_id: str) -> None:
         self.sql = sql
         self.ref_id = ref_id
-        self.fmt = fmt
 
     def to_json(self) -> dict[str, object]:
         return {
             "datasource": {"type": POSTGRES_TYPE, "uid": POSTGRES_UID},
             "editorMode": "code",  # the query editor shows the SQL as written, not a builder
-            "format": self.fmt,
+            # Rows of (time, [metric,] values…) in time order, made into series.
+            "format": "time_series",
             "rawQuery": True,
             "rawSql": self.sql,
             "refId": self.ref_id,
@@ -79,8 +76,8 @@ class SqlQuery(cogvariants.Dataquery):
 
 
 class Sql(cogbuilder.Builder[cogvariants.Dataquery]):
-    def __init__(self, sql: str, *, ref: str = "A", fmt: Format = "time_series") -> None:
-        self._query = SqlQuery(sql, ref, fmt)
+    def __init__(self, sql: str, *, ref: str = "A") -> None:
+        self._query = SqlQuery(sql, ref)
 
     def build(self) -> cogvariants.Dataquery:
         return self._query
@@ -211,7 +208,7 @@ WITH outage AS (
   ) AS d
 )
 SELECT day.starts AS "time", outage.service AS metric,
-       (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0)
+       (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0)::float8
         FROM unnest(outage.down * tstzmultirange(tstzrange(
           greatest(day.starts, $__timeFrom()::timestamptz),
           least(day.ends, $__timeTo()::timestamptz)
