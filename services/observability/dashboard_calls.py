@@ -9,6 +9,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.models import dashboard as dm
 
+from services.observability.dashboard_history import history_row, servicedesk_history_panels
 from services.observability.dashboard_parts import (
     PROMETHEUS,
     against_target,
@@ -154,4 +155,5 @@ def servicedesk() -> db.Dashboard:
                 description="Mean wait of answered calls: the wait histogram's sum / count.",
             ).span(24)
         )
+        .with_row(history_row(servicedesk_history_panels(SERVICE_LEVEL_TARGET)))
     )

@@ -13,6 +13,7 @@ from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
+from services.observability.dashboard_history import history_row, incident_history_panels
 from services.observability.dashboard_parts import (
     PERIOD,
     PROMETHEUS,
@@ -128,6 +129,7 @@ def incidents(opstrack_url: str) -> db.Dashboard:
             .height(8)
         )
         .with_panel(markdown("MTTA, MTTR and downtime", INCIDENT_NOTE, span=12, height=8))
+        .with_row(history_row(incident_history_panels()))
     )
 
 

@@ -41,7 +41,9 @@ def _model(dashboard: db.Dashboard) -> dict[str, Any]:
     model: dict[str, Any] = json.loads(json.dumps(dashboard.build(), cls=JSONEncoder))
     # The builders leave panel ids unset (0); Grafana wants them unique within a
     # dashboard, for panel links and per-panel annotations, and stable across renders.
-    for n, panel in enumerate(model.get("panels", []), start=1):
+    # A collapsed row holds its panels inside it; they are numbered too.
+    nested = (p for top in model.get("panels", []) for p in [top, *top.get("panels", [])])
+    for n, panel in enumerate(nested, start=1):
         panel["id"] = n
     return model
 

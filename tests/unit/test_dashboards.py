@@ -15,6 +15,7 @@ import yaml
 from prometheus_client import REGISTRY
 
 import services.observability.processor_metrics  # noqa: F401  (registers the metrics)
+from services.observability.dashboard_history import POSTGRES_TYPE, POSTGRES_UID, ROW_TITLE
 from services.observability.dashboard_parts import DATASOURCE_UID
 from services.observability.dashboards import (
     DASHBOARDS_DIR,
@@ -37,6 +38,10 @@ PANELS = {
         "Answer and abandon rates",
         "Calls offered per hour by queue",
         "Calls offered per hour by municipality",
+        "Calls offered per hour by queue, by event time",
+        "Service level per day, by event time",
+        "Abandon rate per day, by event time",
+        "Average speed of answer per day, by event time",
     },
     "incidents.json": {
         "Open incidents",
@@ -45,6 +50,8 @@ PANELS = {
         "Service down by service and cause",
         "Availability in the time range, as sampled",
         "MTTA, MTTR and downtime",
+        "Incidents opened per day by service, by event time",
+        "Downtime per day by service, by event time",
     },
     "change-freeze.json": {
         "Change freezes in force",
@@ -74,11 +81,17 @@ def panels(model: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from panel.get("panels", [])  # a collapsed row keeps its panels inside
 
 
+def on_postgres(panel: dict[str, Any]) -> bool:
+    """The history panels: SQL on the store (tests/integration/test_history_sql.py runs it)."""
+    return bool(panel.get("datasource", {}).get("uid") == POSTGRES_UID)
+
+
 def expressions(models: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
     return [
         (name, panel["title"], target["expr"])
         for name, model in models.items()
         for panel in panels(model)
+        if not on_postgres(panel)
         for target in panel.get("targets", [])
     ]
 
@@ -141,7 +154,11 @@ def test_the_servicedesk_follows_the_readme_definitions(models: dict[str, dict[s
 def test_the_text_panels_link_the_figures_that_are_not_metrics(
     models: dict[str, dict[str, Any]],
 ) -> None:
-    (note,) = [p for p in panels(models["incidents.json"]) if p["type"] == "text"]
+    (note,) = [
+        p
+        for p in panels(models["incidents.json"])
+        if p["type"] == "text" and p["title"] == "MTTA, MTTR and downtime"
+    ]
     assert "${opstrack_url}/v1/sli/incidents?period=" in note["options"]["content"]
     (api,) = models["incidents.json"]["templating"]["list"]
     assert api["query"] == DEFAULT_OPSTRACK_URL
@@ -158,12 +175,37 @@ def test_every_query_names_the_prometheus_data_source_by_uid(
                 assert not panel.get("targets"), f"{name}: {panel['title']} has queries"
                 continue
             where = f"{name}: {panel['title']}"
+            if on_postgres(panel):
+                continue  # test_the_history_panels_are_sql_on_the_store_in_a_collapsed_row
             assert panel["datasource"] == {"type": "prometheus", "uid": DATASOURCE_UID}, where
             assert panel["targets"], where
             assert all(t["datasource"]["uid"] == DATASOURCE_UID for t in panel["targets"]), where
         for variable in model.get("templating", {}).get("list", []):
             if variable["type"] == "query":
                 assert variable["datasource"]["uid"] == DATASOURCE_UID
+
+
+def test_the_history_panels_are_sql_on_the_store_in_a_collapsed_row(
+    models: dict[str, dict[str, Any]],
+) -> None:
+    postgres = {"type": POSTGRES_TYPE, "uid": POSTGRES_UID}
+    for name in ("servicedesk.json", "incidents.json"):
+        # Last, so that the panels above keep their places and ids.
+        row = models[name]["panels"][-1]
+        assert (row["type"], row["title"], row["collapsed"]) == ("row", ROW_TITLE, True)
+        charts = [p for p in row["panels"] if p["type"] != "text"]
+        assert charts, name
+        for panel in charts:
+            assert panel["datasource"] == postgres, panel["title"]
+            for target in panel["targets"]:
+                assert target["datasource"] == postgres
+                assert target["rawQuery"] and target["format"] == "time_series"
+                # By event time: every query is bounded by the dashboard's time range.
+                assert "$__unixEpoch" in target["rawSql"] or "$__time" in target["rawSql"]
+        # Only these panels, nowhere else, use the store.
+        assert [p for p in panels(models[name]) if on_postgres(p)] == charts
+    for name in ("change-freeze.json", "goals.json"):
+        assert not any(on_postgres(p) for p in panels(models[name]))
 
 
 def test_panels_have_unique_ids_and_fit_the_grid(models: dict[str, dict[str, Any]]) -> None:
@@ -227,6 +269,10 @@ def test_the_provisioning_files_match_the_dashboards() -> None:
     assert prometheus["uid"] == DATASOURCE_UID
     assert prometheus["type"] == "prometheus"
     assert prometheus["url"] == "http://prometheus:9090"
+    store = yaml.safe_load((DEPLOY / "provisioning/datasources/postgres.yml").read_text())
+    (postgres,) = store["datasources"]
+    assert (postgres["uid"], postgres["type"]) == (POSTGRES_UID, POSTGRES_TYPE)
+    assert not postgres.get("isDefault")
     boards = yaml.safe_load((DEPLOY / "provisioning/dashboards/opstrack.yml").read_text())
     (provider,) = boards["providers"]
     assert provider["type"] == "file"
