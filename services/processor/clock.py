@@ -26,6 +26,8 @@ from services.store.outbox import NewEvent
 
 # Incident severities (the contract's Severity, 1..4), as the gauges label them.
 SEVERITIES = ("1", "2", "3", "4")
+PRIORITIES = ("1", "2", "3", "4")  # ticket priorities, the contract's 1..4
+SLA_STATES = ("ok", "warning", "breached", "none")  # sla_level's, and none: no target
 
 
 def tick(
@@ -68,6 +70,10 @@ def _sla(
             _raise(conn, settings, state, "sla.warning", targets, now, calendar)
         if level == "breached":
             _raise(conn, settings, state, "sla.breached", targets, now, calendar)
+    # 0 for every priority and SLA state: "none breached" is data, not "no data".
+    for priority in PRIORITIES:
+        for state_name in SLA_STATES:
+            counts.setdefault((priority, state_name), 0)
     m.TICKETS_OPEN.clear()
     for (priority, state_name), n in counts.items():
         m.TICKETS_OPEN.labels(priority, state_name).set(n)
