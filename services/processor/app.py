@@ -138,6 +138,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
             period_metrics.clear_lease_held()
         return held
 
+    async def give_up_lease(*_: Any, **__: Any) -> None:
+        try:
+            await asyncio.to_thread(period_metrics.give_up_lease, engine, worker_id)
+        except DBAPIError as exc:
+            log.warning("period-figures lease not released (it expires): %s", exc)
+
+    app.on_before_shutdown.connect(give_up_lease)
+
     @app.timer(interval=period_interval)  # type: ignore[untyped-decorator]
     async def period_figures() -> None:
         if not await holds_lease():

@@ -9,14 +9,18 @@ for the same period as well.
 from __future__ import annotations
 
 import json
+import socket
+import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Engine
@@ -31,8 +35,11 @@ from services.processor.entities import apply_entity_batch
 from services.processor.reducers import reducers
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
+from services.stack.procs import free_port, stop
 from services.store import leases
+from services.store.db import make_engine
 from tests.conftest import AUTH
+from tests.integration.conftest import start_worker
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -491,3 +498,98 @@ def test_newest_call_event_time_only_moves_forward(engine: Engine) -> None:
     # A late event of an earlier day does not make the queue look quiet.
     observe.calls(apply_batch(engine, RULES, [call("call.answered", older, 20, queue)]), "calls")
     assert value("opstrack_calls_last_event_timestamp_seconds", **labels) == newer.timestamp()
+
+
+# --- two real workers: one exports, the other takes over when it dies ------------------------
+
+
+def scrape(port: str) -> str:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return ""
+
+
+def exports_period_figures(text: str) -> bool:
+    return any(
+        line.startswith("opstrack_period_figures_refreshed_timestamp_seconds ")
+        for line in text.splitlines()
+    )
+
+
+def exports_lease_held(text: str) -> bool:
+    """Any sample of the lease holder's gauges (period figures or the goal table)."""
+    held = ("opstrack_period_", "opstrack_indicator_")
+    return any(line.startswith(held) for line in text.splitlines())
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.2)
+
+
+def lease_holder(env: dict[str, str]) -> str | None:
+    store = make_engine(env["OPSTRACK_DATABASE_URL"])
+    try:
+        with store.begin() as conn:
+            return leases.holder_of(conn, period_metrics.LEASE)
+    finally:
+        store.dispose()
+
+
+def test_one_of_two_workers_exports_and_the_other_takes_over(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    fast = {"OPSTRACK_PERIOD_METRICS_INTERVAL_SECONDS": "1", "OPSTRACK_GOALS_INTERVAL_SECONDS": "1"}
+    first = worker_env | fast
+    second = first | {
+        "OPSTRACK_WORKER_WEB_PORT": str(free_port()),
+        "OPSTRACK_WORKER_DATADIR": str(tmp_path / "worker2"),
+    }
+    ports = [first["OPSTRACK_WORKER_WEB_PORT"], second["OPSTRACK_WORKER_WEB_PORT"]]
+    workers = [start_worker(first, tmp_path / "w1.log"), start_worker(second, tmp_path / "w2.log")]
+    try:
+        # Both serve /metrics, and between them one exports the period figures.
+        wait_until(lambda: all(scrape(p) for p in ports), 60, "/metrics on both workers")
+        wait_until(
+            lambda: any(exports_period_figures(scrape(p)) for p in ports),
+            60,
+            "period figures on either worker",
+        )
+        texts = [scrape(p) for p in ports]
+        holders = [i for i, t in enumerate(texts) if exports_period_figures(t)]
+        assert len(holders) == 1, texts
+        (holder,) = holders
+        other = 1 - holder
+        assert not exports_lease_held(texts[other])
+        # The goal table too comes from the holder only (a target is always exported).
+        wait_until(
+            lambda: (
+                'opstrack_indicator_value{indicator="serviceniva",kind="target"}'
+                in scrape(ports[holder])
+            ),
+            60,
+            "the goal gauges on the holder",
+        )
+        assert not exports_lease_held(scrape(ports[other]))
+        # Every worker exports what does not come from the lease.
+        for p in ports:
+            assert "\nopstrack_servicedesk_open " in scrape(p)
+
+        # The holder dies without a word (no release): its lease runs out after three
+        # intervals and the other worker takes it over.
+        workers[holder].kill()
+        workers[holder].wait(10)
+        wait_until(
+            lambda: exports_period_figures(scrape(ports[other])), 60, "the takeover by the other"
+        )
+        assert lease_holder(first) == f"{socket.gethostname()}:{workers[other].pid}"
+        # Stopped in good order, a worker gives the lease up (no one else is left to
+        # take it, so only the release can have removed it).
+        workers[other].terminate()
+        assert workers[other].wait(30) == 0
+        assert lease_holder(first) is None
+    finally:
+        stop(workers)
