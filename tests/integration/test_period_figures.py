@@ -28,7 +28,8 @@ from sqlalchemy import Engine
 from services import config
 from services.core.calendar import BusinessCalendar
 from services.core.calls import CallRules
-from services.processor import observe, period_metrics
+from services.observability import processor_metrics as m
+from services.processor import goal_metrics, observe, period_metrics
 from services.processor.calls import apply_batch
 from services.processor.clock import tick
 from services.processor.entities import apply_entity_batch
@@ -593,3 +594,32 @@ def test_one_of_two_workers_exports_and_the_other_takes_over(
         assert lease_holder(first) is None
     finally:
         stop(workers)
+
+
+# --- the goal table: judged as the goals file says, and on the current value ---------------
+
+
+def test_goal_gauges_say_when_the_current_value_misses_a_target_the_forecast_meets(
+    engine: Engine,
+) -> None:
+    settings = Settings()
+    goals = config.goals(settings.config_dir)  # judge_on: forecast
+    catalog = config.catalog(settings.config_dir)
+    # hme: target "increase from 70", forecast entered by hand. Measured 65 so far this
+    # year with a forecast of 75: achieved as judged (on the forecast), missed now.
+    measured = entity(
+        "indicator.measured",
+        local("2026-11-30 12:00"),
+        {"indicator": "hme", "value": 65, "as_of": "2026-11-30", "forecast": 75},
+    )
+    apply_entity_batch(engine, reducers(BusinessCalendar()), [measured])
+    samples = goal_metrics.goal_samples(engine, goals, catalog, RULES.thresholds, NOW)
+    period_metrics.publish(m.GOAL_GAUGES, samples)
+    assert value("opstrack_indicator_value", indicator="hme", kind="current") == 65
+    assert value("opstrack_indicator_value", indicator="hme", kind="forecast") == 75
+    assert value("opstrack_indicator_value", indicator="hme", kind="target") == 70
+    assert value("opstrack_indicator_achieved", indicator="hme") == 1
+    assert value("opstrack_indicator_current_achieved", indicator="hme") == 0
+    # No value at all this year: a target, but nothing judged on the current value.
+    assert value("opstrack_indicator_value", indicator="budget", kind="target") == 0
+    assert value("opstrack_indicator_current_achieved", indicator="budget") is None
