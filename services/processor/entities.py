@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine
 
 from services.core.events import Event, parse_event_json
+from services.core.tickets import TicketState
 from services.processor.parsing import family, parse_batch
 from services.store import entities, inbox
 from services.store.db import us
 
-# Given all events of each touched entity (entity id -> events), save their state.
-Reducer = Callable[[Connection, Mapping[str, list[Event]]], None]
+# Given all events of each touched entity (entity id -> events), save their state and
+# return the tickets resolved for the first time (observed once the batch commits).
+Reducer = Callable[[Connection, Mapping[str, list[Event]]], list[TicketState]]
 
 
 @dataclass(slots=True)
@@ -28,6 +30,7 @@ class EntityBatchResult:
     applied: list[Event] = field(default_factory=list)
     duplicates: int = 0
     invalid: list[tuple[bytes, str]] = field(default_factory=list)
+    first_resolved: list[TicketState] = field(default_factory=list)
 
 
 def apply_entity_batch(
@@ -45,10 +48,11 @@ def apply_entity_batch(
         grouped: dict[str, dict[str, list[Event]]] = defaultdict(dict)
         for (fam, entity_id), payloads in entities.payloads_of(conn, touched).items():
             grouped[fam][entity_id] = [parse_event_json(p) for p in payloads]
+        first_resolved = []
         for fam in sorted(grouped):
-            reducers[fam](conn, grouped[fam])
+            first_resolved += reducers[fam](conn, grouped[fam])
     duplicates = len(values) - len(invalid) - len(applied)
-    return EntityBatchResult(applied=applied, duplicates=duplicates, invalid=invalid)
+    return EntityBatchResult(applied, duplicates, invalid, first_resolved)
 
 
 def _entity(e: Event) -> str:

@@ -67,6 +67,15 @@ class WorkerBeat(SQLModel, table=True):
     partitions: int = 0
 
 
+class Lease(SQLModel, table=True):
+    """A named lease: the worker that holds it does a job that must run in one place only."""
+
+    __tablename__ = "leases"
+    name: str = Field(primary_key=True, max_length=200)
+    holder: str = Field(max_length=200)
+    expires_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class EntityEvent(SQLModel, table=True):
     """Every applied ticket, incident, change, freeze and indicator event, by entity.
 

@@ -42,6 +42,25 @@ PANELS = {
         "Service level per day, by event time",
         "Abandon rate per day, by event time",
         "Average speed of answer per day, by event time",
+        "Service level 20 s, this month",
+        "Service level 60 s, this month",
+        "Abandon rate, this month",
+        "Average speed of answer, this month",
+        "Calls offered, this month",
+        "Service level 20 s, today",
+        "Service level 20 s, this tertial",
+    },
+    "tickets.json": {
+        "Resolved, this month",
+        "Mean handling time, this month",
+        "Median handling time, this month",
+        "90th percentile handling time, this month",
+        "Business-hours mean, this month",
+        "Resolved, this tertial",
+        "Mean handling time, this tertial",
+        "Open tickets",
+        "Open tickets breaching their SLA",
+        "Tickets resolved within N hours, in the time range",
     },
     "incidents.json": {
         "Open incidents",
@@ -60,6 +79,9 @@ PANELS = {
     },
     "goals.json": {
         "Indicators achieved",
+        "Meeting the target now",
+        "Missing the target now",
+        "Current value against target",
         "Indicators: current, forecast, target and achieved",
     },
 }
@@ -151,6 +173,44 @@ def test_the_servicedesk_follows_the_readme_definitions(models: dict[str, dict[s
     assert all(v["includeAll"] and v["allValue"] == ".*" for v in variables.values())
 
 
+def test_the_period_panels_follow_the_readme_definitions(
+    models: dict[str, dict[str, Any]],
+) -> None:
+    by_title = {p["title"]: p for p in panels(models["servicedesk.json"])}
+
+    def period_sum(metric: str, extra: str = "") -> str:
+        selector = f'{{period="month", queue=~"$queue", municipality=~"$municipality"{extra}}}'
+        return f"sum(max by (queue, municipality) (opstrack_period_calls_{metric}{selector}))"
+
+    considered = f"({period_sum('offered')} - {period_sum('short_abandoned')})"
+    (sl,) = by_title["Service level 20 s, this month"]["targets"]
+    within = period_sum("answered_within", ', threshold="20"')
+    assert sl["expr"] == f"{within} / {considered}"
+    assert sl["instant"] is True
+    (abandon,) = by_title["Abandon rate, this month"]["targets"]
+    assert abandon["expr"] == (
+        f"({period_sum('abandoned')} - {period_sum('short_abandoned')}) / {considered}"
+    )
+    (asa,) = by_title["Average speed of answer, this month"]["targets"]
+    assert asa["expr"] == f"{period_sum('answered_wait_seconds')} / {period_sum('answered')}"
+    (today,) = by_title["Service level 60 s, today"]["targets"]
+    assert 'period="today"' in today["expr"] and 'threshold="60"' in today["expr"]
+    tickets = {p["title"]: p for p in panels(models["tickets.json"])}
+    (mean,) = tickets["Mean handling time, this month"]["targets"]
+    assert mean["expr"] == (
+        'max(opstrack_period_tickets_handling_hours{period="month", stat="mean"})'
+    )
+    steps = tickets["Mean handling time, this month"]["fieldConfig"]["defaults"]["thresholds"]
+    assert {"color": "red", "value": 20} in steps["steps"]
+
+
+def test_no_panel_hides_no_data_as_zero(models: dict[str, dict[str, Any]]) -> None:
+    # The workers export 0 where 0 is data (no open incidents, no violations): a
+    # `or vector(0)` would only make "no worker reports" look like "all is well".
+    for name, title, expr in expressions(models):
+        assert "vector(0)" not in expr, f"{name}: {title}"
+
+
 def test_the_text_panels_link_the_figures_that_are_not_metrics(
     models: dict[str, dict[str, Any]],
 ) -> None:
@@ -189,7 +249,7 @@ def test_the_history_panels_are_sql_on_the_store_in_a_collapsed_row(
     models: dict[str, dict[str, Any]],
 ) -> None:
     postgres = {"type": POSTGRES_TYPE, "uid": POSTGRES_UID}
-    for name in ("servicedesk.json", "incidents.json"):
+    for name in ("servicedesk.json", "incidents.json", "tickets.json"):
         # Last, so that the panels above keep their places and ids.
         row = models[name]["panels"][-1]
         assert (row["type"], row["title"], row["collapsed"]) == ("row", ROW_TITLE, True)
