@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # How often a worker re-evaluates the goal table for its gauges.
     goals_interval_seconds: float = Field(60.0, gt=0)
 
+    # Read limits: the longest period a read may ask for (README "Periods").
+    max_period_years: int = Field(10, ge=1, le=1100)
+    # The goal reports kept rendered, by (period, language, format, data version).
+    report_cache_size: int = Field(32, ge=0)
+
     # Ingest limits.
     max_body_bytes: int = Field(5_000_000, ge=1024)
     max_batch_events: int = Field(10_000, ge=1)
