@@ -37,8 +37,12 @@ class Settings(BaseSettings):
 
     # Read limits: the longest period a read may ask for (README "Periods").
     max_period_years: int = Field(10, ge=1, le=1100)
-    # The goal reports kept rendered, by (period, language, format, data version).
+    # The goal reports kept rendered, by (period, language, format, goals, data version),
+    # for at most report_cache_seconds (services/report/cache.py says why both).
     report_cache_size: int = Field(32, ge=0)
+    report_cache_seconds: float = Field(60.0, ge=0)
+    # Reports rendered at once; four times as many may wait, more get 503 + Retry-After.
+    report_renders: int = Field(2, ge=1)
 
     # Ingest limits.
     max_body_bytes: int = Field(5_000_000, ge=1024)

@@ -12,6 +12,7 @@ from services.core.catalog import Catalog
 from services.core.grouping import GroupError, parse_group_by
 from services.core.periods import Period, PeriodError, parse_period, rfc3339
 from services.ingest.relay import Relay
+from services.report.cache import ReportCache
 from services.settings import Settings
 
 
@@ -78,7 +79,13 @@ def _catalog(request: Request) -> Catalog:
     return catalog
 
 
+def _report_cache(request: Request) -> ReportCache:
+    cache: ReportCache = request.app.state.report_cache
+    return cache
+
+
 PeriodDep = Annotated[Period, Depends(_period)]
+ReportCacheDep = Annotated[ReportCache, Depends(_report_cache)]
 CatalogDep = Annotated[Catalog, Depends(_catalog)]
 
 
