@@ -68,7 +68,7 @@ def test_an_entry_expires_after_its_time() -> None:
 def test_the_least_recently_used_goes_first() -> None:
     async def run() -> None:
         cache = ReportCache(size=2, ttl_seconds=60, renders=1, waiting=1, clock=Clock())
-        render, calls = counting(b"r")
+        render, _calls = counting(b"r")
         await cache.get("a", render)
         await cache.get("b", render)
         await cache.get("a", render)  # a is now the most recent
