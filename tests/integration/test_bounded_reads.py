@@ -162,7 +162,9 @@ def test_1900_answers_with_whole_minute_offsets(client: TestClient) -> None:
 def test_the_span_limit_is_a_setting(db_url: str, broker: Any) -> None:
     config = settings_for(db_url, broker.bootstrap, max_period_years=20)
     with running(config) as c:
-        assert c.get("/v1/sli/calls", params={"period": "1990-01-01..2009-12-31"}).status_code == 200
+        assert (
+            c.get("/v1/sli/calls", params={"period": "1990-01-01..2009-12-31"}).status_code == 200
+        )
         r = c.get("/v1/sli/calls", params={"period": "1990-01-01..2010-01-01"})
         assert r.status_code == 422 and "more than 20 years" in r.json()["detail"]
     with pytest.raises(ValueError, match="max_period_years"):
@@ -176,9 +178,7 @@ def incident_opened() -> bytes:
     return (REPO / "schemas/examples/incident.opened.json").read_bytes()
 
 
-def test_the_report_is_cached_and_a_new_event_renews_it(
-    client: TestClient, engine: Engine
-) -> None:
+def test_the_report_is_cached_and_a_new_event_renews_it(client: TestClient, engine: Engine) -> None:
     params = {"period": "2022-06", "format": "json", "lang": "en"}
     first = client.get("/v1/goals/report", params=params)
     assert first.status_code == 200, first.text
