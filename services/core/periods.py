@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from services.core.contracts.envelope import FIRST_YEAR, LAST_YEAR
+
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 _FORMS = "2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or 2022-01-01..2022-07-31"
-# Years a period may name. From 1900 Stockholm keeps a whole-minute UTC offset (+01:00;
-# before, local mean time +01:00:14 is no RFC 3339 offset), and nothing opstrack tracks
-# is older; 2999 keeps every end, a day or a year later, far inside what `date` and
-# the stores' microsecond epochs hold.
-MIN_YEAR, MAX_YEAR = 1900, 2999
+# A period names the years an event may carry. From 1900 Stockholm keeps a whole-minute
+# UTC offset (+01:00; before, local mean time +01:00:14 is no RFC 3339 offset); 2999
+# keeps every end, a day or a year later, far inside what `date` and the stores'
+# microsecond epochs hold.
+MIN_YEAR, MAX_YEAR = FIRST_YEAR, LAST_YEAR
 # re.ASCII: a plain \d also matches non-ASCII digits, which int() would quietly accept.
 _YEAR_RE = re.compile(r"(\d{4})", re.ASCII)
 _PART_RE = re.compile(r"(\d{4})-([TQ])(\d)", re.ASCII)
