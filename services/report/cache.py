@@ -45,6 +45,7 @@ class ReportCache:
         self._renders, self._most_waiting = renders, waiting
         self.waiting = 0  # callers queued for a slot (tests wait on it, not on time)
         self.rendered = 0  # renders run, for tests and a glance at the hit rate
+        self._tasks: set[asyncio.Future[bytes]] = set()  # held: the loop keeps weak refs
 
     def cached(self, key: Hashable) -> bytes | None:
         entry = self._entries.get(key)
@@ -68,14 +69,22 @@ class ReportCache:
             await self._slots.acquire()
         finally:
             self.waiting -= 1
+        # Someone may have rendered the same report while this one waited.
+        if (body := self.cached(key)) is not None:
+            self._slots.release()
+            return body
+        # Shielded: a caller that goes away cannot free the slot while its render still
+        # runs in a thread (a thread cannot be cancelled); the report is kept for the next.
+        self._tasks.add(task := asyncio.ensure_future(self._render(key, render)))
+        task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(task)
+
+    async def _render(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
         try:
-            # Someone may have rendered the same report while this one waited.
-            if (body := self.cached(key)) is not None:
-                return body
             body = await run_in_threadpool(render)
-            self.rendered += 1
         finally:
             self._slots.release()
+        self.rendered += 1
         if self._size > 0:
             self._entries[key] = (self._clock(), body)
             self._entries.move_to_end(key)

@@ -157,3 +157,28 @@ def test_a_waiter_takes_the_report_the_render_before_it_made() -> None:
         assert len(calls) == 1
 
     asyncio.run(run())
+
+
+def test_a_caller_that_goes_away_keeps_its_slot_until_the_render_ends() -> None:
+    async def run() -> None:
+        cache = ReportCache(size=8, ttl_seconds=60, renders=1, waiting=4, clock=Clock())
+        started, release = threading.Event(), threading.Event()
+
+        def slow() -> bytes:
+            started.set()
+            release.wait(timeout=30)
+            return b"slow"
+
+        gone = asyncio.create_task(cache.get("a", slow))
+        await _until(started.is_set)
+        gone.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        # The thread still renders: the slot stays taken, so the next one waits.
+        nxt = asyncio.create_task(cache.get("b", lambda: b"b"))
+        await _until(lambda: cache.waiting == 1)
+        release.set()
+        assert await nxt == b"b"
+        assert cache.cached("a") == b"slow"  # kept for whoever asks next
+
+    asyncio.run(run())
