@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -57,6 +57,23 @@ def decode(body: bytes, content_type: str, max_events: int) -> list[object]:
     if media in BATCH:
         raise BodyError(400, "a batch must be a JSON array of events")
     return [value]
+
+
+# A 422 lists this many errors and counts the rest: a batch of 10,000 bad items would
+# otherwise answer with megabytes nobody reads.
+MAX_ERRORS_LISTED = 100
+
+
+def invalid_body(detail: str, errors: Sequence[Mapping[str, object]]) -> dict[str, object]:
+    """The body of a 422: what is wrong, how many errors, the first MAX_ERRORS_LISTED."""
+    if len(errors) > MAX_ERRORS_LISTED:
+        detail += f"; the first {MAX_ERRORS_LISTED} of {len(errors)} errors are listed"
+    listed = list(errors[:MAX_ERRORS_LISTED])
+    return {"detail": detail, "error_count": len(errors), "errors": listed}
+
+
+def problem_json(p: Problem) -> dict[str, object]:
+    return {"index": p.index, "field": p.field, "message": p.message}
 
 
 # A whole batch in one call: a third less time than item by item (bench/ingest.py).

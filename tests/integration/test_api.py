@@ -252,6 +252,25 @@ def test_batch_with_invalid_items_is_refused_whole(client: TestClient, engine: E
     assert outbox_count(engine) == 0  # not even the valid events 0 and 2
 
 
+def test_a_huge_bad_batch_lists_a_hundred_errors_and_counts_them_all(
+    client: TestClient, engine: Engine
+) -> None:
+    batch = [call_event(n, wait=-1.0) for n in range(10_000)]  # one error each
+    r = post(client, batch, BATCH)
+    assert r.status_code == 422, r.text[:500]
+    body = r.json()
+    assert body["error_count"] == 10_000
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [
+        (n, "data.wait_seconds") for n in range(100)
+    ]
+    assert body["detail"] == (
+        "10000 of 10000 events are invalid; nothing was stored; "
+        "the first 100 of 10000 errors are listed"
+    )
+    assert len(r.content) < 50_000  # was 4 MB
+    assert outbox_count(engine) == 0
+
+
 def test_single_invalid_event_names_the_field(client: TestClient, engine: Engine) -> None:
     event = call_event(1, wait=-1.0)
     r = post(client, event, SINGLE)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.core.events import parse_event, parse_event_json
-from services.ingest.batch import BodyError, Problem, decode, to_outbox, validate
+from services.ingest.batch import BodyError, Problem, decode, invalid_body, to_outbox, validate
 
 SINGLE = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -114,6 +114,25 @@ def test_validate_all_good_has_no_problems() -> None:
 def test_validate_reports_an_unhashable_type() -> None:
     _, problems = validate([answered(1, type={"name": "call.answered"})])
     assert [(p.index, p.field) for p in problems] == [(0, "type")]
+
+
+# --- the 422 body ------------------------------------------------------------------------
+
+
+def test_invalid_body_lists_the_first_hundred_and_counts_all() -> None:
+    errors = [{"index": i, "field": "time", "message": "no offset"} for i in range(250)]
+    out = invalid_body("250 of 250 events are invalid", errors)
+    assert out["error_count"] == 250
+    assert out["errors"] == errors[:100]
+    assert out["detail"] == (
+        "250 of 250 events are invalid; the first 100 of 250 errors are listed"
+    )
+
+
+@pytest.mark.parametrize("count", [0, 1, 100])
+def test_invalid_body_up_to_a_hundred_lists_them_all(count: int) -> None:
+    errors = [{"field": "id", "message": "missing"}] * count
+    assert invalid_body("bad", errors) == {"detail": "bad", "error_count": count, "errors": errors}
 
 
 # --- to_outbox ---------------------------------------------------------------------------

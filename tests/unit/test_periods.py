@@ -8,6 +8,7 @@ clocks go forward on the last Sunday of March and back on the last Sunday of Oct
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
@@ -21,7 +22,9 @@ from services.core.periods import (
     Period,
     PeriodError,
     current_periods,
+    local_iso,
     parse_period,
+    rfc3339,
 )
 
 FORMS = "use 2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or 2022-01-01..2022-07-31"
@@ -212,13 +215,19 @@ def test_period_error_is_value_error() -> None:
         ("2022-07-31..2022-01-01", "range start 2022-07-31 is after its end 2022-01-01"),
         ("2022-01-01..2022-02-30", "no such date 2022-02-30"),
         ("2022-02-30..2022-03-01", "no such date 2022-02-30"),
-        ("0000", "year must be 0001..9998, got 0000"),
-        ("9999", "year must be 0001..9998, got 9999"),
-        ("9999-Q4", "year must be 0001..9998, got 9999"),
-        ("9999-12", "year must be 0001..9998, got 9999"),
-        ("9999-W52", "year must be 0001..9998, got 9999"),
-        ("9999-12-31", "year must be 0001..9998, got 9999"),
-        ("9998-12-31..9999-01-01", "year must be 0001..9998, got 9999"),
+        ("0000", "year must be 1900..2999, got 0000"),
+        ("0001", "year must be 1900..2999, got 0001"),
+        ("1899", "year must be 1900..2999, got 1899"),
+        ("1899-12-31", "year must be 1900..2999, got 1899"),
+        ("1899-W52", "year must be 1900..2999, got 1899"),
+        ("3000", "year must be 1900..2999, got 3000"),
+        ("9999", "year must be 1900..2999, got 9999"),
+        ("9999-Q4", "year must be 1900..2999, got 9999"),
+        ("9999-12", "year must be 1900..2999, got 9999"),
+        ("9999-W52", "year must be 1900..2999, got 9999"),
+        ("9999-12-31", "year must be 1900..2999, got 9999"),
+        ("2999-12-31..3000-01-01", "year must be 1900..2999, got 3000"),
+        ("0001-01-01..9998-12-31", "year must be 1900..2999, got 0001"),
     ],
 )
 def test_errors(text: str, problem: str | None) -> None:
@@ -236,8 +245,89 @@ def test_error_message_example_from_spec() -> None:
 
 
 def test_extreme_years_parse() -> None:
-    assert iso(parse_period("9998").end) == "9999-01-01T00:00:00+01:00"
-    assert parse_period("0001-01-01").start.date() == date(1, 1, 1)
+    assert iso(parse_period("2999").end) == "3000-01-01T00:00:00+01:00"
+    # 1 January 1900 was a Monday, so ISO week 1 of 1900 starts on it.
+    assert iso(parse_period("1900-W01").start) == "1900-01-01T00:00:00+01:00"
+    assert iso(parse_period("1900").start) == "1900-01-01T00:00:00+01:00"
+    assert iso(parse_period("2999-12-31").end) == "3000-01-01T00:00:00+01:00"
+
+
+# --- the span limit -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("2000-01-01..2009-12-31", 10),  # exactly ten years: 2000 .. 2009
+        ("2000-03-01..2010-02-28", 10),
+        ("2024-02-29..2034-02-27", 10),  # to the 28th: 2034 has no 29 February
+        ("2022", 1),
+        ("2022-07-15..2023-07-14", 1),
+        ("2020-W53", 1),
+    ],
+)
+def test_span_within_the_limit(text: str, years: int) -> None:
+    assert parse_period(text, max_years=years).label == text
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("2000-01-01..2010-01-01", 10),  # ten years and a day
+        ("1900-01-01..2999-12-31", 10),
+        ("2024-02-29..2034-02-28", 10),
+        ("2022-07-15..2023-07-15", 1),
+    ],
+)
+def test_span_over_the_limit_is_refused(text: str, years: int) -> None:
+    with pytest.raises(PeriodError) as info:
+        parse_period(text, max_years=years)
+    assert str(info.value) == (
+        f"period {text!r} spans more than {years} years: ask for at most {years} years at a time"
+    )
+
+
+def test_no_span_limit_unless_asked() -> None:
+    assert parse_period("1900-01-01..2999-12-31").start.year == 1900
+
+
+# --- RFC 3339 output ------------------------------------------------------------------
+
+
+def test_stockholm_offset_is_whole_minutes_from_1900() -> None:
+    # The zone database: local mean time +01:00:14 until 1900-01-01, then CET. The
+    # floor of MIN_YEAR rests on this; were it to move, this says so.
+    assert datetime(1899, 12, 31, 12, tzinfo=STOCKHOLM).utcoffset() == timedelta(
+        hours=1, seconds=14
+    )
+    assert datetime(1900, 1, 1, tzinfo=STOCKHOLM).utcoffset() == timedelta(hours=1)
+
+
+RFC3339 = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2999, 12, 31)))
+def test_every_period_boundary_is_rfc3339(d: date) -> None:
+    p = parse_period(d.isoformat())
+    assert re.fullmatch(RFC3339, rfc3339(p.start)), rfc3339(p.start)
+    assert re.fullmatch(RFC3339, rfc3339(p.end)), rfc3339(p.end)
+
+
+@pytest.mark.parametrize(
+    ("instant", "text"),
+    [
+        # local mean time: written in UTC, the same instant
+        (datetime(1899, 6, 1, 12, tzinfo=UTC), "1899-06-01T12:00:00+00:00"),
+        (datetime(1850, 1, 1, 0, 0, 30, tzinfo=UTC), "1850-01-01T00:00:30+00:00"),
+        (datetime(1900, 1, 1, 12, tzinfo=UTC), "1900-01-01T13:00:00+01:00"),
+        (datetime(2022, 7, 15, 10, tzinfo=UTC), "2022-07-15T12:00:00+02:00"),
+    ],
+)
+def test_rfc3339_keeps_the_instant_with_a_whole_minute_offset(instant: datetime, text: str) -> None:
+    assert rfc3339(instant) == text
+    assert local_iso(instant) == text
+    assert datetime.fromisoformat(text) == instant
+    assert local_iso(None) is None
 
 
 # --- properties --------------------------------------------------------------------
@@ -253,7 +343,7 @@ def assert_tiles(year_text: str, parts: list[str]) -> None:
     assert sum(p.hours for p in periods) == year.hours
 
 
-@given(st.integers(min_value=1, max_value=9998))
+@given(st.integers(min_value=1900, max_value=2999))
 def test_parts_tile_the_year(year: int) -> None:
     y = f"{year:04}"
     p = parse_period(y)
@@ -285,15 +375,17 @@ def test_range_hours_equal_sum_of_day_hours(first: date, span: int) -> None:
 
 
 @given(
-    st.dates(min_value=date(1996, 1, 1), max_value=date(9998, 12, 31)),
-    st.dates(min_value=date(1996, 1, 1), max_value=date(9998, 12, 31)),
+    st.dates(min_value=date(1996, 1, 1), max_value=date(2999, 12, 31)),
+    st.dates(min_value=date(1996, 1, 1), max_value=date(2999, 12, 31)),
 )
 def test_long_range_hours_match_reference(a: date, b: date) -> None:
     first, last = min(a, b), max(a, b)
     assert parse_period(f"{first}..{last}").hours == ref_range_hours(first, last)
 
 
-@given(st.dates(min_value=date(1, 1, 1), max_value=date(9998, 12, 24)))
+# The last days of 1899 fall in ISO week 1900-W01 only if 1900 started mid-week: it
+# started on a Monday, so every date from 1900-01-01 has an ISO year of 1900 or later.
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2999, 12, 24)))
 def test_week_of_a_date_contains_it(d: date) -> None:
     iso_year, week, weekday = d.isocalendar()
     p = parse_period(f"{iso_year:04}-W{week:02}")
