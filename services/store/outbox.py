@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Select, func, select, update
 
 from services.store.db import insert_for, now_us
 from services.store.tables import AppliedEvent, OutboxEvent
@@ -88,3 +88,28 @@ def requeue_unapplied(conn: Connection) -> int:
     applied = select(APPLIED.c.id).where(APPLIED.c.id == OUTBOX.c.id).exists()
     stmt = update(OUTBOX).where(OUTBOX.c.published.is_(True), ~applied).values(published=False)
     return int(conn.execute(stmt).rowcount)
+
+
+def oldest_unapplied(conn: Connection, since_us: int = 0) -> dict[str, int]:
+    """Topic -> when the API accepted (received_at_us) its oldest event no processor applied.
+
+    Only events accepted from since_us on are looked at: the caller passes a mark below
+    which all were applied before, so that a refresh reads the recent events and not
+    the whole outbox (events stay applied, so the mark only moves forward).
+    """
+    oldest: dict[str, int] = {}
+    for published in (False, True):
+        for topic, at in conn.execute(oldest_unapplied_query(published, since_us)):
+            oldest[topic] = min(at, oldest.get(topic, at))
+    return oldest
+
+
+def oldest_unapplied_query(published: bool, since_us: int) -> Select[str, int]:
+    """One range scan on ix_outbox_pending, which leads with `published` (hence one query
+    per value); each event found is then looked up in the inbox by its primary key."""
+    applied = select(APPLIED.c.id).where(APPLIED.c.id == OUTBOX.c.id).exists()
+    return (
+        select(OUTBOX.c.topic, func.min(OUTBOX.c.received_at_us))
+        .where(OUTBOX.c.published == published, OUTBOX.c.received_at_us >= since_us, ~applied)
+        .group_by(OUTBOX.c.topic)
+    )
