@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         init_db(engine)
         relay = Relay(engine, settings)
-        watch = PipelineWatch(engine)
+        watch = PipelineWatch(engine, settings)
         app.state.engine, app.state.settings, app.state.relay = engine, settings, relay
         app.state.catalog = config.catalog(settings.config_dir)
         auth.startup(app, engine, settings)

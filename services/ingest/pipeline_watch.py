@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from services.observability import ingest_metrics as metrics
+from services.processor.reducers import APPLIED_TOPICS
+from services.settings import Settings
 from services.store import outbox
 from services.store.db import now_us
 
@@ -29,8 +31,9 @@ SETTLE_US = 120_000_000
 class PipelineWatch:
     """Refreshes the gauges every `interval` seconds in a daemon thread; `refresh()` once."""
 
-    def __init__(self, engine: Engine, interval: float = INTERVAL_S) -> None:
+    def __init__(self, engine: Engine, settings: Settings, interval: float = INTERVAL_S) -> None:
         self._engine = engine
+        self._applied = frozenset(settings.topic(name) for name in APPLIED_TOPICS)
         self._interval = interval
         # Every event accepted before this (epoch µs) is known to be applied. 0 at first:
         # the first refresh reads the whole outbox, once per process.
@@ -54,13 +57,15 @@ class PipelineWatch:
             except DBAPIError as exc:
                 # The gauges keep their last values; the store's own alerts say why.
                 log.warning("pipeline gauges: store unavailable: %s", exc)
+            except Exception:
+                log.exception("pipeline gauges: unexpected error; trying again")
             self._stop.wait(self._interval)
 
     def refresh(self) -> None:
         started = now_us()
         with self._engine.connect() as conn:
             backlog = outbox.backlog(conn)
-            oldest = outbox.oldest_unapplied(conn, self._since_us)
+            oldest = outbox.oldest_unapplied(conn, self._applied, self._since_us)
         metrics.OUTBOX_BACKLOG.set(backlog)
         for topic in self._topics - oldest.keys():
             metrics.OLDEST_UNAPPLIED.remove(topic)  # all applied: no series, not a stale one

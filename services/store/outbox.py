@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Select, func, select, update
@@ -90,8 +90,11 @@ def requeue_unapplied(conn: Connection) -> int:
     return int(conn.execute(stmt).rowcount)
 
 
-def oldest_unapplied(conn: Connection, since_us: int = 0) -> dict[str, int]:
-    """Topic -> when the API accepted (received_at_us) its oldest event no processor applied.
+def oldest_unapplied(
+    conn: Connection, topics: Collection[str], since_us: int = 0
+) -> dict[str, int]:
+    """Topic -> when the API accepted (received_at_us) its oldest event no processor applied,
+    for the topics given (those a processor applies: not the sla notifications).
 
     Only events accepted from since_us on are looked at: the caller passes a mark below
     which all were applied before, so that a refresh reads the recent events and not
@@ -99,17 +102,24 @@ def oldest_unapplied(conn: Connection, since_us: int = 0) -> dict[str, int]:
     """
     oldest: dict[str, int] = {}
     for published in (False, True):
-        for topic, at in conn.execute(oldest_unapplied_query(published, since_us)):
+        for topic, at in conn.execute(oldest_unapplied_query(topics, published, since_us)):
             oldest[topic] = min(at, oldest.get(topic, at))
     return oldest
 
 
-def oldest_unapplied_query(published: bool, since_us: int) -> Select[str, int]:
+def oldest_unapplied_query(
+    topics: Collection[str], published: bool, since_us: int
+) -> Select[str, int]:
     """One range scan on ix_outbox_pending, which leads with `published` (hence one query
     per value); each event found is then looked up in the inbox by its primary key."""
     applied = select(APPLIED.c.id).where(APPLIED.c.id == OUTBOX.c.id).exists()
     return (
         select(OUTBOX.c.topic, func.min(OUTBOX.c.received_at_us))
-        .where(OUTBOX.c.published == published, OUTBOX.c.received_at_us >= since_us, ~applied)
+        .where(
+            OUTBOX.c.published == published,
+            OUTBOX.c.received_at_us >= since_us,
+            OUTBOX.c.topic.in_(sorted(topics)),
+            ~applied,
+        )
         .group_by(OUTBOX.c.topic)
     )

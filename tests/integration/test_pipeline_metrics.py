@@ -54,6 +54,7 @@ def rows(prefix: str, base_us: int) -> list[dict[str, Any]]:
         ("d", "tickets", 1_500, False, False),  # the oldest of tickets
         ("e", "tickets", 500, True, True),
         ("f", "incidents", 100, True, True),  # incidents: all applied
+        ("g", "sla", 50, True, False),  # a notification for others: no processor applies it
     ]
     return [
         {
@@ -85,25 +86,35 @@ def load(engine: Engine, table: list[dict[str, Any]]) -> None:
 
 
 def ours(oldest: dict[str, int], prefix: str) -> dict[str, int]:
-    # The database may hold other tests' rows (PostgreSQL's is shared): look at ours only.
-    return {t.removeprefix(prefix): at for t, at in oldest.items() if t.startswith(prefix)}
+    return {t.removeprefix(prefix): at for t, at in oldest.items()}
+
+
+def applied_topics(prefix: str) -> list[str]:
+    return [f"{prefix}{t}" for t in ("calls", "tickets", "incidents", "changes", "indicators")]
 
 
 def test_the_oldest_unapplied_event_of_each_topic(engine: Engine, prefix: str) -> None:
     base = 1_600_000_000_000_000
     load(engine, rows(prefix, base))
     with engine.connect() as conn:
-        assert ours(outbox.oldest_unapplied(conn), prefix) == {
+        topics = applied_topics(prefix)
+        assert ours(outbox.oldest_unapplied(conn, topics), prefix) == {
             "calls": base + 2_000,
             "tickets": base + 1_500,
         }
         # From a mark on: what was accepted before it is not looked at.
-        assert ours(outbox.oldest_unapplied(conn, base + 1_600), prefix) == {"calls": base + 2_000}
-        assert ours(outbox.oldest_unapplied(conn, base + 2_001), prefix) == {"calls": base + 3_000}
+        assert ours(outbox.oldest_unapplied(conn, topics, base + 1_600), prefix) == {
+            "calls": base + 2_000
+        }
+        assert ours(outbox.oldest_unapplied(conn, topics, base + 2_001), prefix) == {
+            "calls": base + 3_000
+        }
+        # Asked for, the sla notification is as unapplied as any.
+        assert ours(outbox.oldest_unapplied(conn, [f"{prefix}sla"]), prefix) == {"sla": base + 50}
     with engine.begin() as conn:
         inbox.claim(conn, [f"{prefix}b", f"{prefix}d"])
     with engine.connect() as conn:
-        assert ours(outbox.oldest_unapplied(conn), prefix) == {"calls": base + 3_000}
+        assert ours(outbox.oldest_unapplied(conn, topics), prefix) == {"calls": base + 3_000}
 
 
 def test_the_lookup_reads_the_pending_index_on_sqlite(sqlite_url: str) -> None:
@@ -114,7 +125,7 @@ def test_the_lookup_reads_the_pending_index_on_sqlite(sqlite_url: str) -> None:
     try:
         with eng.connect() as conn:
             query = str(
-                outbox.oldest_unapplied_query(True, 5).compile(
+                outbox.oldest_unapplied_query(["calls", "tickets"], True, 5).compile(
                     conn, compile_kwargs={"literal_binds": True}
                 )
             )
@@ -122,7 +133,7 @@ def test_the_lookup_reads_the_pending_index_on_sqlite(sqlite_url: str) -> None:
     finally:
         eng.dispose()
     # A range on the index, not a scan of the table; the inbox by its primary key.
-    assert "ix_outbox_pending (published=? AND received_at_us>?)" in plan, plan
+    assert "USING INDEX ix_outbox_pending (published=? AND received_at_us>?)" in plan, plan
     assert "SCAN outbox" not in plan, plan
     assert (
         "SEARCH applied_events USING COVERING INDEX sqlite_autoindex_applied_events_1 (id=?)"
@@ -139,11 +150,12 @@ def test_the_watch_sets_a_gauge_per_topic_and_drops_it_when_all_are_applied(
 ) -> None:
     base = now_us() - 3_600_000_000  # an hour ago: older than the settling time
     load(engine, rows(prefix, base))
-    watch = PipelineWatch(engine)
+    watch = PipelineWatch(engine, Settings(database_url="sqlite://", topic_prefix=prefix))
     watch.refresh()
     assert gauge(f"{prefix}calls") == (base + 2_000) / 1e6
     assert gauge(f"{prefix}tickets") == (base + 1_500) / 1e6
     assert gauge(f"{prefix}incidents") is None
+    assert gauge(f"{prefix}sla") is None  # never applied by design: not waiting
     backlog = REGISTRY.get_sample_value("opstrack_outbox_pending_events")
     with engine.connect() as conn:
         assert backlog == outbox.backlog(conn)  # c and d of ours, and other tests' rows
