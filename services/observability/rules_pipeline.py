@@ -76,7 +76,9 @@ def _alert(
     rule: Rule = {"alert": name, "expr": expr}
     if for_:
         rule["for"] = for_
-    rule["labels"] = {"severity": severity}
+    # About opstrack itself: as an opstrack incident it would feed back into what it
+    # measures, so Alertmanager's opstrack route skips it (deploy/alertmanager).
+    rule["labels"] = {"severity": severity, "incident": "false"}
     rule["annotations"] = {"summary": summary, "description": description, "runbook": runbook}
     return rule
 
