@@ -52,6 +52,8 @@ def test_every_alert_says_what_it_is_and_what_to_do() -> None:
         assert "\n" not in notes["runbook"], rule["alert"]  # one line
         assert notes["runbook_url"] == f"{RUNBOOK_BASE}#{rule['alert'].lower()}"
         assert rule["labels"]["severity"] in ("page", "ticket")
+        # About opstrack itself: never an opstrack incident (deploy/alertmanager's route).
+        assert rule["labels"]["incident"] == "false"
 
 
 def test_the_runbook_base_is_the_callers() -> None:
