@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     clock_interval_seconds: float = Field(15.0, gt=0)
     # How often a worker re-evaluates the goal table for its gauges.
     goals_interval_seconds: float = Field(60.0, gt=0)
+    # How often the worker holding the period-figures lease re-reads today's, this
+    # week's ... this year's figures from the store; the lease lasts 3 intervals.
+    period_metrics_interval_seconds: float = Field(30.0, gt=0)
 
     # Ingest limits.
     max_body_bytes: int = Field(5_000_000, ge=1024)

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from services.api.auth import RESPONSES, IngestCaller, admit
+from services.api.auth import RESPONSES, IngestCaller, admit, webhook_refused
 from services.api.deps import CatalogDep, EngineDep, RelayDep, SettingsDep
 from services.core.alert_mapping import AlertSpec, load_alert_spec, map_alerts
 from services.core.mapping import MappingError
@@ -109,6 +109,9 @@ async def post_alertmanager(
 
     Authenticated by a bearer token: `http_config.authorization` in alertmanager.yml.
     """
+    refused = webhook_refused(caller, "alertmanager")
+    if refused is not None:
+        return refused
     spec = await run_in_threadpool(_load, settings.config_dir / "alerts.yaml")
     if isinstance(spec, JSONResponse):
         return spec

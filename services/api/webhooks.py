@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from services.api.auth import RESPONSES, WebhookCaller, admit, check_signature
+from services.api.auth import RESPONSES, WebhookCaller, admit, check_signature, webhook_refused
 from services.api.deps import EngineDep, RelayDep, SettingsDep
 from services.core.mapping import MappingError
 from services.core.webhook_mapping import WebhookSpec, load_webhook_spec, map_payload
@@ -79,6 +79,9 @@ async def post_ticket_webhook(
     Authenticated by a bearer token (GLPI and Zammad can both send custom headers) or,
     for a source with a secret in `webhook_secrets`, by Zammad's X-Hub-Signature.
     """
+    refused = webhook_refused(caller, source)
+    if refused is not None:
+        return refused
     spec = await run_in_threadpool(_load, settings.config_dir / "webhooks", source)
     if isinstance(spec, JSONResponse):
         return spec

@@ -131,3 +131,23 @@ def _day(iso: str) -> date:
 def local_iso(t: datetime | None) -> str | None:
     """An instant as ISO 8601 in Europe/Stockholm, with its offset (None stays None)."""
     return None if t is None else t.astimezone(STOCKHOLM).isoformat()
+
+
+# The periods people are judged on, by the name Prometheus labels them with.
+CURRENT_PERIODS = ("today", "week", "month", "tertial", "year")
+
+
+def current_periods(now: datetime) -> dict[str, Period]:
+    """Today, this ISO week, month, tertial and year in Stockholm at `now`, as parse_period
+    gives them: the very bounds GET /v1/sli/...?period=<label> uses."""
+    local = now.astimezone(STOCKHOLM).date()
+    iso = local.isocalendar()
+    labels = {
+        "today": local.isoformat(),
+        # The ISO year, not the calendar year: 2026-12-31 is in 2026-W53, 2027-01-01 too.
+        "week": f"{iso.year:04}-W{iso.week:02}",
+        "month": f"{local.year:04}-{local.month:02}",
+        "tertial": f"{local.year:04}-T{(local.month - 1) // 4 + 1}",
+        "year": f"{local.year:04}",
+    }
+    return {name: parse_period(labels[name]) for name in CURRENT_PERIODS}

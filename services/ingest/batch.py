@@ -79,13 +79,14 @@ def validate(items: list[object]) -> tuple[list[Event], list[Problem]]:
 
 
 def to_outbox(events: list[Event], topic_name: Callable[[str], str]) -> list[NewEvent]:
-    """One outbox row per distinct event id (a repeat within a batch is a duplicate)."""
+    """One outbox row per distinct (source, id) (a repeat within a batch is a duplicate);
+    the row's id is the event's dedup key."""
     rows: dict[str, NewEvent] = {}
     for e in events:
-        if e.id in rows:
+        if e.dedup_key in rows:
             continue
-        rows[e.id] = NewEvent(
-            id=e.id,
+        rows[e.dedup_key] = NewEvent(
+            id=e.dedup_key,
             type=e.type,
             topic=topic_name(topic_for(e.type)),
             key=e.subject or e.id,

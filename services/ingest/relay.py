@@ -124,7 +124,7 @@ class Relay:
             outbox.mark_published(conn, [p.id for p in batch])
         for topic, n in Counter(p.topic for p in batch).items():
             metrics.RELAY_PUBLISHED.labels(topic).inc(n)
-        metrics.RELAY_LAST_PUBLISH.set(time.time())
+        metrics.RELAY_LAST_PUBLISH.value = time.time()
         return len(batch)
 
     def _ensure_producer(self) -> KafkaProducer:

@@ -83,7 +83,8 @@ async def post_events(
     # Scopes are checked on the types the items name (validation names the rest), and
     # every item costs rate, valid or not.
     types = [t for i in items if isinstance(i, dict) and isinstance(t := i.get("type"), str)]
-    refused = admit(request, caller, types, count=len(items))
+    sources = [s for i in items if isinstance(i, dict) and isinstance(s := i.get("source"), str)]
+    refused = admit(request, caller, types, count=len(items), event_sources=sources)
     if refused is not None:
         return refused
     events, problems = validate(items)

@@ -8,16 +8,13 @@ The pipeline alerts (services/observability/rules_pipeline.py) read these.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
+from prometheus_client import Counter, Gauge
 
-from prometheus_client import REGISTRY, Counter, Gauge
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector, CollectorRegistry
+from services.observability.optional_gauge import OptionalGauge
 
 INGEST_EVENTS = Counter(
     "opstrack_ingest_events_total",
-    "Events received over HTTP, by result (accepted, duplicate, rejected).",
+    "Events received over HTTP, by result (accepted, duplicate, conflict, rejected).",
     ["result"],
 )
 OUTBOX_BACKLOG = Gauge(
@@ -49,35 +46,6 @@ HTTP_RESPONSES = Counter(
     '"unmatched" for paths no route takes) and status class (2xx, 3xx, 4xx, 5xx).',
     ["route", "code_class"],
 )
-
-
-class OptionalGauge(Collector):
-    """An unlabelled gauge that has no sample until it is first set.
-
-    prometheus_client's Gauge reads 0 before it is set; for a timestamp that is a
-    lie (1970), so this one is absent until there is a value.
-    """
-
-    def __init__(self, name: str, documentation: str, registry: CollectorRegistry = REGISTRY):
-        self.name, self.documentation = name, documentation
-        self._value: float | None = None
-        self._lock = threading.Lock()
-        registry.register(self)
-
-    def set(self, value: float | None) -> None:
-        with self._lock:
-            self._value = value
-
-    def get(self) -> float | None:
-        with self._lock:
-            return self._value
-
-    def describe(self) -> Iterable[GaugeMetricFamily]:
-        return [GaugeMetricFamily(self.name, self.documentation)]
-
-    def collect(self) -> Iterable[GaugeMetricFamily]:
-        value = self.get()
-        return [] if value is None else [GaugeMetricFamily(self.name, self.documentation, value)]
 
 
 RELAY_LAST_PUBLISH = OptionalGauge(

@@ -113,7 +113,9 @@ def post(client: TestClient, body: object, content_type: str = SINGLE) -> Any:
 
 def stored(engine: Engine) -> dict[str, dict[str, Any]]:
     with engine.connect() as conn:
-        return {row.id: dict(row._mapping) for row in conn.execute(select(OUTBOX))}
+        # By event id, from the payload: rows are keyed by (source, id).
+        rows = conn.execute(select(OUTBOX))
+        return {orjson.loads(row.payload)["id"]: dict(row._mapping) for row in rows}
 
 
 def outbox_count(engine: Engine) -> int:
@@ -187,11 +189,11 @@ def test_single_event_is_accepted_then_a_duplicate(
     event = call_event(1)
     first = post(client, event, content_type)
     assert first.status_code == 202, first.text
-    assert first.json() == {"accepted": 1, "duplicates": 0}
+    assert first.json() == {"accepted": 1, "duplicates": 0, "conflicts": []}
 
     again = post(client, event, content_type)
     assert again.status_code == 202, again.text
-    assert again.json() == {"accepted": 0, "duplicates": 1}
+    assert again.json() == {"accepted": 0, "duplicates": 1, "conflicts": []}
 
     rows = stored(engine)
     assert list(rows) == ["evt-1"]
@@ -210,9 +212,21 @@ def test_single_event_is_accepted_then_a_duplicate(
 def test_same_id_under_the_other_content_type_is_a_duplicate(
     client: TestClient, engine: Engine
 ) -> None:
-    assert post(client, call_event(1), SINGLE).json() == {"accepted": 1, "duplicates": 0}
-    assert post(client, call_event(1), JSON).json() == {"accepted": 0, "duplicates": 1}
-    assert post(client, [call_event(1)], BATCH).json() == {"accepted": 0, "duplicates": 1}
+    assert post(client, call_event(1), SINGLE).json() == {
+        "accepted": 1,
+        "duplicates": 0,
+        "conflicts": [],
+    }
+    assert post(client, call_event(1), JSON).json() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "conflicts": [],
+    }
+    assert post(client, [call_event(1)], BATCH).json() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "conflicts": [],
+    }
     assert outbox_count(engine) == 1
 
 
@@ -220,12 +234,12 @@ def test_same_id_under_the_other_content_type_is_a_duplicate(
 def test_batch_counts_new_events_and_duplicates(
     client: TestClient, engine: Engine, content_type: str
 ) -> None:
-    assert post(client, call_event(1)).json() == {"accepted": 1, "duplicates": 0}
+    assert post(client, call_event(1)).json() == {"accepted": 1, "duplicates": 0, "conflicts": []}
     # evt-1 is stored already; evt-3 comes twice in the batch.
     batch = [call_event(1), call_event(2, "call.abandoned", 3.0), call_event(3), call_event(3)]
     r = post(client, batch, content_type)
     assert r.status_code == 202, r.text
-    assert r.json() == {"accepted": 2, "duplicates": 2}
+    assert r.json() == {"accepted": 2, "duplicates": 2, "conflicts": []}
     assert sorted(stored(engine)) == ["evt-1", "evt-2", "evt-3"]
 
 
@@ -301,7 +315,11 @@ def test_body_over_the_limit_is_413(db_url: str, broker: EmbeddedBroker, engine:
 
         small = orjson.dumps([call_event(1)])
         assert len(small) <= 1024
-        assert post(client, small, BATCH).json() == {"accepted": 1, "duplicates": 0}
+        assert post(client, small, BATCH).json() == {
+            "accepted": 1,
+            "duplicates": 0,
+            "conflicts": [],
+        }
 
 
 def test_too_many_events_is_413(db_url: str, broker: EmbeddedBroker, engine: Engine) -> None:
@@ -313,7 +331,7 @@ def test_too_many_events_is_413(db_url: str, broker: EmbeddedBroker, engine: Eng
         assert outbox_count(engine) == 0
         # At the limit is fine.
         r = post(client, [call_event(1), call_event(2)], BATCH)
-        assert r.json() == {"accepted": 2, "duplicates": 0}
+        assert r.json() == {"accepted": 2, "duplicates": 0, "conflicts": []}
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])
@@ -337,8 +355,12 @@ def test_relay_publishes_accepted_events_keyed_by_call_id(
     exited["data"]["reason"] = "full"
     batch = [call_event(1), call_event(2, "call.queued", wait=None), exited]
     before_post = time.time()
-    assert post(client, batch, BATCH).json() == {"accepted": 3, "duplicates": 0}
-    assert post(client, call_event(1), SINGLE).json() == {"accepted": 0, "duplicates": 1}
+    assert post(client, batch, BATCH).json() == {"accepted": 3, "duplicates": 0, "conflicts": []}
+    assert post(client, call_event(1), SINGLE).json() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "conflicts": [],
+    }
 
     wait_until(lambda: backlog(engine) == 0, "outbox backlog drained")
     assert all(row["published"] for row in stored(engine).values())
@@ -367,7 +389,7 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away(
     with running(settings) as client:
         r = post(client, [call_event(1), call_event(2)], BATCH)
         assert r.status_code == 202, r.text
-        assert r.json() == {"accepted": 2, "duplicates": 0}
+        assert r.json() == {"accepted": 2, "duplicates": 0, "conflicts": []}
 
         # The relay has tried the broker (its client logged the refused connection)
         # and both events are still pending.
@@ -380,7 +402,11 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away(
         assert ready.json()["checks"]["broker"] is False
 
         # An event accepted while the broker is still away waits too.
-        assert post(client, call_event(3), SINGLE).json() == {"accepted": 1, "duplicates": 0}
+        assert post(client, call_event(3), SINGLE).json() == {
+            "accepted": 1,
+            "duplicates": 0,
+            "conflicts": [],
+        }
         assert backlog(engine) == 3
 
         with EmbeddedBroker(port=port) as late:

@@ -256,7 +256,7 @@ def test_the_api_metrics_pass_promtool(client: TestClient) -> None:
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
-    RELAY_LAST_PUBLISH.set(time.time())  # normally absent until the relay has published
+    RELAY_LAST_PUBLISH.value = time.time()  # normally absent until the relay has published
     client.get("/healthz")
     page = client.get("/metrics").text
     for name in (

@@ -123,7 +123,9 @@ def test_to_outbox_dedups_ids_and_keys_by_subject() -> None:
     first, other, again = answered(1, wait=10), answered(2), answered(1, wait=99)
     events = [parse_event(e) for e in (first, other, again)]
     rows = to_outbox(events, lambda t: f"opstrack.{t}")
-    assert [r.id for r in rows] == ["evt-1", "evt-2"]  # a repeat within a batch is a duplicate
+    # A repeat within a batch is a duplicate; each row is keyed by its (source, id).
+    assert [parse_event_json(r.payload).id for r in rows] == ["evt-1", "evt-2"]
+    assert [r.id for r in rows] == [events[0].dedup_key, events[1].dedup_key]
     row = rows[0]
     assert (row.type, row.topic, row.key) == ("call.answered", "opstrack.calls", "askersund-1")
     # 2022-09-13T08:00:30.250Z in epoch milliseconds, by datetime arithmetic.
@@ -132,6 +134,14 @@ def test_to_outbox_dedups_ids_and_keys_by_subject() -> None:
     # The first of the repeated events is stored, and the payload reads back as it.
     assert parse_event_json(row.payload) == parse_event(first)
     assert json.loads(row.payload)["subject"] == "askersund-1"
+
+
+def test_to_outbox_keeps_one_id_of_two_sources_apart() -> None:
+    # CloudEvents: an id is unique within its source only, so these are two events.
+    ours, theirs = answered(1), answered(1, source="pbx/hallsberg")
+    rows = to_outbox([parse_event(ours), parse_event(theirs)], lambda t: t)
+    assert [json.loads(r.payload)["source"] for r in rows] == [ours["source"], "pbx/hallsberg"]
+    assert len({r.id for r in rows}) == 2
 
 
 def test_to_outbox_keys_by_explicit_subject() -> None:

@@ -15,7 +15,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.core.periods import STOCKHOLM, Period, PeriodError, parse_period
+from services.core.periods import (
+    CURRENT_PERIODS,
+    STOCKHOLM,
+    Period,
+    PeriodError,
+    current_periods,
+    parse_period,
+)
 
 FORMS = "use 2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or 2022-01-01..2022-07-31"
 EU_RULE_YEARS = st.integers(min_value=1996, max_value=2400)
@@ -316,3 +323,51 @@ def test_period_constructible_directly() -> None:
     start = datetime(2022, 1, 1, tzinfo=STOCKHOLM)
     p = Period("x", start, start + timedelta(days=1))
     assert p.hours == 24
+
+
+def test_current_periods_on_2026_12_06() -> None:
+    # Sunday 6 December 2026, 10:00 UTC (11:00 in Stockholm): ISO week 49 ran
+    # Monday 30 November to Sunday 6 December (1 January 2026 was a Thursday, so
+    # week 1 began on Monday 29 December 2025, and 29 Dec + 48 weeks = 30 Nov).
+    got = current_periods(datetime(2026, 12, 6, 10, tzinfo=UTC))
+    want = {
+        "today": ("2026-12-06", date(2026, 12, 6), date(2026, 12, 7)),
+        "week": ("2026-W49", date(2026, 11, 30), date(2026, 12, 7)),
+        "month": ("2026-12", date(2026, 12, 1), date(2027, 1, 1)),
+        "tertial": ("2026-T3", date(2026, 9, 1), date(2027, 1, 1)),
+        "year": ("2026", date(2026, 1, 1), date(2027, 1, 1)),
+    }
+    assert list(got) == list(CURRENT_PERIODS)
+    for name, (label, first, after) in want.items():
+        p = got[name]
+        assert (p.label, p.start, p.end) == (
+            label,
+            datetime(first.year, first.month, first.day, tzinfo=STOCKHOLM),
+            datetime(after.year, after.month, after.day, tzinfo=STOCKHOLM),
+        )
+
+
+def test_current_periods_across_a_year_end_are_local_and_iso() -> None:
+    # 23:30 UTC on 31 December is 00:30 on 1 January in Stockholm (UTC+1): the new
+    # year, month and tertial, but the ISO week is still 2026-W53 (Mon 28 Dec-Sun 3 Jan).
+    got = current_periods(datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    assert {k: p.label for k, p in got.items()} == {
+        "today": "2027-01-01",
+        "week": "2026-W53",
+        "month": "2027-01",
+        "tertial": "2027-T1",
+        "year": "2027",
+    }
+    assert got["week"].start == datetime(2026, 12, 28, tzinfo=STOCKHOLM)
+    assert got["week"].end == datetime(2027, 1, 4, tzinfo=STOCKHOLM)
+    # One second earlier in local time it is still the old year.
+    before = current_periods(datetime(2026, 12, 31, 22, 59, 59, tzinfo=UTC))
+    assert before["year"].label == "2026" and before["today"].label == "2026-12-31"
+
+
+def test_current_periods_in_summer_time() -> None:
+    # 22:30 UTC on 30 April is 00:30 on 1 May in Stockholm (UTC+2): tertial 2.
+    got = current_periods(datetime(2026, 4, 30, 22, 30, tzinfo=UTC))
+    assert got["tertial"].label == "2026-T2"
+    assert got["tertial"].start == datetime(2026, 5, 1, tzinfo=STOCKHOLM)
+    assert got["today"].start_epoch() == int(datetime(2026, 4, 30, 22, tzinfo=UTC).timestamp())
