@@ -3,8 +3,8 @@
 `render_all()` gives each dashboard's file name and JSON text; `write_all()` writes them,
 or with check=True only says which differ, so the committed files cannot drift from the
 code: `opstrack grafana dashboards [--check]`, or `python -m services.observability.dashboards
-[--check]`. The dashboards themselves are in dashboard_calls.py, dashboard_tickets.py and
-dashboard_ops.py.
+[--check]`. The dashboards themselves are in dashboard_calls.py, dashboard_tickets.py,
+dashboard_ops.py and dashboard_pipeline.py.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from services.observability.dashboard_calls import servicedesk
 from services.observability.dashboard_ops import change_freeze, goals, incidents
+from services.observability.dashboard_pipeline import pipeline
 from services.observability.dashboard_tickets import tickets
 
 DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
@@ -32,6 +33,7 @@ BUILDERS: dict[str, Callable[[str], db.Dashboard]] = {
     "incidents.json": incidents,
     "change-freeze.json": change_freeze,
     "goals.json": goals,
+    "pipeline.json": pipeline,
 }
 
 

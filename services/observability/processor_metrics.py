@@ -6,14 +6,11 @@ base units, `_total` on counters only. Labels never carry personal data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic_core import from_json
 
 from services.core.events import EVENT_MODELS, topic_for
+from services.observability.optional_gauge import OptionalGauge
 
 PROCESSED = Counter(
     "opstrack_processor_events_total",
@@ -203,25 +200,8 @@ PERIOD_INCIDENTS_MTTR = Gauge(
 )
 
 
-class _Timestamp(Collector):
-    """An unlabelled gauge that can be absent, which prometheus_client's Gauge cannot:
-    a worker without the lease must not export when it last refreshed."""
-
-    def __init__(self, name: str, documentation: str) -> None:
-        self.name, self.documentation = name, documentation
-        self.value: float | None = None
-        REGISTRY.register(self)
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        if self.value is not None:
-            yield GaugeMetricFamily(self.name, self.documentation, value=self.value)
-
-    def describe(self) -> Iterator[GaugeMetricFamily]:
-        # Without it, register() would call collect() to learn the name.
-        yield GaugeMetricFamily(self.name, self.documentation)
-
-
-PERIOD_FIGURES_REFRESHED = _Timestamp(
+# No sample on a worker without the lease: only the holder says when it refreshed.
+PERIOD_FIGURES_REFRESHED = OptionalGauge(
     "opstrack_period_figures_refreshed_timestamp_seconds",
     "When this worker, the lease holder, last refreshed the period figures (unix seconds).",
 )

@@ -23,6 +23,9 @@ TOPIC_FAMILIES: dict[str, frozenset[str]] = {
     "changes": frozenset({"change", "freeze"}),
     "indicators": frozenset({"indicator"}),
 }
+# The topics a worker applies from (unprefixed): calls and the entity topics. The sla
+# topic carries the SLA clock's notifications for others to consume; nothing applies them.
+APPLIED_TOPICS: tuple[str, ...] = ("calls", *TOPIC_FAMILIES)
 
 
 def reducers(calendar: BusinessCalendar | None) -> dict[str, Reducer]:

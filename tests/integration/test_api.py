@@ -21,6 +21,7 @@ import orjson
 import pytest
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, func, select
 
@@ -158,6 +159,14 @@ def consume(bootstrap: str, topic: str, expected: int) -> list[ConsumerRecord]:
         consumer.close()
     assert len(records) >= expected, f"{len(records)} of {expected} records within the deadline"
     return records
+
+
+def published(labels: dict[str, str]) -> float | None:
+    return REGISTRY.get_sample_value("opstrack_relay_published_events_total", labels)
+
+
+def relay_errors() -> float:
+    return REGISTRY.get_sample_value("opstrack_relay_errors_total") or 0.0
 
 
 def ingest_counter(client: TestClient, result: str) -> float:
@@ -364,6 +373,7 @@ def test_relay_publishes_accepted_events_keyed_by_call_id(
     exited = call_event(3, "call.exited", 40.0)
     exited["data"]["reason"] = "full"
     batch = [call_event(1), call_event(2, "call.queued", wait=None), exited]
+    before_post = time.time()
     assert post(client, batch, BATCH).json() == {"accepted": 3, "duplicates": 0, "conflicts": []}
     assert post(client, call_event(1), SINGLE).json() == {
         "accepted": 0,
@@ -373,6 +383,12 @@ def test_relay_publishes_accepted_events_keyed_by_call_id(
 
     wait_until(lambda: backlog(engine) == 0, "outbox backlog drained")
     assert all(row["published"] for row in stored(engine).values())
+    # Counted by topic once marked published (the topic is this test's own, from 0).
+    calls_topic = {"topic": app_settings.topic("calls")}
+    wait_until(lambda: published(calls_topic) == 3, "three events counted as published")
+    assert published({"topic": app_settings.topic("tickets")}) == 0  # there from the start
+    last = REGISTRY.get_sample_value("opstrack_relay_last_publish_timestamp_seconds")
+    assert last is not None and before_post <= last <= time.time()
 
     records = consume(broker.bootstrap, app_settings.topic("calls"), 3)
     got = sorted((r.key, orjson.loads(r.value)["id"]) for r in records)
@@ -388,6 +404,7 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away(
 ) -> None:
     port = free_port()  # nothing listens here until the broker is started below
     settings = settings_for(db_url, f"127.0.0.1:{port}")
+    errors = relay_errors()
     with running(settings) as client:
         r = post(client, [call_event(1), call_event(2)], BATCH)
         assert r.status_code == 202, r.text
@@ -396,6 +413,7 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away(
         # The relay has tried the broker (its client logged the refused connection)
         # and both events are still pending.
         wait_until(lambda: bool(kafka_log), "the relay's client logged a refused connection")
+        wait_until(lambda: relay_errors() > errors, "the relay counted its failed round")
         assert backlog(engine) == 2
         assert not any(row["published"] for row in stored(engine).values())
         ready = client.get("/readyz")

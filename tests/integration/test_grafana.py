@@ -316,6 +316,7 @@ def test_push_upserts_every_dashboard_and_annotates_incidents(
         "opstrack-incidents",
         "opstrack-change-freeze",
         "opstrack-goals",
+        "opstrack-pipeline",
     }
     assert f"{grafana.url}/d/opstrack-servicedesk/" in result.output
 
@@ -355,7 +356,7 @@ def test_folder_uid_goes_with_each_dashboard(grafana: FakeGrafana) -> None:
     result = run("--url", grafana.url, "--folder-uid", "opstrack")
     assert result.exit_code == 0, result.output + repr(result.exception)
     posted = grafana.posted("/api/dashboards/db")
-    assert len(posted) == 5  # servicedesk, tickets, incidents, change-freeze, goals
+    assert len(posted) == 6  # servicedesk, tickets, incidents, change-freeze, goals, pipeline
     assert all(p["folderUid"] == "opstrack" for p in posted)
     assert grafana.posted("/api/annotations") == []  # not asked to annotate
     assert grafana.problems == []
