@@ -17,8 +17,13 @@ import pytest
 
 from services.stack.procs import free_port
 from tests.conftest import AUTH, TEST_TOKEN
+from tests.reference import assert_rows_equal, expected_calls, utc
 
 BATCH = "application/cloudevents-batch+json"
+# generate_calls(…, start=utc(2022, 5, 2, 4), hours=36) falls in these two local days.
+PERIOD = "2022-05-02..2022-05-03"
+PERIOD_BOUNDS = (utc(2022, 5, 1, 22), utc(2022, 5, 3, 22))  # local midnights, CEST
+GROUPINGS = [None, "queue", "municipality", "hour", "day", "queue,day"]
 
 
 class Up:
@@ -96,3 +101,25 @@ def opstrack(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 def post(url: str, events: list[dict[str, Any]]) -> httpx.Response:
     headers = {"content-type": BATCH, **AUTH}
     return httpx.post(f"{url}/v1/events", content=json.dumps(events), headers=headers, timeout=30)
+
+
+def sli(url: str, group_by: str | None) -> list[dict[str, Any]]:
+    params = {"period": PERIOD} | ({"group_by": group_by} if group_by else {})
+    r = httpx.get(f"{url}/v1/sli/calls", params=params, timeout=10)
+    assert r.status_code == 200, r.text
+    return list(r.json()["rows"])
+
+
+def wait_equal(url: str, events: list[dict[str, Any]], timeout: float = 60) -> None:
+    """Until /v1/sli/calls, in every grouping, equals the reference computed from `events`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            for g in GROUPINGS:
+                groups = tuple(g.split(",")) if g else ()
+                assert_rows_equal(sli(url, g), expected_calls(events, PERIOD_BOUNDS, groups))
+            return
+        except (AssertionError, httpx.TransportError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
