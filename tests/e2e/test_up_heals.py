@@ -178,3 +178,45 @@ def test_kill_9_of_each_child_is_healed_and_every_event_counts_once(up: Up) -> N
         assert restarts(up.url) == {"api": 1.0, "worker": 1.0, "broker": 1.0}
     finally:
         sender.halt.set()
+
+
+# /proc/net/tcp states of a connection its server closed first and that still
+# holds the server's port: FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSING, LAST_ACK.
+LINGERING = {"04", "05", "06", "0B", "09"}
+
+
+def lingering(port: int) -> list[str]:
+    """The states of connections on local `port` that are not open and not listening."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if int(local.rsplit(":", 1)[1], 16) == port and state in LINGERING:
+                found.append(state)
+    return found
+
+
+def test_up_starts_at_once_after_a_kill_9_of_the_previous_one_on_the_same_ports(up: Up) -> None:
+    up.start()
+    assert up.proc is not None
+    old_children = up.children()
+    # Connections kept open, so that the servers close them first when they stop:
+    # those then hold the ports (FIN_WAIT/TIME_WAIT) for up to a minute.
+    with httpx.Client() as client:
+        assert client.get(f"{up.url}/healthz").status_code == 200
+        assert client.get(f"http://127.0.0.1:{up.worker_port}/metrics").status_code == 200
+        up.proc.kill()
+        up.proc.wait()
+        up.out.close()
+        up.proc = None
+        up.start()  # the same ports, at once; fails if `opstrack up` gives up or exits
+        assert lingering(up.port), "no connection of the old API lingered on its port"
+        assert lingering(up.worker_port), "no connection of the old worker lingered on its port"
+    assert not [p for p in old_children if Path(f"/proc/{p}").exists()], "old children left"
+    r = httpx.post(
+        f"{up.url}/v1/events",
+        content=orjson.dumps(generate_calls(3, seed=1, start=utc(2022, 5, 2, 8), hours=1)),
+        headers={"content-type": BATCH, **AUTH},
+    )
+    assert r.status_code == 202, r.text
+    assert up.stop() == 0
