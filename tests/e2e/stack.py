@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,9 +30,14 @@ GROUPINGS = [None, "queue", "municipality", "hour", "day", "queue,day"]
 
 
 class Up:
-    def __init__(self, tmp: Path, env: dict[str, str] | None = None) -> None:
+    """`opstrack up`; its output (stdout and stderr) in tmp/up.out. With `tty`, its
+    stdout is a terminal (a pseudo-terminal copied into up.out), as for a user."""
+
+    def __init__(self, tmp: Path, env: dict[str, str] | None = None, tty: bool = False) -> None:
         self.tmp = tmp
         self.extra_env = env or {}
+        self.tty = tty
+        self._copier: threading.Thread | None = None
         self.port = free_port()
         self.worker_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -46,7 +54,14 @@ class Up:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSTRACK_")}
         env |= {"OPSTRACK_DEV_TOKEN": TEST_TOKEN} | self.extra_env
         self.out = (self.tmp / "up.out").open("ab")
-        self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT, env=env)
+        if self.tty:
+            terminal, stdout = pty.openpty()
+            self.proc = subprocess.Popen(argv, stdout=stdout, stderr=self.out, env=env)
+            os.close(stdout)
+            self._copier = threading.Thread(target=self._copy, args=(terminal,), daemon=True)
+            self._copier.start()
+        else:
+            self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, (self.tmp / "up.out").read_text()
@@ -57,6 +72,14 @@ class Up:
                 pass
             time.sleep(0.25)
         raise AssertionError("opstrack up not ready within 90 s")
+
+    def _copy(self, terminal: int) -> None:
+        out = self.out
+        with contextlib.suppress(OSError):  # EIO: `opstrack up` closed its terminal
+            while data := os.read(terminal, 4096):
+                out.write(data)
+                out.flush()
+        os.close(terminal)
 
     def children(self) -> list[int]:
         assert self.proc is not None
@@ -74,6 +97,8 @@ class Up:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(30)
+        if self._copier is not None:
+            self._copier.join(10)  # it ends when the terminal closes
         self.out.close()
         self.proc = None
         return code
