@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -176,6 +177,15 @@ def test_kill_9_of_each_child_is_healed_and_every_event_counts_once(up: Up) -> N
         assert [f for f in sender.failures if f[0] != "api"] == [], sender.failures[:5]
         wait_equal(up.url, sender.sent, timeout=120)
         assert restarts(up.url) == {"api": 1.0, "worker": 1.0, "broker": 1.0}
+        exposition = httpx.get(f"{up.url}/metrics", timeout=5).text
+        checked = subprocess.run(
+            ["promtool", "check", "metrics"],
+            input=exposition,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
     finally:
         sender.halt.set()
 
