@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.ingest.kafka import ensure_topics
 from services.settings import Settings
 from services.stack.broker import BrokerError, EmbeddedBroker
-from services.stack.procs import spawn, stop, wait_port_free
+from services.stack.procs import port_free, spawn, stop, wait_port_free
 from services.stack.restarts import Backoff, Restarts
 from services.stack.statefile import write_restarts
 from services.store import outbox, tokens, workers
@@ -45,8 +45,9 @@ class StackConfig:
     kafka: str | None = None  # None: start the embedded broker
     state_dir: Path = Path(".opstrack")
     ready_timeout: float = 90.0
-    # A previous `opstrack up` killed a moment ago may still be stopping its children.
-    port_timeout: float = 20.0
+    # A previous `opstrack up` killed a moment ago may still be stopping its children
+    # (they get SIGTERM when it dies; a worker takes a few seconds).
+    port_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,14 @@ def start(config: StackConfig, step: Callable[[str], None] = lambda _: None) -> 
     """Start everything and return once /readyz answers 200; on failure stop what started."""
     for port, option in ((config.port, "--port"), (config.worker_port, "--worker-port")):
         host = config.host if option == "--port" else "127.0.0.1"
+        if port_free(host, port):
+            continue
+        step(f"waiting for port {port}, in use (a stack stopping?)")
         if not wait_port_free(host, port, config.port_timeout):
-            raise StackError(f"port {port} is in use: choose another with {option}")
+            raise StackError(
+                f"port {port} is in use (still after {config.port_timeout:.0f} s):"
+                f" choose another with {option}"
+            )
     make_state_dir(config.state_dir)
     log_dir = config.state_dir / "logs"
     log_dir.mkdir(mode=0o700, exist_ok=True)
