@@ -170,13 +170,18 @@ def test_kill_9_of_each_child_is_healed_and_every_event_counts_once(up: Up) -> N
             )
             # The whole stack is ready again (the worker consumes) before the next kill.
             wait_for(ready(up.url), 90, f"ready after the restart of the {role}")
-            assert f"the {role} stopped (exit code -9)" in (up.tmp / "up.out").read_text()
+            said = (up.tmp / "up.out").read_text()
+            assert f"the {role} stopped (exit code -9); restarting it in 0.5 s" in said
+            assert f"the {role} is running again (restart 1)" in said
             sender.phase = f"after {role}"
         sender.stop()
         # The worker and broker down never stopped ingest: only the API's own death failed posts.
         assert [f for f in sender.failures if f[0] != "api"] == [], sender.failures[:5]
         wait_equal(up.url, sender.sent, timeout=120)
         assert restarts(up.url) == {"api": 1.0, "worker": 1.0, "broker": 1.0}
+        # The new broker got what the old one held and no worker had applied.
+        refilled = r"the broker is running again \(restart 1\); \d+ events no worker had applied"
+        assert re.search(refilled, (up.tmp / "up.out").read_text())
         exposition = httpx.get(f"{up.url}/metrics", timeout=5).text
         checked = subprocess.run(
             ["promtool", "check", "metrics"],
