@@ -328,6 +328,6 @@ def _look_after(
                 f"{book.backoff.healthy_after:.0f} s of its start: giving up; its log ends:\n{tail}"
             )
         say(
-            f"the {name} stopped (exit code {code}); restarting it in {delay:.1f} s; "
+            f"the {name} stopped (exit code {code}); restarting it in {delay:g} s; "
             f"its log ends:\n{tail}"
         )
