@@ -225,9 +225,22 @@ def test_up_starts_at_once_after_a_kill_9_of_the_previous_one_on_the_same_ports(
         up.out.close()
         up.proc = None
         up.start()  # the same ports, at once; fails if `opstrack up` gives up or exits
+        # start() returns on the first ready answer, which the old API may still give
+        # while it stops: wait for the old children to go and the new ones to serve.
+
+        def old_gone() -> None:
+            left = [p for p in old_children if Path(f"/proc/{p}").exists()]
+            assert not left, f"old children still running: {left}"
+
+        def new_ready() -> None:
+            new = up.children()
+            assert len(new) == 3 and not set(new) & set(old_children), new
+            ready(up.url)()
+
+        wait_for(old_gone, 30, "the old children gone")
+        wait_for(new_ready, 90, "the new stack ready")
         assert lingering(up.port), "no connection of the old API lingered on its port"
         assert lingering(up.worker_port), "no connection of the old worker lingered on its port"
-    assert not [p for p in old_children if Path(f"/proc/{p}").exists()], "old children left"
     r = httpx.post(
         f"{up.url}/v1/events",
         content=orjson.dumps(generate_calls(3, seed=1, start=utc(2022, 5, 2, 8), hours=1)),
