@@ -138,10 +138,17 @@ class _Today(BaseModel):
     severity: Literal["page", "ticket"] = "ticket"
 
 
+Period = Literal["month", "tertial", "year"]  # goal periods of the worker's period gauges
+
+
+def _periods(*default: Period) -> list[Period]:
+    return list(default)
+
+
 class _Goal(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    periods: list[Literal["month", "tertial", "year"]] = Field(
-        default_factory=lambda: ["month", "tertial"], min_length=1
+    periods: list[Period] = Field(
+        default_factory=lambda: _periods("month", "tertial"), min_length=1
     )
     min_calls: int = Field(500, ge=1)
 
@@ -164,9 +171,7 @@ class _HandlingTime(BaseModel):
     model_config = ConfigDict(extra="forbid")
     target_hours: float = Field(gt=0)
     min_resolved: int = Field(ge=1)
-    periods: list[Literal["month", "tertial", "year"]] = Field(
-        default_factory=lambda: ["month"], min_length=1
-    )
+    periods: list[Period] = Field(default_factory=lambda: _periods("month"), min_length=1)
 
 
 class _File(BaseModel):

@@ -82,7 +82,8 @@ def runbook(spec: Spec) -> str:
 def slo_files(spec: Spec) -> dict[str, RuleFile]:
     """slo-<group>.yml: burn-rate objectives and service-level targets, by their group."""
     groups: dict[str, list[Objective | ServiceLevel]] = {}
-    for o in (*spec.objectives, *spec.service_levels):
+    members: list[Objective | ServiceLevel] = [*spec.objectives, *spec.service_levels]
+    for o in members:
         groups.setdefault(o.group, []).append(o)
     return {
         f"slo-{g}.yml": RuleFile(
@@ -303,7 +304,7 @@ def service_level_alerts(sl: ServiceLevel, runbook_url: str) -> list[Rule]:
     w = sl.fast_window
     below = _num(sl.fast_below)
     periods = "|".join(sl.goal_periods)
-    alerts = [
+    alerts: list[tuple[Rule, str]] = [
         (
             {
                 "alert": f"{_camel(sl.name)}FarBelowTargetNow",
@@ -364,8 +365,8 @@ def service_level_alerts(sl: ServiceLevel, runbook_url: str) -> list[Rule]:
     ]
     out = []
     for alert, runbook in alerts:
-        alert["labels"] |= {"slo": sl.name, "service": sl.service}
-        out.append(documented(alert, runbook_url, runbook))
+        labelled = alert | {"labels": alert["labels"] | {"slo": sl.name, "service": sl.service}}
+        out.append(documented(labelled, runbook_url, runbook))
     return out
 
 

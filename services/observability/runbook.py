@@ -48,7 +48,7 @@ def _section(alert: str, rules: list[tuple[str, Rule]]) -> str:
     severities = sorted({r["labels"]["severity"] for _, r in rules})
     runbooks = list(dict.fromkeys(r["annotations"]["runbook"] for _, r in rules))
     lines = [
-        f"\n## {alert}\n",
+        f"\n## {alert}",
         "",
         f"**Severity:** {', '.join(severities)}. "
         f"**Rule file:** `deploy/prometheus/rules/{rules[0][0]}`.",
