@@ -1,9 +1,17 @@
 """Prometheus rules from the SLO file, plus opstrack's ITSM alerts, as deterministic YAML text.
 
-One file per SLO group (`slo-<group>.yml`) and `itsm.yml`. The SLO rules follow
-slok/sloth: the error ratio recorded over every window an alert needs, and per
-objective one alert name with a `page` and a `ticket` severity, each firing when
-both its long and its short window burn the error budget too fast.
+One file per SLO group (`slo-<group>.yml`) and `itsm.yml`. For a service level
+(a target like 70 % within 20 s) the service level and its counted calls are
+recorded over a short window of counters and over today, the month and the
+tertial from the worker's store-derived period gauges, and three alerts compare
+them with the exact levels. A burn-rate objective (95 % not abandoned) follows
+slok/sloth: the error ratio recorded over every window an alert needs, and one
+alert name with a `page` and a `ticket` severity, each firing when both its long
+and its short window burn the error budget too fast.
+
+Other rule modules plug in through `_builders` (file name -> RuleFile for the
+spec); every alert of every module must carry a runbook (rule_yaml.documented),
+and docs/runbook.md is made from all of them.
 """
 
 from __future__ import annotations
@@ -45,7 +53,8 @@ def known_counters() -> Counters:
 
 
 # Rule modules: each gives file name -> RuleFile for the spec. Another module's rules
-# (services/observability/rules_pipeline.py, say) plug in by adding its builder here.
+# (services/observability/rules_pipeline.py, say) plug in by adding its builder to
+# _builders; a function, so such a module may import from this one.
 FileBuilder = Callable[[Spec], dict[str, RuleFile]]
 
 
