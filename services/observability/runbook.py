@@ -2,8 +2,8 @@
 
 The runbook has one home, the rule definitions: every alert that carries a `runbook`
 annotation (see rule_yaml.documented) gets a section, whichever module built it, with
-what it means (its description, with the labels and value it names left as
-placeholders), what to do, its severity and the file and expression it comes from.
+what it means (its summary and description, with the labels and value they name
+left as placeholders), what to do, its severity and the file and expression it comes from.
 `opstrack rules` writes it and `opstrack rules --check` finds drift, as for the rules.
 """
 
@@ -28,6 +28,12 @@ def placeholders(template: str) -> str:
     """A Prometheus annotation template as prose: `{{ $labels.queue }}` -> `<queue>`."""
     text = re.sub(r"\{\{\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}", r"<\1>", template)
     text = re.sub(r"\{\{\s*\$value[^}]*\}\}", "<value>", text)
+    # {{ if … }}A{{ else }}B{{ end }}: either wording, "A / B".
+    text = re.sub(
+        r"\{\{\s*if [^}]*\}\}(.*?)\{\{\s*else\s*\}\}(.*?)\{\{\s*end\s*\}\}",
+        lambda m: f"{m[1]} / {m[2].removeprefix(', ')}",
+        text,
+    )
     return re.sub(r"\{\{[^}]*\}\}", "…", text)
 
 
@@ -58,7 +64,8 @@ def _section(alert: str, rules: list[tuple[str, Rule]]) -> str:
     ]
     for _, r in rules:
         prefix = f"({r['labels']['severity']}) " if len(severities) > 1 else ""
-        lines.append(f"- {prefix}{placeholders(r['annotations']['description'])}")
+        summary, description = r["annotations"]["summary"], r["annotations"]["description"]
+        lines.append(f"- {prefix}{placeholders(summary)}. {placeholders(description)}")
     lines += ["", "**What to do:** " + " ".join(runbooks), "", "**Fires on:**", ""]
     for _, r in rules:
         lines += ["```promql", r["expr"].rstrip("\n"), "```"]

@@ -556,8 +556,11 @@ def test_the_runbook_has_a_section_per_alert_at_the_anchor_its_link_names() -> N
 
 def test_placeholders_stand_for_labels_and_value() -> None:
     assert (
-        placeholders("{{ $value | humanizePercentage }} at {{ $labels.queue }}{{ if x }}!{{ end }}")
-        == "<value> at <queue>…!…"
+        placeholders("{{ $value | humanizePercentage }} at {{ $labels.queue }}{{ $x }}")
+        == "<value> at <queue>…"
+    )
+    assert placeholders("met{{ if eq $value 1.0 }}, though A{{ else }}, and B{{ end }}") == (
+        "met, though A / and B"
     )
 
 
