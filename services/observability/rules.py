@@ -499,24 +499,29 @@ def _sla_breached() -> Rule:
 
 def _indicator_missed() -> Rule:
     # Judged on the current value, not on the goals file's judgement (often a manual
-    # forecast): the alert's value is that judgement, to say whether they disagree.
+    # forecast): the alert's value is that judgement, 1 achieved or 0 missed, to say
+    # whether they disagree; -1 when the goal table gives none (no status yet).
+    current = "max by (indicator) (opstrack_indicator_current_achieved)"
+    judged = "max by (indicator) (opstrack_indicator_achieved)"
+    forecast = (
+        "{{ if eq $value 1.0 }}achieved{{ else if eq $value 0.0 }}missed{{ else }}none{{ end }}"
+    )
     return {
         "alert": "GoalIndicatorNotAchieved",
-        "expr": "max by (indicator) (opstrack_indicator_achieved)\nand on (indicator)\n"
-        "max by (indicator) (opstrack_indicator_current_achieved) == 0\n",
+        "expr": f"(\n  {judged}\n  and on (indicator)\n  {current} == 0\n)\nor\n"
+        f"(\n  ({current} == 0) - 1\n  unless on (indicator)\n  {judged}\n)\n",
         "for": INDICATOR_FOR,
-        "labels": {
-            "severity": "ticket",
-            "forecast": "{{ if eq $value 1.0 }}achieved{{ else }}missed{{ end }}",
-        },
+        "labels": {"severity": "ticket", "forecast": forecast},
         "annotations": {
             "summary": "Goal indicator {{ $labels.indicator }} misses its target now"
             "{{ if eq $value 1.0 }}, though its forecast says it will be met"
-            "{{ else }}, and its forecast misses it too{{ end }}",
+            "{{ else if eq $value 0.0 }}, and its forecast misses it too"
+            "{{ else }}; the goal table has no judgement of it yet{{ end }}",
             "description": "The current value of {{ $labels.indicator }} misses its target"
             " in the goal table; the label forecast says whether the goal table's own"
             " judgement (a manual forecast unless config/goals.yaml says judge_on: current)"
-            " expects it met by the year's end. See `opstrack report`.",
+            " expects it met by the year's end (achieved, missed, or none). See"
+            " `opstrack report`.",
         },
     }
 

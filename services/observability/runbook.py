@@ -28,12 +28,14 @@ def placeholders(template: str) -> str:
     """A Prometheus annotation template as prose: `{{ $labels.queue }}` -> `<queue>`."""
     text = re.sub(r"\{\{\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}", r"<\1>", template)
     text = re.sub(r"\{\{\s*\$value[^}]*\}\}", "<value>", text)
-    # {{ if … }}A{{ else }}B{{ end }}: either wording, "A / B".
-    text = re.sub(
-        r"\{\{\s*if [^}]*\}\}(.*?)\{\{\s*else\s*\}\}(.*?)\{\{\s*end\s*\}\}",
-        lambda m: f"{m[1]} / {m[2].removeprefix(', ')}",
-        text,
-    )
+    # {{ if … }}A{{ else if … }}B{{ else }}C{{ end }}: the wordings, "A / B / C".
+    text = re.sub(r"\{\{\s*else if [^}]*\}\}", "{{ else }}", text)
+
+    def either(found: re.Match[str]) -> str:
+        parts = re.split(r"\{\{\s*else\s*\}\}", found[1])
+        return " / ".join([parts[0], *(p.lstrip(",; ") for p in parts[1:])])
+
+    text = re.sub(r"\{\{\s*if [^}]*\}\}(.*?)\{\{\s*end\s*\}\}", either, text)
     return re.sub(r"\{\{[^}]*\}\}", "…", text)
 
 

@@ -562,6 +562,7 @@ def test_placeholders_stand_for_labels_and_value() -> None:
     assert placeholders("met{{ if eq $value 1.0 }}, though A{{ else }}, and B{{ end }}") == (
         "met, though A / and B"
     )
+    assert placeholders("{{ if a }}x{{ else if b }}; y{{ else }}, z{{ end }}!") == "x / y / z!"
 
 
 # The worker metrics helper A adds at the same time (CONTRACT.md); until their branch
