@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Engine
 
 from services.core.catalog import Catalog
+from services.core.contracts.text import unstorable
 from services.core.grouping import GroupError, parse_group_by
 from services.core.periods import Period, PeriodError, parse_period
 from services.ingest.relay import Relay
@@ -82,3 +84,27 @@ CatalogDep = Annotated[Catalog, Depends(_catalog)]
 
 def period_json(p: Period) -> dict[str, str]:
     return {"label": p.label, "from": p.start.isoformat(), "to": p.end.isoformat()}
+
+
+def storable_request(request: Request) -> None:
+    """Refuse (422, naming it) a query or path parameter the store could not hold or match.
+
+    A dependency of the whole app, so no read endpoint can forget it: a NUL in
+    `?queue=` used to reach PostgreSQL and come back as a 500.
+    """
+    errors = [
+        {
+            "type": "string_unstorable",
+            "loc": (where, name),
+            "msg": f"must not hold {problem}",
+            "input": value,
+        }
+        for where, items in (
+            ("query", request.query_params.multi_items()),
+            ("path", list(request.path_params.items())),
+        )
+        for name, value in items
+        if isinstance(value, str) and (problem := unstorable(name) or unstorable(value))
+    ]
+    if errors:
+        raise RequestValidationError(errors)

@@ -141,6 +141,8 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
             loc = loc[1:]
         if not loc and err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc = ["type"]  # the discriminator: no such event type, or none given
+        if err["type"] == "extension_unstorable":
+            loc = [str(err.get("ctx", {}).get("attribute"))]  # an attribute the model drops
         if err["type"] == "subject_mismatch":
             loc = ["subject"]  # raised by the model validator, which has no field of its own
         out.append((".".join(loc) or "(event)", err["msg"]))

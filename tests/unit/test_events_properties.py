@@ -18,13 +18,12 @@ from hypothesis import strategies as st
 
 from services.core.events import EVENT_MODELS, EventError, parse_event, parse_event_json
 from services.observability.processor_metrics import DEADLETTER_REASONS, deadletter_reason
-from tests.strategies import json_values
+from tests.strategies import free_texts, json_values, names
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- valid events, generated field by field ------------------------------------------
 
-names = st.text(min_size=1, max_size=200)
 # ISO 8601 with a whole-minute UTC offset (what JSON producers write), years 1900-2999.
 offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(
     lambda m: timezone(timedelta(minutes=m))
@@ -44,8 +43,8 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "severity": levels,
     "municipalities": st.lists(names, max_size=5),
     "planned_work": st.none() | names,
-    "title": st.none() | st.text(max_size=300),
-    "reason": st.none() | st.text(max_size=300),  # a freeze's; call.exited's is a Literal
+    "title": st.none() | free_texts,
+    "reason": st.none() | free_texts,  # a freeze's; call.exited's is a Literal
     "planned_start": instants,
     "planned_end": instants,
     "starts_at": instants,
@@ -179,6 +178,75 @@ def test_one_broken_field_is_named(raw: dict[str, Any], data: st.DataObject) -> 
                 # time may end before it starts (the data's own check).
                 allowed = (entity and field == "subject") or (freeze_times and field == "data")
                 assert named or allowed, (path, exc.problems)
+
+
+def _string_paths(node: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Where the strings are in a JSON value: each as its path of keys and indexes."""
+    if isinstance(node, str):
+        return [path]
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _string_paths(v, (*path, k))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _string_paths(v, (*path, i))]
+    return []
+
+
+# Characters no string of an event may hold: NUL (PostgreSQL text cannot) and the
+# other controls, except the tab and line breaks free text may hold (tried apart).
+refused = st.just("\x00") | st.characters(categories=("Cc",), exclude_characters="\t\n\r")
+
+
+@FAST
+@given(events(), refused, st.data())
+def test_a_refused_character_in_any_string_is_named(
+    raw: dict[str, Any], char: str, data: st.DataObject
+) -> None:
+    # Every string of the event (ids, source, type, times, data fields, list items)
+    # gets the character somewhere; the event is refused naming exactly that string.
+    where = data.draw(st.sampled_from(_string_paths(raw)))
+    broken = json.loads(json.dumps(raw))
+    parent = broken
+    for key in where[:-1]:
+        parent = parent[key]
+    text = parent[where[-1]]
+    at = data.draw(st.integers(min_value=0, max_value=len(text)))
+    parent[where[-1]] = text[:at] + char + text[at:]
+    path = ".".join(str(k) for k in where)
+    for parse in (parse_event, lambda b: parse_event_json(orjson.dumps(b))):
+        with pytest.raises(EventError) as caught:
+            parse(broken)
+        fields = [f for f, _ in caught.value.problems]
+        assert fields and all(f == path or f.startswith(f"{path}.") for f in fields), (
+            path,
+            caught.value.problems,
+        )
+
+
+@FAST
+@given(events(), st.sampled_from(["\t", "\n", "\r"]))
+def test_free_text_may_hold_tabs_and_line_breaks_but_names_may_not(
+    raw: dict[str, Any], char: str
+) -> None:
+    titled = raw["type"] in ("incident.opened", "change.scheduled")
+    event = raw | {"data": raw["data"] | ({"title": f"a{char}b"} if titled else {})}
+    parse_event(event)  # accepted
+    with pytest.raises(EventError) as caught:
+        parse_event(raw | {"id": f"a{char}b"})
+    assert [f for f, _ in caught.value.problems] == ["id"]
+
+
+@FAST
+@given(events(), refused, st.text(st.characters(categories=("Ll",)), min_size=1, max_size=8))
+def test_a_refused_character_in_an_extension_attribute_is_named(
+    raw: dict[str, Any], char: str, name: str
+) -> None:
+    # Extension attributes are dropped, never stored; still, nothing unstorable gets in.
+    assume(name not in raw and name not in ("subject", "datacontenttype"))
+    for broken in (raw | {name: f"x{char}"}, raw | {f"{name}{char}": "x"}):
+        for parse in (parse_event, lambda b: parse_event_json(orjson.dumps(b))):
+            with pytest.raises(EventError) as caught:
+                parse(broken)
+            assert [f for f, _ in caught.value.problems] == [next(iter(broken.keys() - raw.keys()))]
 
 
 @FAST

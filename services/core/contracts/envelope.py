@@ -8,7 +8,9 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+from services.core.contracts.text import Name, unstorable
+
+__all__ = ["Data", "Envelope", "Instant", "Name", "Priority", "Severity", "plausible"]
 
 
 # Far-off years are export or clock errors; the very first and last ones cannot even
@@ -55,6 +57,25 @@ class Envelope(BaseModel):
     time: Instant
     subject: Name | None = None
     datacontenttype: Literal["application/json"] = "application/json"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _extensions_storable(cls, raw: Any) -> Any:
+        # Extension attributes are dropped, but one holding a NUL is as wrong as a
+        # field holding one, and refusing it keeps the rule "no such string gets in".
+        if not isinstance(raw, dict):
+            return raw
+        for name, value in raw.items():
+            if name in cls.model_fields or not isinstance(name, str):
+                continue
+            problem = unstorable(name) or (unstorable(value) if isinstance(value, str) else None)
+            if problem is not None:
+                raise PydanticCustomError(
+                    "extension_unstorable",
+                    "an extension attribute (name or value) must not hold {problem}",
+                    {"attribute": name, "problem": problem},
+                )
+        return raw
 
     @model_validator(mode="after")
     def _subject_is_entity(self) -> Any:

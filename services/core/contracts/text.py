@@ -1,0 +1,51 @@
+"""Which strings may enter opstrack: the one rule for every id, label, text and query value.
+
+PostgreSQL text cannot hold U+0000, UTF-8 (the store's, Kafka's and JSON's encoding)
+cannot hold a lone surrogate, and a control character in an id or label is an
+export or encoding error that would reach logs, metric labels and file names. A
+string with one is refused at the door, naming the field, so it never becomes an
+event the worker cannot store (one such event used to stall a topic for good).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+# Ids and labels: no control character at all (C0, DEL, C1), no lone surrogate.
+_NAME_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Free text (titles, reasons) may hold tabs and line breaks, nothing else of the kind.
+_TEXT_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _describe(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    what = "a lone surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
+    nul = " (NUL)" if code == 0 else ""
+    return f"{what} U+{code:04X}{nul} at position {found.start()}"
+
+
+def unstorable(text: str, *, free_text: bool = False) -> str | None:
+    """Why `text` cannot be stored or queried (its first refused character), or None."""
+    found = (_TEXT_REFUSED if free_text else _NAME_REFUSED).search(text)
+    return None if found is None else _describe(found)
+
+
+def _checked(free_text: bool) -> AfterValidator:
+    def check(text: str) -> str:
+        problem = unstorable(text, free_text=free_text)
+        if problem is not None:
+            raise PydanticCustomError(
+                "string_unstorable", "must not hold {problem}", {"problem": problem}
+            )
+        return text
+
+    return AfterValidator(check)
+
+
+# Every string field of every event is one of these two; nothing else may hold a str.
+Name = Annotated[str, Field(min_length=1, max_length=200), _checked(free_text=False)]
+Text = Annotated[str, Field(max_length=300), _checked(free_text=True)]
