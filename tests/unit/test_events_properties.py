@@ -310,7 +310,9 @@ def test_non_finite_numbers_are_refused(kind: str, field: str, value: float) -> 
 @given(
     st.none() | st.binary(max_size=100) | json_values.map(orjson.dumps),
     st.sampled_from(["calls", "tickets", "incidents", "changes", "indicators"]),
-    st.sampled_from(["x: invalid", "processing failed: KeyError('x')"]),
+    st.sampled_from(
+        ["x: invalid", "processing failed: KeyError('x')", "store rejected: DataError('x')"]
+    ),
 )
 def test_any_message_gets_one_of_the_few_reason_labels(
     value: bytes | None, topic: str, reason: str
@@ -319,6 +321,8 @@ def test_any_message_gets_one_of_the_few_reason_labels(
     assert kind in DEADLETTER_REASONS
     if reason.startswith("processing failed"):
         assert kind == "processing_failed"
+    if reason.startswith("store rejected"):
+        assert kind == "store_rejected"
 
 
 @FAST
