@@ -2,7 +2,7 @@
 
 SQLite's errors are the real ones, raised by statements against a real database
 file; psycopg's are the driver's own classes for the SQLSTATEs PostgreSQL sends
-(tests/integration/test_poison.py provokes the main ones on a real server). The
+(tests/integration/test_store_errors.py provokes the main ones on a real server). The
 expected verdicts are written out by hand from the SQLSTATE and SQLite manuals.
 """
 
@@ -48,9 +48,11 @@ POSTGRES: list[tuple[str, str, bool]] = [
 
 def _wrapped(orig: Exception, *, invalidated: bool = False) -> DBAPIError:
     """As SQLAlchemy hands it to the worker: its own class around the driver's."""
-    return DBAPIError.instance(  # type: ignore[no-any-return]
+    exc = DBAPIError.instance(
         "INSERT ...", {}, orig, psycopg.Error, connection_invalidated=invalidated
     )
+    assert isinstance(exc, DBAPIError)
+    return exc
 
 
 @pytest.mark.parametrize(("code", "what", "permanent"), POSTGRES, ids=[c for c, _, _ in POSTGRES])
