@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from services.core.contracts.text import Name, unstorable
+from services.core.contracts.text import STORED, Name, unstorable
 
 __all__ = ["Data", "Envelope", "Instant", "Name", "Priority", "Severity", "plausible"]
 
@@ -60,10 +68,12 @@ class Envelope(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _extensions_storable(cls, raw: Any) -> Any:
+    def _extensions_storable(cls, raw: Any, info: ValidationInfo) -> Any:
         # Extension attributes are dropped, but one holding a NUL is as wrong as a
         # field holding one, and refusing it keeps the rule "no such string gets in".
-        if not isinstance(raw, dict):
+        if not isinstance(raw, dict) or (
+            isinstance(info.context, dict) and info.context.get(STORED)
+        ):
             return raw
         for name, value in raw.items():
             if name in cls.model_fields or not isinstance(name, str):
