@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -71,12 +72,13 @@ class Envelope(BaseModel):
     def _extensions_storable(cls, raw: Any, info: ValidationInfo) -> Any:
         # Extension attributes are dropped, but one holding a NUL is as wrong as a
         # field holding one, and refusing it keeps the rule "no such string gets in".
-        if not isinstance(raw, dict) or (
-            isinstance(info.context, dict) and info.context.get(STORED)
-        ):
+        if not isinstance(raw, dict):
             return raw
+        fields = _field_names(cls)
+        if raw.keys() <= fields or (isinstance(info.context, dict) and info.context.get(STORED)):
+            return raw  # no extension attribute: the usual case (this runs for every event)
         for name, value in raw.items():
-            if name in cls.model_fields or not isinstance(name, str):
+            if name in fields or not isinstance(name, str):
                 continue
             problem = unstorable(name) or (unstorable(value) if isinstance(value, str) else None)
             if problem is not None:
@@ -101,3 +103,8 @@ class Envelope(BaseModel):
                 {"subject": self.subject, "entity": data.entity_id},
             )
         return self
+
+
+@cache
+def _field_names(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(model.model_fields)

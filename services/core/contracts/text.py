@@ -41,15 +41,16 @@ STORED = "stored"
 
 
 def _checked(free_text: bool) -> AfterValidator:
+    refused = _TEXT_REFUSED if free_text else _NAME_REFUSED
+
     def check(text: str, info: ValidationInfo) -> str:
-        if isinstance(info.context, dict) and info.context.get(STORED):
+        # Runs for every string of every event: the usual, clean case costs one search.
+        found = refused.search(text)
+        if found is None or (isinstance(info.context, dict) and info.context.get(STORED)):
             return text
-        problem = unstorable(text, free_text=free_text)
-        if problem is not None:
-            raise PydanticCustomError(
-                "string_unstorable", "must not hold {problem}", {"problem": problem}
-            )
-        return text
+        raise PydanticCustomError(
+            "string_unstorable", "must not hold {problem}", {"problem": _describe(found)}
+        )
 
     return AfterValidator(check)
 
