@@ -222,7 +222,14 @@ def emit(
             lines = client.read_ndjson(fh)
     values = client.check_lines(lines)
     sent = send_with_progress(url, values, batch, err)
-    out.print(f"sent {len(values)} events: {sent.accepted} accepted, {sent.duplicates} duplicates")
+    out.print(
+        f"sent {len(values)} events: {sent.accepted} accepted, {sent.duplicates} duplicates"
+        + (
+            f", {sent.conflicts} conflicts (id already sent with other content)"
+            if sent.conflicts
+            else ""
+        )
+    )
 
 
 @sli_app.command("calls")

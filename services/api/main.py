@@ -23,6 +23,7 @@ from services.api import (
 )
 from services.ingest import routes as ingest
 from services.ingest.relay import Relay
+from services.report.cache import ReportCache
 from services.settings import Settings, get_settings
 from services.store.db import init_db, make_engine
 
@@ -37,6 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         relay = Relay(engine, settings)
         app.state.engine, app.state.settings, app.state.relay = engine, settings, relay
         app.state.catalog = config.catalog(settings.config_dir)
+        app.state.report_cache = ReportCache(
+            settings.report_cache_size,
+            settings.report_cache_seconds,
+            renders=settings.report_renders,
+            waiting=4 * settings.report_renders,
+        )
         auth.startup(app, engine, settings)
         relay.start()
         try:

@@ -10,7 +10,7 @@ from prometheus_client import Counter, Gauge
 
 INGEST_EVENTS = Counter(
     "opstrack_ingest_events_total",
-    "Events received over HTTP, by result (accepted, duplicate, rejected).",
+    "Events received over HTTP, by result (accepted, duplicate, conflict, rejected).",
     ["result"],
 )
 OUTBOX_BACKLOG = Gauge(

@@ -146,7 +146,7 @@ def _dev_token(conn: Connection, settings: Settings) -> tuple[str | None, bool]:
         return token, False
     if tokens.any_token(conn):
         return None, False
-    return tokens.create(conn, DEV_SOURCE, ("*",))[1], True
+    return tokens.create(conn, DEV_SOURCE, ("*",), event_sources=("*",))[1], True
 
 
 def demo_token(database_url: str) -> str:
@@ -156,7 +156,7 @@ def demo_token(database_url: str) -> str:
     try:
         with engine.begin() as conn:
             tokens.revoke(conn, source="demo")
-            return tokens.create(conn, "demo", ("*",))[1]
+            return tokens.create(conn, "demo", ("*",), event_sources=("*",))[1]
     finally:
         engine.dispose()
 

@@ -45,7 +45,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def init_db(engine: Engine) -> None:
+    from services.store.migrate import migrate  # it uses this module's helpers
+
     SQLModel.metadata.create_all(engine)
+    migrate(engine)
 
 
 def insert_for(engine_or_dialect: Engine | str, table: Table) -> Any:

@@ -34,8 +34,13 @@ class NewEvent:
 
 def add(conn: Connection, events: Sequence[NewEvent]) -> int:
     """Insert the events, skipping ids already stored; returns how many were new."""
+    return len(insert_new(conn, events))
+
+
+def insert_new(conn: Connection, events: Sequence[NewEvent]) -> set[str]:
+    """Insert the events, skipping ids already stored; returns the ids that were new."""
     if not events:
-        return 0
+        return set()
     at = now_us()
     rows = [
         {
@@ -55,7 +60,16 @@ def add(conn: Connection, events: Sequence[NewEvent]) -> int:
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(OUTBOX.c.id)
     )
-    return len(conn.execute(stmt, rows).all())  # rows as parameters: compiled once, cached
+    return set(conn.execute(stmt, rows).scalars())  # rows as parameters: compiled once, cached
+
+
+def payloads(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    """The stored payload of each of these ids that is in the outbox."""
+    out: dict[str, str] = {}
+    for i in range(0, len(ids), 500):  # bounded IN lists
+        query = select(OUTBOX.c.id, OUTBOX.c.payload).where(OUTBOX.c.id.in_(ids[i : i + 500]))
+        out.update((row.id, row.payload) for row in conn.execute(query))
+    return out
 
 
 def pending(conn: Connection, limit: int) -> list[Pending]:

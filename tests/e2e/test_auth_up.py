@@ -42,7 +42,7 @@ def test_first_up_prints_a_working_dev_token_and_later_ups_do_not(tmp_path: Path
         assert post(stack.url, events, token + "x").status_code == 401
         r = post(stack.url, events, token)
         assert r.status_code == 202, r.text
-        assert r.json() == {"accepted": len(events), "duplicates": 0}
+        assert r.json() == {"accepted": len(events), "duplicates": 0, "conflicts": []}
         stack.stop()
 
         listed = opstrack("token", "list", "--db", f"sqlite:///{tmp_path / 'opstrack.db'}")
@@ -55,7 +55,11 @@ def test_first_up_prints_a_working_dev_token_and_later_ups_do_not(tmp_path: Path
         stack.start()
         again = shown(tmp_path, r"tokens +opstrack token list").string
         assert "ops_" not in again, again
-        assert post(stack.url, events, token).json() == {"accepted": 0, "duplicates": len(events)}
+        assert post(stack.url, events, token).json() == {
+            "accepted": 0,
+            "duplicates": len(events),
+            "conflicts": [],
+        }
     finally:
         if stack.proc is not None:
             stack.stop()

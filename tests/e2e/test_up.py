@@ -56,7 +56,7 @@ def test_events_in_service_levels_out_and_restart_loses_nothing(up: Up) -> None:
     assert "1600 accepted, 0 duplicates" in sent.stdout
     # Duplicates (same ids) are acknowledged and not counted.
     r = post(up.url, first[:300])
-    assert r.json() == {"accepted": 0, "duplicates": 300}
+    assert r.json() == {"accepted": 0, "duplicates": 300, "conflicts": []}
     # One invalid item rejects its whole batch, naming the index and field.
     ending = next(e for e in last if "wait_seconds" in e["data"])
     bad = [*last[:10], {**ending, "data": {**ending["data"], "wait_seconds": -3}}]

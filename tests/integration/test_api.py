@@ -112,7 +112,9 @@ def post(client: TestClient, body: object, content_type: str = SINGLE) -> Any:
 
 def stored(engine: Engine) -> dict[str, dict[str, Any]]:
     with engine.connect() as conn:
-        return {row.id: dict(row._mapping) for row in conn.execute(select(OUTBOX))}
+        # By event id, from the payload: rows are keyed by (source, id).
+        rows = conn.execute(select(OUTBOX))
+        return {orjson.loads(row.payload)["id"]: dict(row._mapping) for row in rows}
 
 
 def outbox_count(engine: Engine) -> int:
@@ -178,11 +180,11 @@ def test_single_event_is_accepted_then_a_duplicate(
     event = call_event(1)
     first = post(client, event, content_type)
     assert first.status_code == 202, first.text
-    assert first.json() == {"accepted": 1, "duplicates": 0}
+    assert first.json() == {"accepted": 1, "duplicates": 0, "conflicts": []}
 
     again = post(client, event, content_type)
     assert again.status_code == 202, again.text
-    assert again.json() == {"accepted": 0, "duplicates": 1}
+    assert again.json() == {"accepted": 0, "duplicates": 1, "conflicts": []}
 
     rows = stored(engine)
     assert list(rows) == ["evt-1"]
@@ -201,9 +203,21 @@ def test_single_event_is_accepted_then_a_duplicate(
 def test_same_id_under_the_other_content_type_is_a_duplicate(
     client: TestClient, engine: Engine
 ) -> None:
-    assert post(client, call_event(1), SINGLE).json() == {"accepted": 1, "duplicates": 0}
-    assert post(client, call_event(1), JSON).json() == {"accepted": 0, "duplicates": 1}
-    assert post(client, [call_event(1)], BATCH).json() == {"accepted": 0, "duplicates": 1}
+    assert post(client, call_event(1), SINGLE).json() == {
+        "accepted": 1,
+        "duplicates": 0,
+        "conflicts": [],
+    }
+    assert post(client, call_event(1), JSON).json() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "conflicts": [],
+    }
+    assert post(client, [call_event(1)], BATCH).json() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "conflicts": [],
+    }
     assert outbox_count(engine) == 1
 
 
@@ -211,12 +225,12 @@ def test_same_id_under_the_other_content_type_is_a_duplicate(
 def test_batch_counts_new_events_and_duplicates(
     client: TestClient, engine: Engine, content_type: str
 ) -> None:
-    assert post(client, call_event(1)).json() == {"accepted": 1, "duplicates": 0}
+    assert post(client, call_event(1)).json() == {"accepted": 1, "duplicates": 0, "conflicts": []}
     # evt-1 is stored already; evt-3 comes twice in the batch.
     batch = [call_event(1), call_event(2, "call.abandoned", 3.0), call_event(3), call_event(3)]
     r = post(client, batch, content_type)
     assert r.status_code == 202, r.text
-    assert r.json() == {"accepted": 2, "duplicates": 2}
+    assert r.json() == {"accepted": 2, "duplicates": 2, "conflicts": []}
     assert sorted(stored(engine)) == ["evt-1", "evt-2", "evt-3"]
 
 
@@ -236,6 +250,25 @@ def test_batch_with_invalid_items_is_refused_whole(client: TestClient, engine: E
     assert all(e["message"] for e in body["errors"])
     assert "3 of 5" in body["detail"]
     assert outbox_count(engine) == 0  # not even the valid events 0 and 2
+
+
+def test_a_huge_bad_batch_lists_a_hundred_errors_and_counts_them_all(
+    client: TestClient, engine: Engine
+) -> None:
+    batch = [call_event(n, wait=-1.0) for n in range(10_000)]  # one error each
+    r = post(client, batch, BATCH)
+    assert r.status_code == 422, r.text[:500]
+    body = r.json()
+    assert body["error_count"] == 10_000
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [
+        (n, "data.wait_seconds") for n in range(100)
+    ]
+    assert body["detail"] == (
+        "10000 of 10000 events are invalid; nothing was stored; "
+        "the first 100 of 10000 errors are listed"
+    )
+    assert len(r.content) < 50_000  # was 4 MB
+    assert outbox_count(engine) == 0
 
 
 def test_single_invalid_event_names_the_field(client: TestClient, engine: Engine) -> None:
@@ -336,7 +369,11 @@ def test_body_over_the_limit_is_413(db_url: str, broker: EmbeddedBroker, engine:
 
         small = orjson.dumps([call_event(1)])
         assert len(small) <= 1024
-        assert post(client, small, BATCH).json() == {"accepted": 1, "duplicates": 0}
+        assert post(client, small, BATCH).json() == {
+            "accepted": 1,
+            "duplicates": 0,
+            "conflicts": [],
+        }
 
 
 def test_too_many_events_is_413(db_url: str, broker: EmbeddedBroker, engine: Engine) -> None:
@@ -348,7 +385,7 @@ def test_too_many_events_is_413(db_url: str, broker: EmbeddedBroker, engine: Eng
         assert outbox_count(engine) == 0
         # At the limit is fine.
         r = post(client, [call_event(1), call_event(2)], BATCH)
-        assert r.json() == {"accepted": 2, "duplicates": 0}
+        assert r.json() == {"accepted": 2, "duplicates": 0, "conflicts": []}
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])
@@ -371,8 +408,12 @@ def test_relay_publishes_accepted_events_keyed_by_call_id(
     exited = call_event(3, "call.exited", 40.0)
     exited["data"]["reason"] = "full"
     batch = [call_event(1), call_event(2, "call.queued", wait=None), exited]
-    assert post(client, batch, BATCH).json() == {"accepted": 3, "duplicates": 0}
-    assert post(client, call_event(1), SINGLE).json() == {"accepted": 0, "duplicates": 1}
+    assert post(client, batch, BATCH).json() == {"accepted": 3, "duplicates": 0, "conflicts": []}
+    assert post(client, call_event(1), SINGLE).json() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "conflicts": [],
+    }
 
     wait_until(lambda: backlog(engine) == 0, "outbox backlog drained")
     assert all(row["published"] for row in stored(engine).values())
@@ -394,7 +435,7 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away(
     with running(settings) as client:
         r = post(client, [call_event(1), call_event(2)], BATCH)
         assert r.status_code == 202, r.text
-        assert r.json() == {"accepted": 2, "duplicates": 0}
+        assert r.json() == {"accepted": 2, "duplicates": 0, "conflicts": []}
 
         # The relay has tried the broker (its client logged the refused connection)
         # and both events are still pending.
@@ -406,7 +447,11 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away(
         assert ready.json()["checks"]["broker"] is False
 
         # An event accepted while the broker is still away waits too.
-        assert post(client, call_event(3), SINGLE).json() == {"accepted": 1, "duplicates": 0}
+        assert post(client, call_event(3), SINGLE).json() == {
+            "accepted": 1,
+            "duplicates": 0,
+            "conflicts": [],
+        }
         assert backlog(engine) == 3
 
         with EmbeddedBroker(port=port) as late:
