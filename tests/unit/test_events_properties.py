@@ -8,6 +8,7 @@ the error names that field; and every valid event survives model → JSON → pa
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal, get_args
 
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from services.core.contracts.text import NAME_PATTERN, unstorable
 from services.core.events import EVENT_MODELS, EventError, parse_event, parse_event_json
 from services.observability.processor_metrics import DEADLETTER_REASONS, deadletter_reason
 from tests.strategies import free_texts, json_values, names
@@ -335,3 +337,13 @@ def test_a_valid_event_is_refused_only_off_its_topic(raw: dict[str, Any]) -> Non
     own = {"freeze": "changes", "sla": "sla"}.get(family, family + "s")
     assert deadletter_reason(own, value, "x") == "invalid_field"
     assert deadletter_reason("calls" if own != "calls" else "tickets", value, "x") == "wrong_topic"
+
+
+@FAST
+@given(st.text(max_size=20) | names)
+def test_the_documented_pattern_says_what_the_rule_does(text: str) -> None:
+    # Query filters document the rule as a JSON Schema pattern (for clients and
+    # schemathesis); the two must not drift apart.
+    assert (re.fullmatch(NAME_PATTERN, text) is not None) == (
+        bool(text) and unstorable(text) is None
+    )

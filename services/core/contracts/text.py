@@ -17,6 +17,10 @@ from pydantic_core import PydanticCustomError
 
 # Ids and labels: no control character at all (C0, DEL, C1), no lone surrogate.
 _NAME_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# The same rule for ids and labels as a JSON Schema pattern, for documents (OpenAPI)
+# that let clients and schemathesis write acceptable values; surrogates cannot be
+# written in JSON text at all.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+$"
 # Free text (titles, reasons) may hold tabs and line breaks, nothing else of the kind.
 _TEXT_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
