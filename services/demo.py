@@ -1,11 +1,17 @@
-"""The demo's waiting and its report file (used by `opstrack demo`)."""
+"""The demo's waiting, its report file and its live simulation (used by `opstrack demo`)."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from services import client
+from services.core.periods import STOCKHOLM
+from services.simulate.pacing import BATCH, in_real_time
+from services.simulate.syd_it_2022 import generate
 
 
 def settle(url: str, period: str, timeout: float = 300.0, quiet_for: float = 3.0) -> None:
@@ -31,3 +37,61 @@ def write_report(url: str, period: str, path: Path) -> Path:
         client.get_bytes(url, "/v1/goals/report", {"period": period, "format": "html"})
     )
     return path
+
+
+# How far ahead the live stream is generated: the generator is lazy, one day at a
+# time, so this only bounds how long a demo may run (ten years).
+LIVE_HORIZON = timedelta(days=3650)
+
+
+def backfill_start(backfill: str, today: date) -> date:
+    """The first day the live simulation sends: the first of this year or of this month."""
+    if backfill == "year":
+        return date(today.year, 1, 1)
+    if backfill == "month":
+        return date(today.year, today.month, 1)
+    raise ValueError(f"--backfill must be year or month, not {backfill!r}")
+
+
+class Live:
+    """The demo's live simulation: the seed department's days from `since` to now sent
+    at once, then its calls and tickets as they happen, until `stop()`.
+
+    It runs in a thread of its own, so `opstrack demo` keeps watching the stack.
+    """
+
+    def __init__(
+        self, url: str, seed: int, since: date, say: Callable[[str], None] = lambda _: None
+    ) -> None:
+        self.url, self.seed, self.since, self.say = url, seed, since, say
+        self.stopping = threading.Event()
+        self.sent = 0
+        self.thread = threading.Thread(target=self._run, name="opstrack-live", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stopping.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+
+    def _run(self) -> None:
+        today = datetime.now(tz=STOCKHOLM).date()
+        events = generate(self.since, today + LIVE_HORIZON, self.seed)
+        batches = in_real_time(events, wait=self.stopping.wait, caught_up=self._caught_up)
+        try:
+            for batch in batches:
+                client.post_batches(self.url, list(batch), BATCH)
+                self.sent += len(batch)
+                if self.stopping.is_set():
+                    return
+        except client.ClientError as exc:
+            if not self.stopping.is_set():  # while the stack stops, a refused post is expected
+                self.say(f"the live simulation stopped: {exc}")
+
+    def _caught_up(self) -> None:
+        self.say(
+            f"live: caught up with now ({self.sent:,} events since {self.since}); "
+            "sending calls and tickets as they happen"
+        )

@@ -181,8 +181,11 @@ def _wait_ready(stack: Stack) -> None:
     raise StackError(f"not ready after {stack.config.ready_timeout:.0f}s: {last}")
 
 
-def run_until_stopped(stack: Stack) -> int:
-    """Block until Ctrl-C/SIGTERM (returns 0) or a child dies (returns 1)."""
+def run_until_stopped(stack: Stack, before_stop: Callable[[], None] = lambda: None) -> int:
+    """Block until Ctrl-C/SIGTERM (returns 0) or a child dies (returns 1).
+
+    `before_stop` runs before the stack stops: what still talks to it ends first.
+    """
     stopping = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -200,6 +203,9 @@ def run_until_stopped(stack: Stack) -> int:
             time.sleep(0.2)
         return 0
     finally:
-        stack.stop()
+        try:
+            before_stop()
+        finally:
+            stack.stop()
         for s, handler in old.items():
             signal.signal(s, handler)
