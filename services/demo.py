@@ -42,6 +42,7 @@ def write_report(url: str, period: str, path: Path) -> Path:
 # How far ahead the live stream is generated: the generator is lazy, one day at a
 # time, so this only bounds how long a demo may run (ten years).
 LIVE_HORIZON = timedelta(days=3650)
+RETRY_SECONDS = 5.0
 
 
 def backfill_start(backfill: str, today: date) -> date:
@@ -80,15 +81,27 @@ class Live:
         today = datetime.now(tz=STOCKHOLM).date()
         events = generate(self.since, today + LIVE_HORIZON, self.seed)
         batches = in_real_time(events, wait=self.stopping.wait, caught_up=self._caught_up)
-        try:
-            for batch in batches:
+        for batch in batches:
+            if not self._send(list(batch)):
+                return
+
+    def _send(self, batch: list[dict[str, object]]) -> bool:
+        """Post `batch` until it is taken; False when the demo is stopping."""
+        last = ""
+        while not self.stopping.is_set():
+            try:
                 client.post_batches(self.url, list(batch), BATCH)
-                self.sent += len(batch)
-                if self.stopping.is_set():
-                    return
-        except client.ClientError as exc:
-            if not self.stopping.is_set():  # while the stack stops, a refused post is expected
-                self.say(f"the live simulation stopped: {exc}")
+            except client.ClientError as exc:
+                # A demo runs for hours: a hiccup (the API restarting, a full disk freed)
+                # should not end it. Resending is safe, the events' ids make it idempotent.
+                if str(exc) != last and not self.stopping.is_set():
+                    self.say(f"live: {exc}; trying again every {RETRY_SECONDS:.0f} s")
+                last = str(exc)
+                self.stopping.wait(RETRY_SECONDS)
+                continue
+            self.sent += len(batch)
+            return True
+        return False
 
     def _caught_up(self) -> None:
         self.say(
