@@ -22,6 +22,7 @@ class ClientError(RuntimeError):
 class Sent:
     accepted: int
     duplicates: int
+    conflicts: int = 0  # a stored (source, id) sent again with other content: refused
 
 
 def read_ndjson(stream: IO[bytes]) -> list[tuple[int, bytes]]:
@@ -63,7 +64,7 @@ def post_batches(
     progress: Callable[[int], None] = lambda _: None,
     token: str | None = None,
 ) -> Sent:
-    accepted = duplicates = 0
+    accepted = duplicates = conflicts = 0
     headers = {"content-type": BATCH_TYPE, **bearer(token)}
     with httpx.Client(base_url=url, timeout=60) as http:
         for batch in batches(values, size):
@@ -71,8 +72,9 @@ def post_batches(
             body = r.json()
             accepted += body["accepted"]
             duplicates += body["duplicates"]
+            conflicts += len(body.get("conflicts", []))
             progress(len(batch))
-    return Sent(accepted, duplicates)
+    return Sent(accepted, duplicates, conflicts)
 
 
 def get_json(url: str, path: str, params: dict[str, Any]) -> Any:

@@ -34,6 +34,18 @@ class Settings(BaseSettings):
     clock_interval_seconds: float = Field(15.0, gt=0)
     # How often a worker re-evaluates the goal table for its gauges.
     goals_interval_seconds: float = Field(60.0, gt=0)
+    # How often the worker holding the period-figures lease re-reads today's, this
+    # week's ... this year's figures from the store; the lease lasts 3 intervals.
+    period_metrics_interval_seconds: float = Field(30.0, gt=0)
+
+    # Read limits: the longest period a read may ask for (README "Periods").
+    max_period_years: int = Field(10, ge=1, le=1100)
+    # The goal reports kept rendered, by (period, language, format, goals, data version),
+    # for at most report_cache_seconds (services/report/cache.py says why both).
+    report_cache_size: int = Field(32, ge=0)
+    report_cache_seconds: float = Field(60.0, ge=0)
+    # Reports rendered at once; four times as many may wait, more get 503 + Retry-After.
+    report_renders: int = Field(2, ge=1)
 
     # Ingest limits.
     max_body_bytes: int = Field(5_000_000, ge=1024)
@@ -54,6 +66,10 @@ class Settings(BaseSettings):
     # Per webhook source, the shared secret of its HMAC signature (Zammad's
     # X-Hub-Signature); JSON in OPSTRACK_WEBHOOK_SECRETS, e.g. {"zammad": "…"}.
     webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+    # Set by `opstrack up` for its API: the file where the supervisor counts the
+    # restarts of its children, exported as opstrack_stack_restarts_total.
+    stack_state_file: str | None = None
 
     # Processor.
     processor_batch_size: int = Field(1000, ge=1)

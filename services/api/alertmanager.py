@@ -19,12 +19,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from services.api.auth import RESPONSES, IngestCaller, admit
+from services.api.auth import RESPONSES, IngestCaller, admit, webhook_refused
 from services.api.deps import CatalogDep, EngineDep, RelayDep, SettingsDep
 from services.core.alert_mapping import AlertSpec, load_alert_spec, map_alerts
 from services.core.mapping import MappingError
 from services.ingest.accept import Accepted, read_json_object, store_events
-from services.ingest.batch import validate
+from services.ingest.batch import invalid_body, validate
 from services.observability import ingest_metrics as metrics
 
 router = APIRouter(prefix="/v1/webhooks", tags=["ingest"])
@@ -109,6 +109,9 @@ async def post_alertmanager(
 
     Authenticated by a bearer token: `http_config.authorization` in alertmanager.yml.
     """
+    refused = webhook_refused(caller, "alertmanager")
+    if refused is not None:
+        return refused
     spec = await run_in_threadpool(_load, settings.config_dir / "alerts.yaml")
     if isinstance(spec, JSONResponse):
         return spec
@@ -127,7 +130,7 @@ async def post_alertmanager(
     if errors:
         metrics.INGEST_EVENTS.labels("rejected").inc(max(len(mapped.events), 1))
         detail = "the Alertmanager payload gives no valid incident events; nothing was stored"
-        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+        return JSONResponse(invalid_body(detail, errors), status_code=422)
     refused = admit(request, caller, [e.type for e in events])
     if refused is not None:
         return refused

@@ -8,6 +8,7 @@ The token itself is never logged or echoed: only its source and id are named.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
-from services.core.auth import hub_signature_valid, outside
+from services.core.auth import foreign, hub_signature_valid, outside, speaks_for
 from services.core.ratelimit import Limit, RateLimiter, retry_after_header
 from services.settings import Settings
 from services.store import tokens
@@ -32,6 +33,7 @@ class Caller:
     source: str
     scopes: tuple[str, ...]
     rate: float | None = None  # None: the settings' rate_limit
+    event_sources: tuple[str, ...] = ("*",)  # CloudEvents sources it may send
     # A webhook that came with a signature instead of a token: the route checks it
     # against the body (it cannot be checked before the body is read).
     signed_by: str | None = None
@@ -68,7 +70,7 @@ async def _token_caller(request: Request, token: str) -> Caller:
     info = await run_in_threadpool(look_up)
     if info is None:
         raise unauthorized("the bearer token is not valid (unknown or revoked)")
-    return Caller(info.source, info.scopes, info.rate)
+    return Caller(info.source, info.scopes, info.rate, info.event_sources)
 
 
 async def token_caller(request: Request, credentials: Credentials) -> Caller:
@@ -84,7 +86,7 @@ async def webhook_caller(source: str, request: Request, credentials: Credentials
         return await _token_caller(request, credentials.credentials)
     settings: Settings = request.app.state.settings
     if source in settings.webhook_secrets and SIGNATURE_HEADER in request.headers:
-        return Caller(source, ("ticket.*",), signed_by=source)
+        return Caller(source, ("ticket.*",), event_sources=(source,), signed_by=source)
     raise unauthorized(
         "a bearer token is required: Authorization: Bearer <token>"
         + (", or an X-Hub-Signature" if source in settings.webhook_secrets else "")
@@ -116,12 +118,38 @@ WebhookCaller = Annotated[Caller, Depends(webhook_caller)]
 READ_ACCESS = Depends(read_caller)
 
 
+def webhook_refused(caller: Caller, webhook: str) -> JSONResponse | None:
+    """403 unless the caller speaks for this webhook: a token of source `zammad` (or one
+    whose event sources name it) may post to the zammad webhook, and no other."""
+    if speaks_for(caller.event_sources, webhook):
+        return None
+    detail = (
+        f"the token of source {caller.source!r} may not post to the {webhook} webhook "
+        f"(it speaks for: {','.join(caller.event_sources)}); nothing was stored"
+    )
+    return JSONResponse({"detail": detail, "forbidden_sources": [webhook]}, status_code=403)
+
+
 def admit(
-    request: Request, caller: Caller, event_types: list[str], count: int | None = None
+    request: Request,
+    caller: Caller,
+    event_types: list[str],
+    count: int | None = None,
+    event_sources: Sequence[str] = (),
 ) -> JSONResponse | None:
     """The 403/413/429 answer for `count` events (by default one per type given) of
-    these types from this caller, or None to go ahead."""
+    these types and CloudEvents sources from this caller, or None to go ahead."""
     count = len(event_types) if count is None else count
+    strangers = foreign(caller.event_sources, event_sources)
+    if strangers:
+        detail = (
+            f"source: the token of source {caller.source!r} may not send events of source "
+            f"{', '.join(map(repr, strangers[:10]))} (it speaks for: "
+            f"{','.join(caller.event_sources)}); nothing was stored"
+        )
+        return JSONResponse(
+            {"detail": detail, "forbidden_sources": strangers[:100]}, status_code=403
+        )
     forbidden = outside(caller.scopes, event_types)
     if forbidden:
         detail = (
@@ -152,6 +180,9 @@ def admit(
 # The answers every ingest endpoint may add to its own, for the OpenAPI document.
 RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"description": "No bearer token, or not a valid one"},
-    403: {"description": "Event types outside the token's scopes; they are listed"},
+    403: {
+        "description": "Event types outside the token's scopes, or sources it does not "
+        "speak for; they are listed"
+    },
     429: {"description": "Over the source's rate limit; see Retry-After (seconds)"},
 }

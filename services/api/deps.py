@@ -10,8 +10,9 @@ from sqlalchemy import Engine
 
 from services.core.catalog import Catalog
 from services.core.grouping import GroupError, parse_group_by
-from services.core.periods import Period, PeriodError, parse_period
+from services.core.periods import Period, PeriodError, parse_period, rfc3339
 from services.ingest.relay import Relay
+from services.report.cache import ReportCache
 from services.settings import Settings
 
 
@@ -36,10 +37,12 @@ RelayDep = Annotated[Relay, Depends(_relay)]
 
 
 def _period(
+    request: Request,
     period: str = Query(
         ...,
         description="2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or "
-        "2022-01-01..2022-07-31 (Europe/Stockholm)",
+        "2022-01-01..2022-07-31 (Europe/Stockholm); years 1900..2999, at most "
+        "max_period_years (10) long",
         # Documented, not enforced here: parse_period checks more (months 01-12 …)
         # and says what is wrong. It lets API clients and schemathesis write periods.
         json_schema_extra={
@@ -49,7 +52,7 @@ def _period(
     ),
 ) -> Period:
     try:
-        return parse_period(period)
+        return parse_period(period, _settings(request).max_period_years)
     except PeriodError as exc:
         # "<parameter>: <what is wrong>", like the ingest errors name their field.
         raise HTTPException(status_code=422, detail=f"period: {exc}") from None
@@ -76,9 +79,15 @@ def _catalog(request: Request) -> Catalog:
     return catalog
 
 
+def _report_cache(request: Request) -> ReportCache:
+    cache: ReportCache = request.app.state.report_cache
+    return cache
+
+
 PeriodDep = Annotated[Period, Depends(_period)]
+ReportCacheDep = Annotated[ReportCache, Depends(_report_cache)]
 CatalogDep = Annotated[Catalog, Depends(_catalog)]
 
 
 def period_json(p: Period) -> dict[str, str]:
-    return {"label": p.label, "from": p.start.isoformat(), "to": p.end.isoformat()}
+    return {"label": p.label, "from": rfc3339(p.start), "to": rfc3339(p.end)}

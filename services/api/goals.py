@@ -7,11 +7,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
 from services import config
-from services.api.deps import CatalogDep, EngineDep, PeriodDep, SettingsDep
+from services.api.deps import CatalogDep, EngineDep, PeriodDep, ReportCacheDep, SettingsDep
 from services.report.build import report_input
+from services.report.cache import ReportBusy
 from services.report.render import render
+from services.store import inbox
 
 router = APIRouter(prefix="/v1/goals", tags=["goals"])
 
@@ -29,12 +32,19 @@ async def goals_file(settings: SettingsDep) -> Any:
     return config.goals(settings.config_dir).model_dump(mode="json")
 
 
-@router.get("/report")
+@router.get(
+    "/report",
+    responses={
+        422: {"description": "A bad period (naming `period`), language or format"},
+        503: {"description": "Too many reports being rendered: retry after Retry-After s"},
+    },
+)
 async def goal_report(
     engine: EngineDep,
     settings: SettingsDep,
     catalog: CatalogDep,
     period: PeriodDep,
+    cache: ReportCacheDep,
     lang: Literal["sv", "en"] = Query("sv", description="sv or en"),
     format: Literal["html", "md", "json", "xlsx"] = Query(
         "html", description="html, md, json or xlsx"
@@ -43,6 +53,10 @@ async def goal_report(
     """Nuvärde, prognos, målvärde and status of every indicator, with the rollup and a summary."""
     goals = config.goals(settings.config_dir)  # read each time: an edit shows at once
 
+    def version() -> int:
+        with engine.connect() as conn:
+            return inbox.applied_count(conn)
+
     def build() -> bytes:
         with engine.connect() as conn:
             data = report_input(
@@ -50,7 +64,15 @@ async def goal_report(
             )
         return render(data, lang, format)
 
-    body = await run_in_threadpool(build)
+    key = (period.label, lang, format, goals.model_dump_json(), await run_in_threadpool(version))
+    try:
+        body = await cache.get(key, build)
+    except ReportBusy as exc:
+        return JSONResponse(
+            {"detail": str(exc)},
+            status_code=503,
+            headers={"retry-after": str(exc.retry_after)},
+        )
     headers = {}
     if format == "xlsx":
         name = f"mal-{period.label}.xlsx".replace("..", "_")

@@ -14,6 +14,7 @@ from services.api import (
     changes,
     goals,
     health,
+    http_metrics,
     incidents,
     metrics,
     sli,
@@ -21,7 +22,9 @@ from services.api import (
     webhooks,
 )
 from services.ingest import routes as ingest
+from services.ingest.pipeline_watch import PipelineWatch
 from services.ingest.relay import Relay
+from services.report.cache import ReportCache
 from services.settings import Settings, get_settings
 from services.store.db import init_db, make_engine
 
@@ -34,13 +37,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         init_db(engine)
         relay = Relay(engine, settings)
+        watch = PipelineWatch(engine, settings)
         app.state.engine, app.state.settings, app.state.relay = engine, settings, relay
         app.state.catalog = config.catalog(settings.config_dir)
+        app.state.report_cache = ReportCache(
+            settings.report_cache_size,
+            settings.report_cache_seconds,
+            renders=settings.report_renders,
+            waiting=4 * settings.report_renders,
+        )
         auth.startup(app, engine, settings)
         relay.start()
+        watch.start()
         try:
             yield
         finally:
+            watch.stop()
             relay.stop()
             engine.dispose()
 
@@ -50,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.add_middleware(http_metrics.CountResponses)
     app.include_router(ingest.router)
     # Reads are open unless `auth_read` is set (health and /metrics stay open).
     for read in (sli, tickets, incidents, changes, goals):

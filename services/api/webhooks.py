@@ -18,12 +18,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from services.api.auth import RESPONSES, WebhookCaller, admit, check_signature
+from services.api.auth import RESPONSES, WebhookCaller, admit, check_signature, webhook_refused
 from services.api.deps import EngineDep, RelayDep, SettingsDep
 from services.core.mapping import MappingError
 from services.core.webhook_mapping import WebhookSpec, load_webhook_spec, map_payload
 from services.ingest.accept import Accepted, read_json_object, store_events
-from services.ingest.batch import validate
+from services.ingest.batch import invalid_body, validate
 from services.observability import ingest_metrics as metrics
 
 router = APIRouter(prefix="/v1/webhooks", tags=["ingest"])
@@ -79,6 +79,9 @@ async def post_ticket_webhook(
     Authenticated by a bearer token (GLPI and Zammad can both send custom headers) or,
     for a source with a secret in `webhook_secrets`, by Zammad's X-Hub-Signature.
     """
+    refused = webhook_refused(caller, source)
+    if refused is not None:
+        return refused
     spec = await run_in_threadpool(_load, settings.config_dir / "webhooks", source)
     if isinstance(spec, JSONResponse):
         return spec
@@ -97,7 +100,7 @@ async def post_ticket_webhook(
         # A payload that maps to nothing still counts: as one rejected event.
         metrics.INGEST_EVENTS.labels("rejected").inc(max(len(items), 1))
         detail = f"the {source} payload gives no valid events; nothing was stored"
-        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+        return JSONResponse(invalid_body(detail, errors), status_code=422)
     refused = admit(request, caller, [e.type for e in events])
     if refused is not None:
         return refused

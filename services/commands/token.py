@@ -46,11 +46,18 @@ def create(
         float | None,
         typer.Option(min=0.001, help="Events/s for this source (default: OPSTRACK_RATE_LIMIT)."),
     ] = None,
+    event_source: Annotated[
+        str | None,
+        typer.Option(
+            help="CloudEvents sources it may send: asterisk/*, /import/pbx or * "
+            "(default: the source's own name and NAME/*); also the webhooks it may post to."
+        ),
+    ] = None,
     db: DbOpt = "sqlite:///./opstrack.db",
 ) -> None:
     """Create a token and print it, once: only its hash is kept."""
     from services.client import ClientError
-    from services.core.auth import ScopeError, parse_scopes
+    from services.core.auth import ScopeError, parse_event_sources, parse_scopes
     from services.store import tokens
     from services.store.db import init_db, make_engine
 
@@ -58,17 +65,19 @@ def create(
         raise ClientError(f"source {source!r}: use letters, digits, '.', '_' or '-'")
     try:
         scopes = parse_scopes(scope)
+        sources = parse_event_sources(event_source) if event_source is not None else None
     except ScopeError as exc:
         raise ClientError(str(exc)) from None
     engine = make_engine(db)
     try:
         init_db(engine)
         with engine.begin() as conn:
-            info, token = tokens.create(conn, source, scopes, rate)
+            info, token = tokens.create(conn, source, scopes, rate, event_sources=sources)
     finally:
         engine.dispose()
     err.print(
-        f"created {info.id} for source {source!r}, scopes {','.join(scopes)}"
+        f"created {info.id} for source {source!r}, scopes {','.join(scopes)},"
+        f" event sources {','.join(info.event_sources)}"
         f"{f', {rate:g} events/s' if rate else ''}. The token is shown only now:",
         highlight=False,
     )
@@ -89,12 +98,16 @@ def list_tokens(db: DbOpt = "sqlite:///./opstrack.db") -> None:
             rows = tokens.all_tokens(conn)
     finally:
         engine.dispose()
-    table = Table("id", "source", "scopes", "rate", "created", "last used")
+    table = Table()
+    table.add_column("id", no_wrap=True)  # what `token revoke` takes: never broken
+    for name in ("source", "scopes", "event sources", "rate", "created (UTC)", "last used"):
+        table.add_column(name)
     for t in rows:
         table.add_row(
             t.id,
             t.source,
             ",".join(t.scopes),
+            ",".join(t.event_sources),
             f"{t.rate:g}/s" if t.rate else "default",
             _when(t.created_at_us),
             _when(t.last_used_at_us) if t.last_used_at_us else "never",
@@ -133,4 +146,4 @@ def revoke(
 def _when(us: int | None) -> str:
     if us is None:
         return ""
-    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M")

@@ -34,10 +34,55 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Families of events that opstrack itself produces (the SLA clock's warnings and
+# breaches): from outside they would forge or, sent first, suppress the real ones, so
+# `*` does not cover them; only a scope naming them does (`sla.*`, `sla.breached`).
+INTERNAL_FAMILIES = frozenset({"sla"})
+
+
 def matches(scope: str, event_type: str) -> bool:
-    if scope in ("*", event_type):
+    if scope == event_type:
         return True
-    return scope.endswith(".*") and event_type.startswith(scope[:-1])
+    if event_type.split(".", 1)[0] in INTERNAL_FAMILIES:
+        return scope.endswith(".*") and event_type.startswith(scope[:-1])
+    return scope == "*" or (scope.endswith(".*") and event_type.startswith(scope[:-1]))
+
+
+# The CloudEvents `source` values a token may send: `*`, a prefix ending in `/*`, or
+# one exact source. Sources are URI references, so `/` separates their parts.
+_EVENT_SOURCE = re.compile(r"^(\*|[^\s*,]+/\*|[^\s*,]+)$")
+
+
+def default_event_sources(source: str) -> tuple[str, ...]:
+    """What a token of `source` may speak for unless told otherwise: itself and below it."""
+    return (source, f"{source}/*")
+
+
+def parse_event_sources(text: str) -> tuple[str, ...]:
+    """`pbx/*,/import/pbx` → its patterns, or ScopeError naming the bad one."""
+    patterns = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    if not patterns:
+        raise ScopeError("no event source given: use e.g. asterisk/*, /import/pbx or *")
+    for p in patterns:
+        if not _EVENT_SOURCE.match(p):
+            raise ScopeError(
+                f"event source {p!r} is not `*`, a prefix like `pbx/*` or one exact source"
+            )
+    return patterns
+
+
+def speaks_for(patterns: Iterable[str], source: str) -> bool:
+    """Whether a token with these event-source patterns may send events of `source`."""
+    for p in patterns:
+        if p in ("*", source) or (p.endswith("/*") and source.startswith(p[:-1])):
+            return True
+    return False
+
+
+def foreign(patterns: Iterable[str], sources: Iterable[str]) -> list[str]:
+    """The distinct sources these patterns do not allow, sorted."""
+    allowed = tuple(patterns)
+    return sorted({s for s in sources if not speaks_for(allowed, s)})
 
 
 def parse_scopes(text: str, known: Iterable[str] = EVENT_MODELS) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from services.core.calls import CallBucket
-from services.core.periods import STOCKHOLM
+from services.core.periods import STOCKHOLM, rfc3339
 
 CALL_GROUPS = ("queue", "municipality", "hour", "day")
 
@@ -67,5 +67,5 @@ def regroup(
     rows = [out[k] for k in sorted(out)]  # chronological: bucket starts are instants here
     for labels, _ in rows:
         if "bucket_start" in labels:
-            labels["bucket_start"] = labels["bucket_start"].isoformat()
+            labels["bucket_start"] = rfc3339(labels["bucket_start"])
     return rows

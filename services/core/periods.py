@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from services.core.contracts.envelope import FIRST_YEAR, LAST_YEAR
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 _FORMS = "2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or 2022-01-01..2022-07-31"
-# `date` stops at 9999-12-31 and a period's end is at most 1 January of the following year.
-_MIN_YEAR, _MAX_YEAR = 1, 9998
+# A period names the years an event may carry. From 1900 Stockholm keeps a whole-minute
+# UTC offset (+01:00; before, local mean time +01:00:14 is no RFC 3339 offset); 2999
+# keeps every end, a day or a year later, far inside what `date` and the stores'
+# microsecond epochs hold.
+MIN_YEAR, MAX_YEAR = FIRST_YEAR, LAST_YEAR
 # re.ASCII: a plain \d also matches non-ASCII digits, which int() would quietly accept.
 _YEAR_RE = re.compile(r"(\d{4})", re.ASCII)
 _PART_RE = re.compile(r"(\d{4})-([TQ])(\d)", re.ASCII)
@@ -59,7 +64,8 @@ class Period:
         return int(self.end.timestamp())
 
 
-def parse_period(text: str) -> Period:
+def parse_period(text: str, max_years: int | None = None) -> Period:
+    """The period `text` names; with `max_years`, one spanning at most that many years."""
     raw = text.strip()
     label = raw.upper()
     try:
@@ -67,7 +73,19 @@ def parse_period(text: str) -> Period:
     except _Invalid as e:
         detail = f"{e}; " if str(e) else ""
         raise PeriodError(f"unknown period {raw!r}: {detail}use {_FORMS}") from None
+    if max_years is not None and after > _years_later(first, max_years):
+        # A read costs in proportion to its span; the limit keeps one request cheap.
+        raise PeriodError(
+            f"period {raw!r} spans more than {max_years} years: ask for at most "
+            f"{max_years} years at a time"
+        )
     return Period(label, _midnight(first), _midnight(after))
+
+
+def _years_later(d: date, years: int) -> date:
+    # 29 February has no match in a common year: the limit ends on the 28th, the safe side.
+    day = 28 if (d.month, d.day) == (2, 29) else d.day
+    return d.replace(year=d.year + years, day=day)
 
 
 def _midnight(d: date) -> datetime:
@@ -115,8 +133,8 @@ def _months(year: int, month: int, count: int) -> tuple[date, date]:
 
 def _year(digits: str) -> int:
     year = int(digits)
-    if not _MIN_YEAR <= year <= _MAX_YEAR:
-        raise _Invalid(f"year must be {_MIN_YEAR:04}..{_MAX_YEAR}, got {digits}")
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise _Invalid(f"year must be {MIN_YEAR}..{MAX_YEAR}, got {digits}")
     return year
 
 
@@ -129,5 +147,38 @@ def _day(iso: str) -> date:
 
 
 def local_iso(t: datetime | None) -> str | None:
-    """An instant as ISO 8601 in Europe/Stockholm, with its offset (None stays None)."""
-    return None if t is None else t.astimezone(STOCKHOLM).isoformat()
+    """An instant as RFC 3339 in Europe/Stockholm, with its offset (None stays None)."""
+    return None if t is None else rfc3339(t)
+
+
+def rfc3339(t: datetime) -> str:
+    """An instant as RFC 3339 in Europe/Stockholm, with its offset.
+
+    RFC 3339 offsets are whole minutes. Before 1900 Stockholm kept local mean time
+    (+01:00:14, +01:12:12): such an instant is written in UTC instead, still exact.
+    """
+    local = t.astimezone(STOCKHOLM)
+    offset = local.utcoffset()
+    if offset is None or offset.seconds % 60 or offset.microseconds:
+        return t.astimezone(UTC).isoformat()
+    return local.isoformat()
+
+
+# The periods people are judged on, by the name Prometheus labels them with.
+CURRENT_PERIODS = ("today", "week", "month", "tertial", "year")
+
+
+def current_periods(now: datetime) -> dict[str, Period]:
+    """Today, this ISO week, month, tertial and year in Stockholm at `now`, as parse_period
+    gives them: the very bounds GET /v1/sli/...?period=<label> uses."""
+    local = now.astimezone(STOCKHOLM).date()
+    iso = local.isocalendar()
+    labels = {
+        "today": local.isoformat(),
+        # The ISO year, not the calendar year: 2026-12-31 is in 2026-W53, 2027-01-01 too.
+        "week": f"{iso.year:04}-W{iso.week:02}",
+        "month": f"{local.year:04}-{local.month:02}",
+        "tertial": f"{local.year:04}-T{(local.month - 1) // 4 + 1}",
+        "year": f"{local.year:04}",
+    }
+    return {name: parse_period(labels[name]) for name in CURRENT_PERIODS}

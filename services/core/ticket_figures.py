@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.core.periods import STOCKHOLM
+from services.core.periods import STOCKHOLM, rfc3339
 from services.core.stats import summary
 
 TICKET_GROUPS = ("category", "priority", "municipality", "day")
@@ -66,7 +66,7 @@ def ticket_rows(
         done = resolved.get(k, [])
         row: dict[str, Any] = {}
         for g, v in zip(group_by, k, strict=True):
-            row["bucket_start" if g == "day" else g] = v.isoformat() if g == "day" else v
+            row["bucket_start" if g == "day" else g] = rfc3339(v) if g == "day" else v
         row["created"] = created.get(k, 0)
         row["resolved"] = len(done)
         row["handling_time_hours"] = summary(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,10 +20,22 @@ from services.observability import ingest_metrics as metrics
 from services.settings import Settings
 from services.store import outbox
 
+log = logging.getLogger(__name__)
+
+
+class Conflict(BaseModel):
+    source: str
+    id: str
+
 
 class Accepted(BaseModel):
     accepted: int  # events stored now
-    duplicates: int  # events whose id was already stored: acknowledged, not counted again
+    duplicates: (
+        int  # (source, id) already stored with the same content: acknowledged, not counted again
+    )
+    # (source, id) already stored with other content: the first one stays, this one is
+    # refused. An id is unique within its source (CloudEvents), so this is a sender's bug.
+    conflicts: list[Conflict] = []
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -60,15 +73,37 @@ async def read_json_object(
 async def store_events(
     events: list[Event], engine: Engine, settings: Settings, relay: Relay
 ) -> Accepted:
-    """Write validated events to the outbox (repeats by id are skipped) and wake the relay."""
+    """Write validated events to the outbox and wake the relay; a (source, id) already
+    stored is a duplicate when its content is the same and a conflict when it is not."""
     rows = to_outbox(events, settings.topic)
 
-    def store() -> int:
+    def store() -> tuple[set[str], dict[str, str]]:
         with engine.begin() as conn:
-            return outbox.add(conn, rows)
+            new = outbox.insert_new(conn, rows)
+            return new, outbox.payloads(conn, [r.id for r in rows if r.id not in new])
 
-    new = await run_in_threadpool(store)
-    relay.wake()
-    metrics.INGEST_EVENTS.labels("accepted").inc(new)
-    metrics.INGEST_EVENTS.labels("duplicate").inc(len(events) - new)
-    return Accepted(accepted=new, duplicates=len(events) - new)
+    new, stored = await run_in_threadpool(store)
+    if new:
+        relay.wake()
+    first = {r.id: r.payload for r in rows}  # what this batch stored or compared against
+    accepted = duplicates = 0
+    conflicts: list[Conflict] = []
+    for e in events:
+        key = e.dedup_key
+        if key in new:
+            new.discard(key)  # the first of the batch with this key was stored
+            accepted += 1
+        elif e.model_dump_json() == stored.get(key, first[key]):
+            duplicates += 1
+        else:
+            conflicts.append(Conflict(source=e.source, id=e.id))
+    metrics.INGEST_EVENTS.labels("accepted").inc(accepted)
+    metrics.INGEST_EVENTS.labels("duplicate").inc(duplicates)
+    metrics.INGEST_EVENTS.labels("conflict").inc(len(conflicts))
+    if conflicts:
+        log.warning(
+            "%d events repeat a stored (source, id) with other content; kept the first: %s",
+            len(conflicts),
+            ", ".join(f"{c.source} {c.id}" for c in conflicts[:5]),
+        )
+    return Accepted(accepted=accepted, duplicates=duplicates, conflicts=conflicts)

@@ -15,12 +15,14 @@ import contextlib
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from sqlalchemy import Engine
 
+from services.core.events import TOPICS
 from services.ingest.kafka import ensure_topics, producer
 from services.observability import ingest_metrics as metrics
 from services.settings import Settings
@@ -46,6 +48,10 @@ class Relay:
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
         self._producer: KafkaProducer | None = None
         self.connected = False
+        # Every topic's series from 0: an alert's increase() then sees the first event,
+        # and a topic nothing was published to reads 0, not "no data".
+        for name in TOPICS:
+            metrics.RELAY_PUBLISHED.labels(settings.topic(name))
 
     def start(self) -> None:
         self._thread.start()
@@ -71,12 +77,14 @@ class Relay:
                 sent = self.publish_pending()
                 backoff = 0.5
             except (KafkaError, OSError) as exc:
+                metrics.RELAY_ERRORS.inc()
                 # Broker away: keep the events in the outbox and retry with backoff.
                 log.warning("relay: broker unavailable (%s); retrying in %.1fs", exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
             except Exception:
+                metrics.RELAY_ERRORS.inc()
                 log.exception("relay: unexpected error; retrying")
                 self._stop.wait(backoff)
                 continue
@@ -102,7 +110,6 @@ class Relay:
         prod = self._ensure_producer()
         with self._engine.connect() as conn:
             batch = outbox.pending(conn, self._batch)
-            metrics.OUTBOX_BACKLOG.set(outbox.backlog(conn))
         if not batch:
             return 0
         if time.monotonic() - self._checked_at >= self._check_every:
@@ -115,7 +122,9 @@ class Relay:
             fut.get(timeout=0)  # raises the send's KafkaError, if any
         with self._engine.begin() as conn:
             outbox.mark_published(conn, [p.id for p in batch])
-        metrics.RELAY_PUBLISHED.inc(len(batch))
+        for topic, n in Counter(p.topic for p in batch).items():
+            metrics.RELAY_PUBLISHED.labels(topic).inc(n)
+        metrics.RELAY_LAST_PUBLISH.value = time.time()
         return len(batch)
 
     def _ensure_producer(self) -> KafkaProducer:

@@ -11,7 +11,7 @@ from services.api.auth import RESPONSES, IngestCaller, admit
 from services.api.deps import EngineDep, RelayDep, SettingsDep
 from services.core.events import EVENT_MODELS, json_schema
 from services.ingest.accept import Accepted, read_limited, store_events
-from services.ingest.batch import BodyError, decode, validate
+from services.ingest.batch import BodyError, decode, invalid_body, problem_json, validate
 from services.observability import ingest_metrics as metrics
 
 router = APIRouter(prefix="/v1", tags=["ingest"])
@@ -63,7 +63,10 @@ _BODY_DOC: dict[str, Any] = {
         400: {"description": "Malformed JSON or wrong shape"},
         413: {"description": "Body or batch over the limit"},
         415: {"description": "Unsupported content type"},
-        422: {"description": "Invalid events: each bad index and field is listed; nothing stored"},
+        422: {
+            "description": "Invalid events: each bad index and field is listed (the first "
+            "100, with `error_count` of all); nothing stored"
+        },
         **RESPONSES,
     },
 )
@@ -83,20 +86,15 @@ async def post_events(
     # Scopes are checked on the types the items name (validation names the rest), and
     # every item costs rate, valid or not.
     types = [t for i in items if isinstance(i, dict) and isinstance(t := i.get("type"), str)]
-    refused = admit(request, caller, types, count=len(items))
+    sources = [s for i in items if isinstance(i, dict) and isinstance(s := i.get("source"), str)]
+    refused = admit(request, caller, types, count=len(items), event_sources=sources)
     if refused is not None:
         return refused
     events, problems = validate(items)
     if problems:
         metrics.INGEST_EVENTS.labels("rejected").inc(len(items))
         bad = len({p.index for p in problems})
-        return JSONResponse(
-            {
-                "detail": f"{bad} of {len(items)} events are invalid; nothing was stored",
-                "errors": [
-                    {"index": p.index, "field": p.field, "message": p.message} for p in problems
-                ],
-            },
-            status_code=422,
-        )
+        detail = f"{bad} of {len(items)} events are invalid; nothing was stored"
+        errors = [problem_json(p) for p in problems]
+        return JSONResponse(invalid_body(detail, errors), status_code=422)
     return await store_events(events, engine, settings, relay)

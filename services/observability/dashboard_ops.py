@@ -1,8 +1,10 @@
 """The incidents, change-freeze and goals dashboards: the worker's gauges.
 
-Every worker recomputes these gauges from the store, so with several workers each
+Every worker recomputes the incident and change gauges from the store (the goal gauges
+come from the one worker holding the period-figures lease), so with several workers each
 exports the same whole figures: queries take `max by` their labels, never `sum` across
-workers. `or vector(0)` makes a count of nothing read 0 rather than "No data".
+workers. The workers export 0 for every catalog service and severity, so "nothing open"
+reads 0, while a panel with no data means that no worker reports at all.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
+from services.observability.dashboard_history import history_row, incident_history_panels
 from services.observability.dashboard_parts import (
     PERIOD,
     PROMETHEUS,
@@ -32,6 +35,7 @@ OPEN = "max by (service, severity) (opstrack_incidents_open)"
 DOWN = "max by (service) (opstrack_service_down)"
 VIOLATIONS = "max by (service) (opstrack_change_freeze_violations)"
 ACHIEVED = "max by (indicator) (opstrack_indicator_achieved)"
+CURRENT_ACHIEVED = "max by (indicator) (opstrack_indicator_current_achieved)"
 
 INCIDENT_NOTE = f"""\
 MTTA, MTTR and exact downtime are worked out by opstrack from the incident events
@@ -56,29 +60,23 @@ def incidents(opstrack_url: str) -> db.Dashboard:
         )
         .with_variable(api_variable(opstrack_url))
         .with_row(db.Row("Now"))
-        .with_panel(single("Open incidents", query(f"sum({OPEN}) or vector(0)"), span=6))
+        .with_panel(single("Open incidents", query(f"sum({OPEN})"), span=6))
         .with_panel(
             single(
                 "Open incidents, severity 1-2",
-                query(
-                    'sum(max by (service, severity) (opstrack_incidents_open{severity=~"1|2"}))'
-                    " or vector(0)"
-                ),
+                query('sum(max by (service, severity) (opstrack_incidents_open{severity=~"1|2"}))'),
                 span=6,
             ).thresholds(NONE_GOOD)
         )
         .with_panel(
-            single("Services down", query(f"count({DOWN} == 1) or vector(0)"), span=6)
+            single("Services down", query(f"sum({DOWN})"), span=6)
             .thresholds(NONE_GOOD)
             .description("Down in an outage of their own or of a service they depend on.")
         )
         .with_panel(
             single(
                 "Down through a dependency",
-                query(
-                    'count(max by (service) (opstrack_service_down{cause="dependency"}) == 1)'
-                    " or vector(0)"
-                ),
+                query('sum(max by (service) (opstrack_service_down{cause="dependency"}))'),
                 span=6,
             ).thresholds(NONE_GOOD)
         )
@@ -128,6 +126,7 @@ def incidents(opstrack_url: str) -> db.Dashboard:
             .height(8)
         )
         .with_panel(markdown("MTTA, MTTR and downtime", INCIDENT_NOTE, span=12, height=8))
+        .with_row(history_row(incident_history_panels()))
     )
 
 
@@ -154,14 +153,14 @@ def change_freeze(opstrack_url: str) -> db.Dashboard:
         .with_panel(
             single(
                 "Freeze violations, all time",
-                query(f"sum({VIOLATIONS}) or vector(0)"),
+                query(f"sum({VIOLATIONS})"),
                 span=8,
             ).thresholds(NONE_GOOD)
         )
         .with_panel(
             single(
                 "Services with violations",
-                query(f"count({VIOLATIONS} > 0) or vector(0)"),
+                query(f"sum({VIOLATIONS} > bool 0)"),
                 span=8,
             ).thresholds(NONE_GOOD)
         )
@@ -183,42 +182,68 @@ def change_freeze(opstrack_url: str) -> db.Dashboard:
     )
 
 
-# One query gives the table: the values by kind, and `achieved` as a fourth kind.
+# One query gives the table: the values by kind, and the two judgements as two more kinds.
 INDICATOR_TABLE = (
     "max by (indicator, kind) (opstrack_indicator_value)"
+    f' or label_replace({CURRENT_ACHIEVED}, "kind", "achieved now", "", "")'
     f' or label_replace({ACHIEVED}, "kind", "achieved", "", "")'
 )
 GOALS_NOTE = f"""\
-Current year, as the worker evaluates `config/goals.yaml`; percentages are fractions and
-yes/no is 1/0. The whole goal report (MER):
+Current year, as the worker holding the period-figures lease evaluates `config/goals.yaml`;
+percentages are fractions and yes/no is 1/0. *Achieved now* judges the current value
+against the target; *achieved* judges as the goals file says (often on the forecast).
+The whole goal report (MER):
 [this year's report]({api_link("/v1/goals/report")}?period=${{__to:date:YYYY}}&format=html).
 """
 
 
 def _indicator_table() -> table.Panel:
     achieved = value_text({"1": ("✔ achieved", "green"), "0": ("✘ not achieved", "red")})
+    overrides = [
+        dm.DynamicConfigValue(id_val="mappings", value=achieved),
+        dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
+    ]
     return (
         table.Panel()
         .title("Indicators: current, forecast, target and achieved")
         .datasource(PROMETHEUS)
         .with_target(query(INDICATOR_TABLE, instant=True, table=True))
         .show_header(True)
-        # Rows by indicator, a column per kind (current, forecast, target, achieved).
+        # Rows by indicator, a column per kind (current, forecast, target, achieved ...).
         .with_transformation(
             dm.DataTransformerConfig(
                 id_val="groupingToMatrix",
                 options={"columnField": "kind", "rowField": "indicator", "valueField": "Value"},
             )
         )
-        .override_by_name(
-            "achieved",
-            [
-                dm.DynamicConfigValue(id_val="mappings", value=achieved),
-                dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
-            ],
-        )
+        .override_by_name("achieved now", overrides)
+        .override_by_name("achieved", overrides)
         .span(24)
         .height(12)
+    )
+
+
+def _current_vs_target() -> bargauge.Panel:
+    """Each indicator's current value as a share of its target (1 = on target)."""
+    current = 'max by (indicator) (opstrack_indicator_value{kind="current"})'
+    target = 'max by (indicator) (opstrack_indicator_value{kind="target"})'
+    return (
+        bargauge.Panel()
+        .title("Current value against target")
+        .description(
+            "Current value / target per indicator (1 = exactly on target). For an "
+            "'at most' target, such as handling time, above 1 misses it; see the table."
+        )
+        .datasource(PROMETHEUS)
+        .with_target(query(f"{current} / ({target} != 0)", "{{indicator}}", instant=True))
+        .unit("percentunit")
+        .decimals(0)
+        .min(0)
+        .thresholds(steps((None, "blue")))
+        .orientation(cm.VizOrientation.HORIZONTAL)
+        .display_mode(cm.BarGaugeDisplayMode.BASIC)
+        .span(24)
+        .height(10)
     )
 
 
@@ -237,19 +262,33 @@ def goals(opstrack_url: str) -> db.Dashboard:
                 "Indicators achieved",
                 query(f"avg({ACHIEVED})"),
                 unit="percentunit",
-                span=8,
-            )
-        )
-        .with_panel(
-            single("Achieved", query(f"count({ACHIEVED} == 1) or vector(0)"), span=8).thresholds(
-                steps((None, "green"))
+                span=6,
+                description="Judged as the goals file says (often on the forecast).",
             )
         )
         .with_panel(
             single(
-                "Not achieved", query(f"count({ACHIEVED} == 0) or vector(0)"), span=8
+                "Meeting the target now",
+                query(f"sum({CURRENT_ACHIEVED})"),
+                span=6,
+                description="Indicators whose current value meets the target.",
+            ).thresholds(steps((None, "green")))
+        )
+        .with_panel(
+            single(
+                "Missing the target now",
+                query(f"sum(1 - {CURRENT_ACHIEVED})"),
+                span=6,
+                description="Indicators whose current value misses the target, "
+                "whatever a forecast says.",
             ).thresholds(NONE_GOOD)
         )
+        .with_panel(
+            single("Not achieved (as judged)", query(f"sum(1 - {ACHIEVED})"), span=6).thresholds(
+                NONE_GOOD
+            )
+        )
         .with_panel(_indicator_table())
+        .with_panel(_current_vs_target())
         .with_panel(markdown("Goal report", GOALS_NOTE, height=3))
     )

@@ -3,7 +3,8 @@
 `render_all()` gives each dashboard's file name and JSON text; `write_all()` writes them,
 or with check=True only says which differ, so the committed files cannot drift from the
 code: `opstrack grafana dashboards [--check]`, or `python -m services.observability.dashboards
-[--check]`. The dashboards themselves are in dashboard_calls.py and dashboard_ops.py.
+[--check]`. The dashboards themselves are in dashboard_calls.py, dashboard_tickets.py,
+dashboard_ops.py and dashboard_pipeline.py.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from services.observability.dashboard_calls import servicedesk
 from services.observability.dashboard_ops import change_freeze, goals, incidents
+from services.observability.dashboard_pipeline import pipeline
+from services.observability.dashboard_tickets import tickets
 
 DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
 # Where the text panels' links point unless told otherwise (`opstrack up`'s default).
@@ -26,9 +29,11 @@ DEFAULT_OPSTRACK_URL = "http://127.0.0.1:8000"
 
 BUILDERS: dict[str, Callable[[str], db.Dashboard]] = {
     "servicedesk.json": lambda _url: servicedesk(),
+    "tickets.json": tickets,
     "incidents.json": incidents,
     "change-freeze.json": change_freeze,
     "goals.json": goals,
+    "pipeline.json": pipeline,
 }
 
 
@@ -41,7 +46,9 @@ def _model(dashboard: db.Dashboard) -> dict[str, Any]:
     model: dict[str, Any] = json.loads(json.dumps(dashboard.build(), cls=JSONEncoder))
     # The builders leave panel ids unset (0); Grafana wants them unique within a
     # dashboard, for panel links and per-panel annotations, and stable across renders.
-    for n, panel in enumerate(model.get("panels", []), start=1):
+    # A collapsed row holds its panels inside it; they are numbered too.
+    nested = (p for top in model.get("panels", []) for p in [top, *top.get("panels", [])])
+    for n, panel in enumerate(nested, start=1):
         panel["id"] = n
     return model
 

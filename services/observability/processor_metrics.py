@@ -10,6 +10,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from pydantic_core import from_json
 
 from services.core.events import EVENT_MODELS, topic_for
+from services.observability.optional_gauge import OptionalGauge
 
 PROCESSED = Counter(
     "opstrack_processor_events_total",
@@ -123,6 +124,120 @@ INDICATOR_ACHIEVED = Gauge(
     "opstrack_indicator_achieved",
     "1 when the indicator meets its target (judged as the goals file says), 0 when not.",
     ["indicator"],
+)
+
+INDICATOR_CURRENT_ACHIEVED = Gauge(
+    "opstrack_indicator_current_achieved",
+    "1 when the indicator's current value (nuvärde) meets its target, 0 when not; "
+    "absent without a current value (whatever a forecast says).",
+    ["indicator"],
+)
+
+# --- period figures from the store, by event time: exported by the lease holder only ---
+# Label `period`: today, week (ISO), month, tertial, year, the current one in Stockholm,
+# with exactly the bounds of GET /v1/sli/...?period=<that period>.
+_PCALL = ["period", "queue", "municipality"]
+PERIOD_CALLS_OFFERED = Gauge(
+    "opstrack_period_calls_offered", "Calls offered in the current period (store).", _PCALL
+)
+PERIOD_CALLS_SHORT_ABANDONED = Gauge(
+    "opstrack_period_calls_short_abandoned",
+    "Calls abandoned before the short-abandon limit in the current period (store).",
+    _PCALL,
+)
+PERIOD_CALLS_ANSWERED = Gauge(
+    "opstrack_period_calls_answered", "Calls answered in the current period (store).", _PCALL
+)
+PERIOD_CALLS_ABANDONED = Gauge(
+    "opstrack_period_calls_abandoned", "Calls abandoned in the current period (store).", _PCALL
+)
+PERIOD_CALLS_ANSWERED_WITHIN = Gauge(
+    "opstrack_period_calls_answered_within",
+    "Calls answered within the threshold (seconds) in the current period (store).",
+    [*_PCALL, "threshold"],
+)
+PERIOD_CALLS_ANSWERED_WAIT = Gauge(
+    "opstrack_period_calls_answered_wait_seconds",
+    "Sum of the waits of answered calls in the current period (store); ASA = this / answered.",
+    _PCALL,
+)
+PERIOD_TICKETS_RESOLVED = Gauge(
+    "opstrack_period_tickets_resolved",
+    "Tickets finally resolved in the current period (store).",
+    ["period"],
+)
+PERIOD_TICKETS_HANDLING = Gauge(
+    "opstrack_period_tickets_handling_hours",
+    "Handling hours of the tickets resolved in the current period: stat mean, median, "
+    "p90, business_mean (business hours); absent when none was resolved.",
+    ["period", "stat"],
+)
+PERIOD_TICKETS_GROUP_RESOLVED = Gauge(
+    "opstrack_period_tickets_group_resolved",
+    "Tickets finally resolved in the current period, by category and priority (store).",
+    ["period", "category", "priority"],
+)
+PERIOD_TICKETS_GROUP_HANDLING = Gauge(
+    "opstrack_period_tickets_group_handling_hours",
+    "Handling hours of the tickets resolved in the current period, by category and "
+    "priority: stat mean, median, p90, business_mean.",
+    ["period", "category", "priority", "stat"],
+)
+PERIOD_SERVICE_AVAILABILITY = Gauge(
+    "opstrack_period_service_availability_ratio",
+    "Availability of a service over the current period, its dependencies' outages included.",
+    ["period", "service"],
+)
+PERIOD_SERVICE_DOWNTIME = Gauge(
+    "opstrack_period_service_downtime_seconds",
+    "Downtime of a service in the current period, its dependencies' outages included.",
+    ["period", "service"],
+)
+PERIOD_INCIDENTS_MTTR = Gauge(
+    "opstrack_period_incidents_mttr_seconds",
+    "Mean time to resolve the incidents of a service resolved in the current period.",
+    ["period", "service"],
+)
+
+
+# No sample on a worker without the lease: only the holder says when it refreshed.
+PERIOD_FIGURES_REFRESHED = OptionalGauge(
+    "opstrack_period_figures_refreshed_timestamp_seconds",
+    "When this worker, the lease holder, last refreshed the period figures (unix seconds).",
+)
+GOAL_GAUGES = (INDICATOR_VALUE, INDICATOR_ACHIEVED, INDICATOR_CURRENT_ACHIEVED)
+PERIOD_GAUGES = (
+    PERIOD_CALLS_OFFERED,
+    PERIOD_CALLS_SHORT_ABANDONED,
+    PERIOD_CALLS_ANSWERED,
+    PERIOD_CALLS_ABANDONED,
+    PERIOD_CALLS_ANSWERED_WITHIN,
+    PERIOD_CALLS_ANSWERED_WAIT,
+    PERIOD_TICKETS_RESOLVED,
+    PERIOD_TICKETS_HANDLING,
+    PERIOD_TICKETS_GROUP_RESOLVED,
+    PERIOD_TICKETS_GROUP_HANDLING,
+    PERIOD_SERVICE_AVAILABILITY,
+    PERIOD_SERVICE_DOWNTIME,
+    PERIOD_INCIDENTS_MTTR,
+)
+
+# --- every worker: opening hours, source freshness, handling time as tickets resolve ---
+SERVICEDESK_OPEN = Gauge(
+    "opstrack_servicedesk_open",
+    "1 inside the servicedesk's opening hours (business calendar: Mon-Fri 08-17 "
+    "Europe/Stockholm, Swedish holidays closed), else 0.",
+)
+CALLS_LAST_EVENT = Gauge(
+    "opstrack_calls_last_event_timestamp_seconds",
+    "Event time of the newest call event this worker applied; aggregate with max by (queue).",
+    _CALL,
+)
+TICKET_HANDLING_HOURS = Histogram(
+    "opstrack_ticket_handling_hours",
+    "Handling hours of each ticket when it is first resolved (pauses subtracted).",
+    ["category", "priority"],
+    buckets=(1, 2, 4, 8, 12, 16, 20, 24, 32, 48, 72, 120, 240),
 )
 
 # --- unacknowledged incidents, for "severity-1 incident unacknowledged for 15 min" ---

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from services import config
 from services.core.calendar import BusinessCalendar
 from services.observability import processor_metrics as m
-from services.processor import goal_metrics, observe
+from services.processor import goal_metrics, observe, period_metrics
 from services.processor.calls import apply_batch
 from services.processor.clock import tick
 from services.processor.entities import apply_entity_batch
@@ -120,16 +120,64 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
         except DBAPIError as exc:
             log.warning("clock: store unavailable: %s", exc)
 
+    # The store-derived figures and the goal table are exported by one worker only,
+    # the holder of a lease in the store, so several workers never export them twice.
+    period_interval = settings.period_metrics_interval_seconds
+    thresholds = settings.call_rules.thresholds
+
+    async def holds_lease() -> bool:
+        try:
+            held = await asyncio.to_thread(
+                period_metrics.holds_lease, engine, worker_id, datetime.now(UTC), period_interval
+            )
+        except DBAPIError as exc:
+            # Unrenewed, the lease may pass to another worker: stop exporting now.
+            log.warning("period-figures lease: store unavailable: %s", exc)
+            held = False
+        if not held:
+            period_metrics.clear_lease_held()
+        return held
+
+    async def give_up_lease(*_: Any, **__: Any) -> None:
+        try:
+            await asyncio.to_thread(period_metrics.give_up_lease, engine, worker_id)
+        except DBAPIError as exc:
+            log.warning("period-figures lease not released (it expires): %s", exc)
+
+    app.on_before_shutdown.connect(give_up_lease)
+
+    @app.timer(interval=period_interval)  # type: ignore[untyped-decorator]
+    async def period_figures() -> None:
+        if not await holds_lease():
+            return
+        now = datetime.now(UTC)
+        try:
+            samples = await asyncio.to_thread(
+                period_metrics.period_samples,
+                engine,
+                catalog,
+                thresholds,
+                settings.business_calendar,
+                now,
+            )
+        except DBAPIError as exc:
+            log.warning("period figures: store unavailable: %s", exc)
+            return
+        period_metrics.publish_periods(samples, now)  # on the loop: no scrape in between
+
     @app.timer(interval=settings.goals_interval_seconds)  # type: ignore[untyped-decorator]
     async def goal_gauges() -> None:
-        thresholds = settings.call_rules.thresholds
+        if not await holds_lease():
+            return
         try:
             goals = config.goals(settings.config_dir)  # re-read: an edit shows without a restart
-            await asyncio.to_thread(
-                goal_metrics.refresh, engine, goals, catalog, thresholds, datetime.now(UTC)
+            samples = await asyncio.to_thread(
+                goal_metrics.goal_samples, engine, goals, catalog, thresholds, datetime.now(UTC)
             )
         except (DBAPIError, config.ConfigError) as exc:
             log.warning("goal gauges: %s", exc)
+            return
+        period_metrics.publish(m.GOAL_GAUGES, samples)
 
     @app.page("/metrics")  # type: ignore[untyped-decorator]
     async def metrics(web: Any, request: Any) -> Any:

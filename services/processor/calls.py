@@ -27,8 +27,8 @@ def apply_batch(engine: Engine, rules: CallRules, values: list[bytes]) -> BatchR
         e for e in parsed if isinstance(e, CallQueued | CallAnswered | CallAbandoned | CallExited)
     ]
     with engine.begin() as conn:
-        fresh = inbox.claim(conn, [e.id for e in events])
-        applied = [e for e in events if e.id in fresh]
+        fresh = inbox.claim(conn, [e.dedup_key for e in events])
+        applied = [e for e in events if e.dedup_key in fresh]
         deltas = fold_calls(applied, rules)
         calls.add_buckets(conn, deltas)
     duplicates = len(values) - len(invalid) - len(applied)

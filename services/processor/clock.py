@@ -24,6 +24,11 @@ from services.settings import Settings
 from services.store import changes, entities, incidents, outbox, tickets
 from services.store.outbox import NewEvent
 
+# Incident severities (the contract's Severity, 1..4), as the gauges label them.
+SEVERITIES = ("1", "2", "3", "4")
+PRIORITIES = ("1", "2", "3", "4")  # ticket priorities, the contract's 1..4
+SLA_STATES = ("ok", "warning", "breached", "none")  # sla_level's, and none: no target
+
 
 def tick(
     engine: Engine,
@@ -33,11 +38,12 @@ def tick(
     catalog: Catalog,
     now: datetime,
 ) -> None:
+    m.SERVICEDESK_OPEN.set(int(calendar.is_open(now)))
     with engine.begin() as conn:
         _sla(conn, settings, calendar, targets, now)
     with engine.connect() as conn:
         _incident_gauges(conn, catalog, now)
-        _change_gauges(conn, now)
+        _change_gauges(conn, catalog, now)
 
 
 def _open_tickets(conn: Connection, calendar: BusinessCalendar | None) -> list[TicketState]:
@@ -64,6 +70,10 @@ def _sla(
             _raise(conn, settings, state, "sla.warning", targets, now, calendar)
         if level == "breached":
             _raise(conn, settings, state, "sla.breached", targets, now, calendar)
+    # 0 for every priority and SLA state: "none breached" is data, not "no data".
+    for priority in PRIORITIES:
+        for state_name in SLA_STATES:
+            counts.setdefault((priority, state_name), 0)
     m.TICKETS_OPEN.clear()
     for (priority, state_name), n in counts.items():
         m.TICKETS_OPEN.labels(priority, state_name).set(n)
@@ -100,7 +110,7 @@ def _raise(
         conn,
         [
             NewEvent(
-                id=event.id,
+                id=event.dedup_key,
                 type=event_type,
                 topic=settings.topic(topic_for(event_type)),
                 key=state.ticket_id,
@@ -115,9 +125,15 @@ def _raise(
 
 def _incident_gauges(conn: Connection, catalog: Catalog, now: datetime) -> None:
     open_now = incidents.unresolved(conn)
+    counts = Counter((i.service, str(i.severity)) for i in open_now)
+    # 0 for every service of the catalog and severity: "nothing open" is data, and
+    # sum(opstrack_incidents_open) is then 0 rather than empty when all is well.
+    for service in catalog.services:
+        for severity in SEVERITIES:
+            counts.setdefault((service, severity), 0)
     m.INCIDENTS_OPEN.clear()
-    for (service, severity), n in Counter((i.service, i.severity) for i in open_now).items():
-        m.INCIDENTS_OPEN.labels(service, str(severity)).set(n)
+    for (service, severity), n in counts.items():
+        m.INCIDENTS_OPEN.labels(service, severity).set(n)
     # A service is down while an outage interval of its own is open now.
     down = {i.service for i in open_now if any(end is None for _, end in i.outages)}
     m.SERVICE_DOWN.clear()
@@ -143,12 +159,14 @@ def _unacknowledged_gauges(open_now: list[IncidentState]) -> None:
         m.UNACKNOWLEDGED_OLDEST.labels(*key).set(oldest[key])
 
 
-def _change_gauges(conn: Connection, now: datetime) -> None:
+def _change_gauges(conn: Connection, catalog: Catalog, now: datetime) -> None:
     freezes = changes.all_freezes(conn)
     m.FREEZES_ACTIVE.set(sum(1 for f in freezes if f.active_at(now)))
     per_service = Counter(
         c.service for c in changes.implemented(conn) if violation(c, freezes) is not None
     )
+    for service in catalog.services:  # 0 is data: no violation of that service's freezes
+        per_service.setdefault(service, 0)
     m.FREEZE_VIOLATIONS.clear()
     for service, n in per_service.items():
         m.FREEZE_VIOLATIONS.labels(service).set(n)

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine
 
 from services.core.events import Event, parse_event_json
+from services.core.tickets import TicketState
 from services.processor.parsing import family, parse_batch
 from services.store import entities, inbox
 from services.store.db import us
 
-# Given all events of each touched entity (entity id -> events), save their state.
-Reducer = Callable[[Connection, Mapping[str, list[Event]]], None]
+# Given all events of each touched entity (entity id -> events), save their state and
+# return the tickets resolved for the first time (observed once the batch commits).
+Reducer = Callable[[Connection, Mapping[str, list[Event]]], list[TicketState]]
 
 
 @dataclass(slots=True)
@@ -28,6 +30,7 @@ class EntityBatchResult:
     applied: list[Event] = field(default_factory=list)
     duplicates: int = 0
     invalid: list[tuple[bytes, str]] = field(default_factory=list)
+    first_resolved: list[TicketState] = field(default_factory=list)
 
 
 def apply_entity_batch(
@@ -35,8 +38,8 @@ def apply_entity_batch(
 ) -> EntityBatchResult:
     events, invalid = parse_batch(values, frozenset(reducers))
     with engine.begin() as conn:
-        fresh = inbox.claim(conn, [e.id for e in events])
-        applied = [e for e in events if e.id in fresh]
+        fresh = inbox.claim(conn, [e.dedup_key for e in events])
+        applied = [e for e in events if e.dedup_key in fresh]
         entities.add(conn, [_stored(e) for e in applied])
         touched = {(family(e.type), _entity(e)) for e in applied}
         # Locked before reading: a batch that added events of the same entity
@@ -45,10 +48,11 @@ def apply_entity_batch(
         grouped: dict[str, dict[str, list[Event]]] = defaultdict(dict)
         for (fam, entity_id), payloads in entities.payloads_of(conn, touched).items():
             grouped[fam][entity_id] = [parse_event_json(p) for p in payloads]
+        first_resolved = []
         for fam in sorted(grouped):
-            reducers[fam](conn, grouped[fam])
+            first_resolved += reducers[fam](conn, grouped[fam])
     duplicates = len(values) - len(invalid) - len(applied)
-    return EntityBatchResult(applied=applied, duplicates=duplicates, invalid=invalid)
+    return EntityBatchResult(applied, duplicates, invalid, first_resolved)
 
 
 def _entity(e: Event) -> str:
@@ -57,7 +61,7 @@ def _entity(e: Event) -> str:
 
 def _stored(e: Event) -> entities.StoredEvent:
     return entities.StoredEvent(
-        id=e.id,
+        id=e.dedup_key,
         family=family(e.type),
         entity_id=_entity(e),
         type=e.type,

@@ -21,6 +21,9 @@ def entities(result: EntityBatchResult, topic: str) -> None:
     batch(topic, len(result.applied), result.duplicates, len(result.invalid))
     for event_type, n in Counter(e.type for e in result.applied).items():
         m.ENTITY_EVENTS.labels(event_type).inc(n)
+    for t in result.first_resolved:
+        if t.handling_hours is not None:  # None: resolved without a known creation
+            m.TICKET_HANDLING_HOURS.labels(t.category, str(t.priority)).observe(t.handling_hours)
 
 
 def calls(result: BatchResult, topic: str) -> None:
@@ -53,6 +56,19 @@ def calls(result: BatchResult, topic: str) -> None:
             observe(s)
     for labels, n in exits.items():
         m.CALLS_EXITED.labels(*labels).inc(n)
+    # The newest event time per queue, for "a source went quiet": only ever forward,
+    # so a late event from an earlier hour does not make the source look older.
+    newest: dict[tuple[str, str], float] = {}
+    for e in result.applied:
+        stay = (e.data.queue, e.data.municipality)
+        newest[stay] = max(newest.get(stay, 0.0), e.time.timestamp())
+    for stay, t in newest.items():
+        if t > _last_event.get(stay, 0.0):
+            _last_event[stay] = t
+            m.CALLS_LAST_EVENT.labels(*stay).set(t)
 
 
+# What CALLS_LAST_EVENT holds, per (queue, municipality): prometheus_client has no
+# public read of a gauge.
+_last_event: dict[tuple[str, str], float] = {}
 _OUTCOME = {"call.answered": "answered", "call.abandoned": "abandoned", "call.exited": "exited"}

@@ -30,5 +30,5 @@ def parse_batch(
         if family(event.type) not in families:
             invalid.append((value, f"type: {event.type} does not belong on this topic"))
             continue
-        events.setdefault(event.id, event)
+        events.setdefault(event.dedup_key, event)
     return list(events.values()), invalid

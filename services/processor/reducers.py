@@ -12,7 +12,7 @@ from services.core.changes import change_state, freeze_state
 from services.core.events import Event
 from services.core.incidents import incident_state
 from services.core.indicators import latest_values
-from services.core.tickets import ticket_state
+from services.core.tickets import TicketState, ticket_state
 from services.processor.entities import Reducer
 from services.store import changes, incidents, indicators, tickets
 
@@ -23,6 +23,9 @@ TOPIC_FAMILIES: dict[str, frozenset[str]] = {
     "changes": frozenset({"change", "freeze"}),
     "indicators": frozenset({"indicator"}),
 }
+# The topics a worker applies from (unprefixed): calls and the entity topics. The sla
+# topic carries the SLA clock's notifications for others to consume; nothing applies them.
+APPLIED_TOPICS: tuple[str, ...] = ("calls", *TOPIC_FAMILIES)
 
 
 def reducers(calendar: BusinessCalendar | None) -> dict[str, Reducer]:
@@ -30,20 +33,27 @@ def reducers(calendar: BusinessCalendar | None) -> dict[str, Reducer]:
     def each(ents: Mapping[str, list[Event]]) -> list[Any]:
         return [cast(Any, evs) for evs in ents.values()]
 
-    def ticket(conn: Connection, ents: Mapping[str, list[Event]]) -> None:
-        tickets.save(conn, [ticket_state(evs, calendar) for evs in each(ents)])
+    def ticket(conn: Connection, ents: Mapping[str, list[Event]]) -> list[TicketState]:
+        states = [ticket_state(evs, calendar) for evs in each(ents)]
+        first = tickets.first_resolutions(conn, states)  # before save: it reads the old rows
+        tickets.save(conn, states)
+        return first
 
-    def incident(conn: Connection, ents: Mapping[str, list[Event]]) -> None:
+    def incident(conn: Connection, ents: Mapping[str, list[Event]]) -> list[TicketState]:
         incidents.save(conn, [incident_state(evs) for evs in each(ents)])
+        return []
 
-    def change(conn: Connection, ents: Mapping[str, list[Event]]) -> None:
+    def change(conn: Connection, ents: Mapping[str, list[Event]]) -> list[TicketState]:
         changes.save_changes(conn, [change_state(evs) for evs in each(ents)])
+        return []
 
-    def freeze(conn: Connection, ents: Mapping[str, list[Event]]) -> None:
+    def freeze(conn: Connection, ents: Mapping[str, list[Event]]) -> list[TicketState]:
         changes.save_freezes(conn, [freeze_state(evs) for evs in each(ents)])
+        return []
 
-    def indicator(conn: Connection, ents: Mapping[str, list[Event]]) -> None:
+    def indicator(conn: Connection, ents: Mapping[str, list[Event]]) -> list[TicketState]:
         indicators.save(conn, [v for evs in each(ents) for v in latest_values(evs)])
+        return []
 
     return {
         "ticket": ticket,

@@ -70,7 +70,7 @@ def _in_earlier_hours(conn: Connection, since_hour: int, size: int = 5000) -> se
         for event in events:
             folded = fold_call(cast(CallEvent, event), rules)  # parse_batch kept calls only
             if folded is not None and folded[0].hour < since_hour:
-                out.add(event.id)
+                out.add(event.dedup_key)
     return out
 
 

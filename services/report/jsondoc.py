@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from services.core.periods import rfc3339
 from services.report import fmt as show
 from services.report.model import ReportInput
 from services.report.rows import board_rows, indicator_rows
 
 
 def _iso(t: datetime | None) -> str | None:
-    return None if t is None else show.local(t).isoformat()
+    if t is None:
+        return None
+    # A naive time is already local (fmt.local); an aware one gets a whole-minute offset.
+    return t.isoformat() if t.tzinfo is None else rfc3339(t)
 
 
 def render_json(report: ReportInput, lang: str) -> bytes:

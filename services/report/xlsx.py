@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
@@ -28,6 +29,30 @@ _HEADER_FILL = PatternFill("solid", fgColor="E6E6E6")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
 _DATETIME = "yyyy-mm-dd hh:mm"
+
+
+# OWASP's CSV-injection triggers: a text starting with one of these is a formula to Excel
+# or LibreOffice when typed, pasted or re-saved as CSV.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _put(ws: Any, row: int, column: int, value: Any) -> Any:
+    """Cell (row, column) holding `value`; text is always a text cell, never a formula.
+
+    openpyxl turns any string starting with `=` into a formula; forcing the data type
+    writes it as a string. quotePrefix marks it as text for Excel too, so editing the
+    cell later does not evaluate it either. Numbers and dates keep their types.
+    """
+    cell = ws.cell(row=row, column=column)
+    if isinstance(value, str):
+        # Control characters XML cannot hold would make openpyxl refuse the whole report.
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+        cell.data_type = "s"
+        if value.startswith(_FORMULA_START):
+            cell.quotePrefix = True
+    else:
+        cell.value = value
+    return cell
 
 
 def _quoted(text: str) -> str:
@@ -60,7 +85,7 @@ def _put_value(
         return
     if isinstance(v, bool) or unit == "yesno":
         # Text, as in the table: "Ja". A yes/no target's rule is always `equals` (no prefix).
-        cell.value = show.yes_no(bool(v), lang)
+        cell.value = show.yes_no(bool(v), lang)  # our own word: never a formula
         cell.alignment = Alignment(horizontal="right", vertical="top")
         return
     x = float(v)
@@ -72,7 +97,7 @@ def _put_value(
 
 def _header(ws: Any, row: int, headers: Sequence[str]) -> None:
     for col, text in enumerate(headers, start=1):
-        c = ws.cell(row=row, column=col, value=text)
+        c = _put(ws, row, col, text)
         c.font = _HEADER_FONT
         c.fill = _HEADER_FILL
         c.border = _BORDER
@@ -91,17 +116,11 @@ def _local_naive(t: datetime | None) -> datetime | None:
 
 def _goals_sheet(ws: Any, report: ReportInput, lang: str) -> None:
     lab = LABELS[lang]
-    ws.cell(row=1, column=1, value=lab["title"].format(label=report.period_label)).font = Font(
-        bold=True, size=14
-    )
-    ws.cell(
-        row=2,
-        column=1,
-        value=lab["period"].format(start=report.period_from, end=report.period_to),
-    )
+    _put(ws, 1, 1, lab["title"].format(label=report.period_label)).font = Font(bold=True, size=14)
+    _put(ws, 2, 1, lab["period"].format(start=report.period_from, end=report.period_to))
     if report.area is not None:
-        ws.cell(row=3, column=1, value=report.area.get(lang)).font = Font(bold=True)
-    ws.cell(row=4, column=1, value=show.rollup_sentence(report.evaluation, lang))
+        _put(ws, 3, 1, report.area.get(lang)).font = Font(bold=True)
+    _put(ws, 4, 1, show.rollup_sentence(report.evaluation, lang))
     head = 6
     _header(ws, head, lab["goal_headers"])
     row = head
@@ -112,7 +131,7 @@ def _goals_sheet(ws: Any, report: ReportInput, lang: str) -> None:
             (r.council.goal.title.get(lang), r.board.goal.title.get(lang), ind.title.get(lang)),
             start=1,
         ):
-            ws.cell(row=row, column=col, value=text).alignment = _WRAP
+            _put(ws, row, col, text).alignment = _WRAP
         _put_value(ws.cell(row=row, column=4), r.result.current, ind.unit, lang, ind.decimals)
         _put_value(ws.cell(row=row, column=5), r.result.forecast, ind.unit, lang, ind.decimals)
         _put_value(
@@ -123,20 +142,20 @@ def _goals_sheet(ws: Any, report: ReportInput, lang: str) -> None:
             ind.decimals,
             ind.target.rule if ind.target.show_rule else None,
         )
-        ws.cell(row=row, column=7, value=show.status_label(r.result.status, lang)).alignment = _TOP
+        _put(ws, row, 7, show.status_label(r.result.status, lang)).alignment = _TOP
         for col in range(1, 8):
             ws.cell(row=row, column=col).border = _BORDER
     ws.freeze_panes = ws.cell(row=head + 1, column=1)
     ws.auto_filter.ref = f"A{head}:G{row}"
     row += 2
-    ws.cell(row=row, column=1, value=lab["board_status"]).font = Font(bold=True)
+    _put(ws, row, 1, lab["board_status"]).font = Font(bold=True)
     row += 1
     _header(ws, row, lab["board_headers"])
     for c, b in board_rows(report):
         row += 1
-        ws.cell(row=row, column=1, value=c.goal.title.get(lang)).alignment = _WRAP
-        ws.cell(row=row, column=2, value=b.goal.title.get(lang)).alignment = _WRAP
-        ws.cell(row=row, column=3, value=show.status_label(b.status, lang)).alignment = _TOP
+        _put(ws, row, 1, c.goal.title.get(lang)).alignment = _WRAP
+        _put(ws, row, 2, b.goal.title.get(lang)).alignment = _WRAP
+        _put(ws, row, 3, show.status_label(b.status, lang)).alignment = _TOP
         for col in range(1, 4):
             ws.cell(row=row, column=col).border = _BORDER
     _widths(ws, (38, 34, 48, 14, 14, 18, 20))
@@ -152,7 +171,7 @@ def _table_sheet(
     _header(ws, 1, headers)
     for r, values in enumerate(rows, start=2):
         for col, v in enumerate(values, start=1):
-            cell = ws.cell(row=r, column=col, value=v)
+            cell = _put(ws, r, col, v)
             cell.border = _BORDER
             cell.alignment = _WRAP
             if col in formats and v is not None:
@@ -229,6 +248,18 @@ def render_xlsx(report: ReportInput, lang: str) -> bytes:
     return _fixed_zip_times(buf.getvalue(), show.local(report.generated_at))
 
 
+def _keep_carriage_returns(name: str, data: bytes) -> bytes:
+    """A sheet's XML with each raw CR in text written as `&#13;`.
+
+    The XML serializer writes a CR in text as is, and every XML reader turns it into a
+    LF, so "\\r=1" would read back as "\\n=1". Attribute values come out escaped
+    already, so a raw CR in a sheet is always inside a cell's text.
+    """
+    if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+        return data.replace(b"\r", b"&#13;")
+    return data
+
+
 def _fixed_zip_times(data: bytes, at: datetime) -> bytes:
     """The archive again with every member dated `at`, so equal input gives equal bytes."""
     when = (max(at.year, 1980), at.month, at.day, at.hour, at.minute, at.second)
@@ -241,5 +272,5 @@ def _fixed_zip_times(data: bytes, at: datetime) -> bytes:
             member = zipfile.ZipInfo(info.filename, date_time=when)
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = info.external_attr
-            dst.writestr(member, src.read(info.filename))
+            dst.writestr(member, _keep_carriage_returns(info.filename, src.read(info.filename)))
     return out.getvalue()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Select, func, select, update
 
 from services.store.db import insert_for, now_us
 from services.store.tables import AppliedEvent, OutboxEvent
@@ -34,8 +34,13 @@ class NewEvent:
 
 def add(conn: Connection, events: Sequence[NewEvent]) -> int:
     """Insert the events, skipping ids already stored; returns how many were new."""
+    return len(insert_new(conn, events))
+
+
+def insert_new(conn: Connection, events: Sequence[NewEvent]) -> set[str]:
+    """Insert the events, skipping ids already stored; returns the ids that were new."""
     if not events:
-        return 0
+        return set()
     at = now_us()
     rows = [
         {
@@ -55,7 +60,16 @@ def add(conn: Connection, events: Sequence[NewEvent]) -> int:
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(OUTBOX.c.id)
     )
-    return len(conn.execute(stmt, rows).all())  # rows as parameters: compiled once, cached
+    return set(conn.execute(stmt, rows).scalars())  # rows as parameters: compiled once, cached
+
+
+def payloads(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    """The stored payload of each of these ids that is in the outbox."""
+    out: dict[str, str] = {}
+    for i in range(0, len(ids), 500):  # bounded IN lists
+        query = select(OUTBOX.c.id, OUTBOX.c.payload).where(OUTBOX.c.id.in_(ids[i : i + 500]))
+        out.update((row.id, row.payload) for row in conn.execute(query))
+    return out
 
 
 def pending(conn: Connection, limit: int) -> list[Pending]:
@@ -88,3 +102,38 @@ def requeue_unapplied(conn: Connection) -> int:
     applied = select(APPLIED.c.id).where(APPLIED.c.id == OUTBOX.c.id).exists()
     stmt = update(OUTBOX).where(OUTBOX.c.published.is_(True), ~applied).values(published=False)
     return int(conn.execute(stmt).rowcount)
+
+
+def oldest_unapplied(
+    conn: Connection, topics: Collection[str], since_us: int = 0
+) -> dict[str, int]:
+    """Topic -> when the API accepted (received_at_us) its oldest event no processor applied,
+    for the topics given (those a processor applies: not the sla notifications).
+
+    Only events accepted from since_us on are looked at: the caller passes a mark below
+    which all were applied before, so that a refresh reads the recent events and not
+    the whole outbox (events stay applied, so the mark only moves forward).
+    """
+    oldest: dict[str, int] = {}
+    for published in (False, True):
+        for topic, at in conn.execute(oldest_unapplied_query(topics, published, since_us)):
+            oldest[topic] = min(at, oldest.get(topic, at))
+    return oldest
+
+
+def oldest_unapplied_query(
+    topics: Collection[str], published: bool, since_us: int
+) -> Select[str, int]:
+    """One range scan on ix_outbox_pending, which leads with `published` (hence one query
+    per value); each event found is then looked up in the inbox by its primary key."""
+    applied = select(APPLIED.c.id).where(APPLIED.c.id == OUTBOX.c.id).exists()
+    return (
+        select(OUTBOX.c.topic, func.min(OUTBOX.c.received_at_us))
+        .where(
+            OUTBOX.c.published == published,
+            OUTBOX.c.received_at_us >= since_us,
+            OUTBOX.c.topic.in_(sorted(topics)),
+            ~applied,
+        )
+        .group_by(OUTBOX.c.topic)
+    )

@@ -67,6 +67,15 @@ class WorkerBeat(SQLModel, table=True):
     partitions: int = 0
 
 
+class Lease(SQLModel, table=True):
+    """A named lease: the worker that holds it does a job that must run in one place only."""
+
+    __tablename__ = "leases"
+    name: str = Field(primary_key=True, max_length=200)
+    holder: str = Field(max_length=200)
+    expires_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class EntityEvent(SQLModel, table=True):
     """Every applied ticket, incident, change, freeze and indicator event, by entity.
 
@@ -162,6 +171,17 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)  # hex SHA-256 (services.core.auth)
     source: str = Field(max_length=100, index=True)
     scopes: str = Field(max_length=1000)  # comma-separated event-type globs
+    # Comma-separated CloudEvents sources it may send (`*`, `pbx/*`, `/import/pbx`);
+    # NULL: its own source name and what lies below it (services.core.auth).
+    event_sources: str | None = Field(default=None, max_length=1000)
     rate: float | None = None  # events/s; None: the settings' rate_limit
     created_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     last_used_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class StoreMeta(SQLModel, table=True):
+    """Facts about the store itself, such as which migrations have run."""
+
+    __tablename__ = "store_meta"
+    key: str = Field(primary_key=True, max_length=100)
+    value: str = Field(max_length=200)

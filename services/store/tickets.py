@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, or_, select
 
@@ -32,6 +32,24 @@ def save(conn: Connection, states: Iterable[TicketState]) -> None:
         for s in states
     ]
     upsert(conn, TICKETS, rows, ["ticket_id"])
+
+
+def first_resolutions(conn: Connection, states: Sequence[TicketState]) -> list[TicketState]:
+    """The resolved tickets among `states` whose stored row shows no resolution yet:
+    neither resolved nor reopened (a reopen means it was resolved before). Each ticket
+    is one of them at most once, so the handling-time histogram counts it once, at the
+    first resolution the store sees. (A ticket whose resolution and reopen arrive in
+    one batch, before its final resolution does, is stored reopened and not counted.)
+    """
+    resolved = {s.ticket_id: s for s in states if s.resolved_at is not None}
+    if not resolved:
+        return []
+    c = TICKETS.c
+    query = select(c.ticket_id).where(
+        c.ticket_id.in_(sorted(resolved)), c.resolved_at_us.is_not(None) | (c.reopened > 0)
+    )
+    seen = set(conn.execute(query).scalars())
+    return [s for tid, s in sorted(resolved.items()) if tid not in seen]
 
 
 def facts(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from services.core.auth import new_token, token_hash
+from services.core.auth import default_event_sources, new_token, token_hash
 from services.store.db import insert_for, now_us
 from services.store.tables import ApiToken
 
@@ -24,6 +24,11 @@ class TokenInfo:
     rate: float | None
     created_at_us: int
     last_used_at_us: int | None
+    event_sources: tuple[str, ...] = ()  # the CloudEvents sources it may send
+
+
+def _sources(value: str | None, source: str) -> tuple[str, ...]:
+    return tuple(value.split(",")) if value else default_event_sources(source)
 
 
 def _info(row: object) -> TokenInfo:
@@ -35,6 +40,7 @@ def _info(row: object) -> TokenInfo:
         rate=r["rate"],
         created_at_us=r["created_at_us"],
         last_used_at_us=r["last_used_at_us"],
+        event_sources=_sources(r["event_sources"], r["source"]),
     )
 
 
@@ -44,10 +50,13 @@ def create(
     scopes: tuple[str, ...],
     rate: float | None = None,
     token: str | None = None,
+    event_sources: tuple[str, ...] | None = None,
 ) -> tuple[TokenInfo, str]:
-    """A new token (random unless given); returns it in clear this once, with its row."""
+    """A new token (random unless given); returns it in clear this once, with its row.
+    Without `event_sources` it may send events of its own source and below it."""
     token = token or new_token()
-    info = TokenInfo(_new_id(), source, scopes, rate, now_us(), None)
+    stored = ",".join(event_sources) if event_sources else None
+    info = TokenInfo(_new_id(), source, scopes, rate, now_us(), None, _sources(stored, source))
     conn.execute(
         TOKENS.insert().values(
             id=info.id,
@@ -56,6 +65,7 @@ def create(
             scopes=",".join(scopes),
             rate=rate,
             created_at_us=info.created_at_us,
+            event_sources=stored,
         )
     )
     return info, token
@@ -65,8 +75,24 @@ def _new_id() -> str:
     return "tok_" + secrets.token_hex(4)
 
 
-def ensure(conn: Connection, token: str, source: str, scopes: tuple[str, ...]) -> bool:
-    """Make sure `token` exists (the configured dev token); True if it was added now."""
+def ensure(
+    conn: Connection,
+    token: str,
+    source: str,
+    scopes: tuple[str, ...],
+    event_sources: tuple[str, ...] = ("*",),
+) -> bool:
+    """Make sure `token` exists (the configured dev token), with these event sources;
+    True if it was added now."""
+    exists = select(TOKENS.c.id).where(TOKENS.c.token_hash == token_hash(token))
+    if conn.execute(exists).first() is not None:
+        # A store from before event sources: the dev token keeps speaking for all.
+        conn.execute(
+            TOKENS.update()
+            .where(TOKENS.c.token_hash == token_hash(token))
+            .values(event_sources=",".join(event_sources))
+        )
+        return False
     ins = insert_for(conn.dialect.name, TOKENS).values(
         id=_new_id(),
         token_hash=token_hash(token),
@@ -74,6 +100,7 @@ def ensure(conn: Connection, token: str, source: str, scopes: tuple[str, ...]) -
         scopes=",".join(scopes),
         rate=None,
         created_at_us=now_us(),
+        event_sources=",".join(event_sources),
     )
     # Two API processes starting together both try: the second one's insert is a no-op.
     result = conn.execute(ins.on_conflict_do_nothing(index_elements=["token_hash"]))

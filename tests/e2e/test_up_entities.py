@@ -7,6 +7,7 @@ figures must not depend on arrival order.
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import time
@@ -203,7 +204,8 @@ def test_tickets_incidents_and_freezes_end_to_end(stack: Up) -> None:
     # T5's SLA clock has run out: one warning and one breach, raised once through the outbox.
     def sla_raised() -> None:
         with sqlite3.connect(stack.tmp / "opstrack.db") as db:
-            ids = sorted(r[0] for r in db.execute("SELECT id FROM outbox WHERE type LIKE 'sla.%'"))
+            rows = db.execute("SELECT payload FROM outbox WHERE type LIKE 'sla.%'")
+            ids = sorted(json.loads(r[0])["id"] for r in rows)
         assert ids == ["sla.breached:T5", "sla.warning:T5"]
         metrics = httpx.get(f"http://127.0.0.1:{stack.worker_port}/metrics", timeout=5).text
         assert 'opstrack_tickets_open{priority="3",sla="breached"} 1.0' in metrics

@@ -21,6 +21,7 @@ import orjson
 import pytest
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, func, select
 
@@ -112,7 +113,9 @@ def post(client: TestClient, body: object, content_type: str = SINGLE) -> Any:
 
 def stored(engine: Engine) -> dict[str, dict[str, Any]]:
     with engine.connect() as conn:
-        return {row.id: dict(row._mapping) for row in conn.execute(select(OUTBOX))}
+        # By event id, from the payload: rows are keyed by (source, id).
+        rows = conn.execute(select(OUTBOX))
+        return {orjson.loads(row.payload)["id"]: dict(row._mapping) for row in rows}
 
 
 def outbox_count(engine: Engine) -> int:
@@ -158,6 +161,14 @@ def consume(bootstrap: str, topic: str, expected: int) -> list[ConsumerRecord]:
     return records
 
 
+def published(labels: dict[str, str]) -> float | None:
+    return REGISTRY.get_sample_value("opstrack_relay_published_events_total", labels)
+
+
+def relay_errors() -> float:
+    return REGISTRY.get_sample_value("opstrack_relay_errors_total") or 0.0
+
+
 def ingest_counter(client: TestClient, result: str) -> float:
     text = client.get("/metrics").text
     for family in text_string_to_metric_families(text):
@@ -178,11 +189,11 @@ def test_single_event_is_accepted_then_a_duplicate(
     event = call_event(1)
     first = post(client, event, content_type)
     assert first.status_code == 202, first.text
-    assert first.json() == {"accepted": 1, "duplicates": 0}
+    assert first.json() == {"accepted": 1, "duplicates": 0, "conflicts": []}
 
     again = post(client, event, content_type)
     assert again.status_code == 202, again.text
-    assert again.json() == {"accepted": 0, "duplicates": 1}
+    assert again.json() == {"accepted": 0, "duplicates": 1, "conflicts": []}
 
     rows = stored(engine)
     assert list(rows) == ["evt-1"]
@@ -201,9 +212,21 @@ def test_single_event_is_accepted_then_a_duplicate(
 def test_same_id_under_the_other_content_type_is_a_duplicate(
     client: TestClient, engine: Engine
 ) -> None:
-    assert post(client, call_event(1), SINGLE).json() == {"accepted": 1, "duplicates": 0}
-    assert post(client, call_event(1), JSON).json() == {"accepted": 0, "duplicates": 1}
-    assert post(client, [call_event(1)], BATCH).json() == {"accepted": 0, "duplicates": 1}
+    assert post(client, call_event(1), SINGLE).json() == {
+        "accepted": 1,
+        "duplicates": 0,
+        "conflicts": [],
+    }
+    assert post(client, call_event(1), JSON).json() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "conflicts": [],
+    }
+    assert post(client, [call_event(1)], BATCH).json() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "conflicts": [],
+    }
     assert outbox_count(engine) == 1
 
 
@@ -211,12 +234,12 @@ def test_same_id_under_the_other_content_type_is_a_duplicate(
 def test_batch_counts_new_events_and_duplicates(
     client: TestClient, engine: Engine, content_type: str
 ) -> None:
-    assert post(client, call_event(1)).json() == {"accepted": 1, "duplicates": 0}
+    assert post(client, call_event(1)).json() == {"accepted": 1, "duplicates": 0, "conflicts": []}
     # evt-1 is stored already; evt-3 comes twice in the batch.
     batch = [call_event(1), call_event(2, "call.abandoned", 3.0), call_event(3), call_event(3)]
     r = post(client, batch, content_type)
     assert r.status_code == 202, r.text
-    assert r.json() == {"accepted": 2, "duplicates": 2}
+    assert r.json() == {"accepted": 2, "duplicates": 2, "conflicts": []}
     assert sorted(stored(engine)) == ["evt-1", "evt-2", "evt-3"]
 
 
@@ -236,6 +259,25 @@ def test_batch_with_invalid_items_is_refused_whole(client: TestClient, engine: E
     assert all(e["message"] for e in body["errors"])
     assert "3 of 5" in body["detail"]
     assert outbox_count(engine) == 0  # not even the valid events 0 and 2
+
+
+def test_a_huge_bad_batch_lists_a_hundred_errors_and_counts_them_all(
+    client: TestClient, engine: Engine
+) -> None:
+    batch = [call_event(n, wait=-1.0) for n in range(10_000)]  # one error each
+    r = post(client, batch, BATCH)
+    assert r.status_code == 422, r.text[:500]
+    body = r.json()
+    assert body["error_count"] == 10_000
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [
+        (n, "data.wait_seconds") for n in range(100)
+    ]
+    assert body["detail"] == (
+        "10000 of 10000 events are invalid; nothing was stored; "
+        "the first 100 of 10000 errors are listed"
+    )
+    assert len(r.content) < 50_000  # was 4 MB
+    assert outbox_count(engine) == 0
 
 
 def test_single_invalid_event_names_the_field(client: TestClient, engine: Engine) -> None:
@@ -292,7 +334,11 @@ def test_body_over_the_limit_is_413(db_url: str, broker: EmbeddedBroker, engine:
 
         small = orjson.dumps([call_event(1)])
         assert len(small) <= 1024
-        assert post(client, small, BATCH).json() == {"accepted": 1, "duplicates": 0}
+        assert post(client, small, BATCH).json() == {
+            "accepted": 1,
+            "duplicates": 0,
+            "conflicts": [],
+        }
 
 
 def test_too_many_events_is_413(db_url: str, broker: EmbeddedBroker, engine: Engine) -> None:
@@ -304,7 +350,7 @@ def test_too_many_events_is_413(db_url: str, broker: EmbeddedBroker, engine: Eng
         assert outbox_count(engine) == 0
         # At the limit is fine.
         r = post(client, [call_event(1), call_event(2)], BATCH)
-        assert r.json() == {"accepted": 2, "duplicates": 0}
+        assert r.json() == {"accepted": 2, "duplicates": 0, "conflicts": []}
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])
@@ -327,11 +373,22 @@ def test_relay_publishes_accepted_events_keyed_by_call_id(
     exited = call_event(3, "call.exited", 40.0)
     exited["data"]["reason"] = "full"
     batch = [call_event(1), call_event(2, "call.queued", wait=None), exited]
-    assert post(client, batch, BATCH).json() == {"accepted": 3, "duplicates": 0}
-    assert post(client, call_event(1), SINGLE).json() == {"accepted": 0, "duplicates": 1}
+    before_post = time.time()
+    assert post(client, batch, BATCH).json() == {"accepted": 3, "duplicates": 0, "conflicts": []}
+    assert post(client, call_event(1), SINGLE).json() == {
+        "accepted": 0,
+        "duplicates": 1,
+        "conflicts": [],
+    }
 
     wait_until(lambda: backlog(engine) == 0, "outbox backlog drained")
     assert all(row["published"] for row in stored(engine).values())
+    # Counted by topic once marked published (the topic is this test's own, from 0).
+    calls_topic = {"topic": app_settings.topic("calls")}
+    wait_until(lambda: published(calls_topic) == 3, "three events counted as published")
+    assert published({"topic": app_settings.topic("tickets")}) == 0  # there from the start
+    last = REGISTRY.get_sample_value("opstrack_relay_last_publish_timestamp_seconds")
+    assert last is not None and before_post <= last <= time.time()
 
     records = consume(broker.bootstrap, app_settings.topic("calls"), 3)
     got = sorted((r.key, orjson.loads(r.value)["id"]) for r in records)
@@ -347,14 +404,16 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away(
 ) -> None:
     port = free_port()  # nothing listens here until the broker is started below
     settings = settings_for(db_url, f"127.0.0.1:{port}")
+    errors = relay_errors()
     with running(settings) as client:
         r = post(client, [call_event(1), call_event(2)], BATCH)
         assert r.status_code == 202, r.text
-        assert r.json() == {"accepted": 2, "duplicates": 0}
+        assert r.json() == {"accepted": 2, "duplicates": 0, "conflicts": []}
 
         # The relay has tried the broker (its client logged the refused connection)
         # and both events are still pending.
         wait_until(lambda: bool(kafka_log), "the relay's client logged a refused connection")
+        wait_until(lambda: relay_errors() > errors, "the relay counted its failed round")
         assert backlog(engine) == 2
         assert not any(row["published"] for row in stored(engine).values())
         ready = client.get("/readyz")
@@ -362,7 +421,11 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away(
         assert ready.json()["checks"]["broker"] is False
 
         # An event accepted while the broker is still away waits too.
-        assert post(client, call_event(3), SINGLE).json() == {"accepted": 1, "duplicates": 0}
+        assert post(client, call_event(3), SINGLE).json() == {
+            "accepted": 1,
+            "duplicates": 0,
+            "conflicts": [],
+        }
         assert backlog(engine) == 3
 
         with EmbeddedBroker(port=port) as late:

@@ -76,9 +76,17 @@ def running(settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
-def new_token(engine: Engine, source: str, scopes: str, rate: float | None = None) -> str:
+def new_token(
+    engine: Engine,
+    source: str,
+    scopes: str,
+    rate: float | None = None,
+    event_sources: tuple[str, ...] | None = ("*",),
+) -> str:
+    """A token; by default it may send any event source (the tests of scopes and rates
+    post events of source `test`). event_sources=None: the default, its own name."""
     with engine.begin() as conn:
-        return tokens.create(conn, source, tuple(scopes.split(",")), rate)[1]
+        return tokens.create(conn, source, tuple(scopes.split(",")), rate, None, event_sources)[1]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -92,7 +100,8 @@ def post_events(client: TestClient, events: list[Any], token: str | None) -> Any
 
 def stored_ids(engine: Engine) -> set[str]:
     with engine.connect() as conn:
-        return {row.id for row in conn.execute(select(OUTBOX.c.id))}
+        # The event ids, from the payloads: rows are keyed by (source, id).
+        return {orjson.loads(p)["id"] for p in conn.execute(select(OUTBOX.c.payload)).scalars()}
 
 
 @pytest.fixture
@@ -289,6 +298,133 @@ def test_alertmanager_needs_a_token_for_incidents(client: TestClient, engine: En
     assert len(stored_ids(engine)) == 1
 
 
+# --- a source speaks only for itself ----------------------------------------------------------
+
+
+def from_source(e: dict[str, Any], source: str, **changes: Any) -> dict[str, Any]:
+    return e | {"source": source} | changes
+
+
+def test_a_token_sends_only_events_of_its_own_source_or_those_it_was_given(
+    client: TestClient, engine: Engine
+) -> None:
+    slow = new_token(engine, "slowsrc", "call.*", event_sources=None)
+    forged = from_source(event(1), "pbx/askersund")
+    r = post_events(client, [event(2) | {"source": "slowsrc/x"}, forged], slow)
+    assert r.status_code == 403, r.text
+    assert r.json()["forbidden_sources"] == ["pbx/askersund"]
+    assert "source" in r.json()["detail"]
+    assert stored_ids(engine) == set()  # the whole batch, as for scopes
+    # Its own name, and what lies below it, it may send.
+    r = post_events(
+        client, [from_source(event(3), "slowsrc"), from_source(event(4), "slowsrc/a")], slow
+    )
+    assert (r.status_code, r.json()["accepted"]) == (202, 2), r.text
+    # A token given pbx/* speaks for every queue of the PBX, and only for them.
+    pbx = new_token(engine, "asterisk", "call.*", event_sources=("pbx/*",))
+    assert post_events(client, [forged], pbx).status_code == 202
+    assert post_events(client, [from_source(event(5), "slowsrc")], pbx).status_code == 403
+
+
+def test_a_forged_event_cannot_block_the_real_one(client: TestClient, engine: Engine) -> None:
+    # The attack of the issue: post the id the real importer will use, first. The
+    # attacker's token may send only its own source, so it is refused; and were it
+    # sent under its own source, the real event's (source, id) is still another one.
+    attacker = new_token(engine, "slowsrc", "call.*", event_sources=None)
+    real = from_source(event(1), "pbx/askersund")
+    assert post_events(client, [real], attacker).status_code == 403
+    assert post_events(client, [from_source(real, "slowsrc")], attacker).status_code == 202
+    pbx = new_token(engine, "asterisk", "call.*", event_sources=("pbx/*",))
+    r = post_events(client, [real], pbx)
+    assert (r.status_code, r.json()["accepted"], r.json()["duplicates"]) == (202, 1, 0), r.text
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(OUTBOX)).scalar_one() == 2
+
+
+def test_same_id_same_content_is_a_duplicate_other_content_a_conflict(
+    client: TestClient, engine: Engine
+) -> None:
+    token = new_token(engine, "pbx", "call.*,ticket.*", event_sources=("pbx/*",))
+    first = from_source(event(1), "pbx/a")
+    assert post_events(client, [first], token).json()["accepted"] == 1
+    changed = first | {"data": first["data"] | {"queue": "other"}}
+    other_source = from_source(event(1), "pbx/b")  # the same id, another source: new
+    r = post_events(client, [first, changed, other_source], token)
+    assert r.status_code == 202, r.text
+    assert r.json() == {
+        "accepted": 1,
+        "duplicates": 1,
+        "conflicts": [{"source": "pbx/a", "id": first["id"]}],
+    }
+    # Within one batch too: the first of a (source, id) is stored, a changed repeat conflicts.
+    t = from_source(event(9, "ticket.created"), "pbx/a")
+    t2 = t | {"data": t["data"] | {"priority": 1}}
+    assert post_events(client, [t, t2], token).json() == {
+        "accepted": 1,
+        "duplicates": 0,
+        "conflicts": [{"source": "pbx/a", "id": t["id"]}],
+    }
+    with engine.connect() as conn:
+        payloads = [orjson.loads(p) for p in conn.execute(select(OUTBOX.c.payload)).scalars()]
+    stored = {(p["source"], p["id"]): p for p in payloads}
+    assert len(stored) == 3
+    assert stored[("pbx/a", first["id"])]["data"]["queue"] == "q"  # the first one stays
+    assert stored[("pbx/a", t["id"])]["data"]["priority"] == 3
+
+
+def test_opstrack_s_own_sla_events_need_a_scope_that_names_them(
+    client: TestClient, engine: Engine
+) -> None:
+    breach = {
+        "specversion": "1.0",
+        "id": "sla.breached:T1",
+        "source": "opstrack/processor",
+        "type": "sla.breached",
+        "time": "2022-03-01T10:00:00+00:00",
+        "data": {
+            "ticket_id": "T1",
+            "category": "it",
+            "priority": 3,
+            "municipality": "Laxå",
+            "target_hours": 24,
+            "elapsed_hours": 30,
+            "clock": "calendar",
+        },
+    }
+    everything = new_token(engine, "admin", "*")
+    r = post_events(client, [breach], everything)
+    assert r.status_code == 403, r.text
+    assert r.json()["forbidden_types"] == ["sla.breached"]
+    granted = new_token(engine, "sla-import", "sla.*")
+    assert post_events(client, [breach], granted).status_code == 202
+
+
+def test_a_webhook_takes_only_its_own_source_s_token(client: TestClient, engine: Engine) -> None:
+    zammad = orjson.dumps(zammad_payload())
+    glpi_token = new_token(engine, "glpi", "ticket.*", event_sources=None)
+    r = post_webhook(client, "tickets/zammad", zammad, bearer(glpi_token))
+    assert r.status_code == 403, r.text
+    assert "zammad" in r.json()["detail"]
+    assert stored_ids(engine) == set()
+    assert (
+        post_webhook(
+            client, "tickets/glpi", orjson.dumps(glpi_payload()), bearer(glpi_token)
+        ).status_code
+        == 202
+    )
+    # A token may be given other webhooks by name.
+    both = new_token(engine, "tickets", "ticket.*", event_sources=("glpi", "zammad"))
+    assert post_webhook(client, "tickets/zammad", zammad, bearer(both)).status_code == 202
+    am = orjson.dumps(payload(alert()))
+    r = post_webhook(
+        client,
+        "alertmanager",
+        am,
+        bearer(new_token(engine, "grafana", "incident.*", event_sources=None)),
+    )
+    assert r.status_code == 403, r.text
+
+
 # --- reads, the dev token ---------------------------------------------------------------------
 
 
@@ -326,18 +462,23 @@ def test_the_dev_token_is_made_sure_of_once(
 
 
 def test_token_create_use_list_revoke(client: TestClient, engine: Engine, db_url: str) -> None:
-    made = opstrack("token", "create", "--source", "asterisk", "--scope", "call.*", "--db", db_url)
+    made = opstrack(
+        "token", "create", "--source", "asterisk", "--scope", "call.*",
+        "--event-source", "test,pbx/*", "--db", db_url,
+    )  # fmt: skip
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip()
     assert token.startswith("ops_") and "\n" not in token
     assert post_events(client, [event(1)], token).status_code == 202
+    assert post_events(client, [event(3) | {"source": "asterisk"}], token).status_code == 403
 
     listed = opstrack("token", "list", "--db", db_url)
     assert listed.returncode == 0, listed.stderr
     assert "asterisk" in listed.stdout and "call.*" in listed.stdout
     assert token not in listed.stdout + listed.stderr + made.stderr
     with engine.connect() as conn:
-        (token_id,) = conn.execute(select(TOKENS.c.id)).one()
+        (token_id, sources) = conn.execute(select(TOKENS.c.id, TOKENS.c.event_sources)).one()
+    assert sources == "test,pbx/*"
     assert token_id in listed.stdout
 
     gone = opstrack("token", "revoke", token_id, "--db", db_url)

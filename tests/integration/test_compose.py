@@ -27,7 +27,11 @@ RULES = ROOT / "deploy" / "prometheus" / "rules"
 DOCKER_COMPOSE = shutil.which("docker-compose")
 
 # Values no one would choose: found in the rendered config, never in the file.
-SECRETS = {"POSTGRES_PASSWORD": "pg-Sentinel-31415", "GRAFANA_ADMIN_PASSWORD": "gf-Sentinel-27182"}
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-Sentinel-31415",
+    "GRAFANA_ADMIN_PASSWORD": "gf-Sentinel-27182",
+    "GRAFANA_DB_PASSWORD": "gfdb-Sentinel-16180",
+}
 LONG_RUNNING = {
     "kafka",
     "postgres",
@@ -138,7 +142,7 @@ def test_opstrack_waits_for_healthy_dependencies(services: dict[str, Any]) -> No
         assert needs["postgres"] == healthy and needs["kafka"] == healthy, name
         assert needs["migrate"] == {"condition": "service_completed_successfully"}, name
     assert services["migrate"]["depends_on"] == {"postgres": healthy, "kafka": healthy}
-    assert services["grafana"]["depends_on"] == {"prometheus": healthy}
+    assert services["grafana"]["depends_on"] == {"prometheus": healthy, "postgres": healthy}
     assert services["prometheus"]["depends_on"] == {"alertmanager": healthy}
 
 
@@ -228,6 +232,12 @@ def test_no_secret_is_written_in_the_file(services: dict[str, Any]) -> None:
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == SECRETS["POSTGRES_PASSWORD"]
     grafana = services["grafana"]["environment"]
     assert grafana["GF_SECURITY_ADMIN_PASSWORD"] == SECRETS["GRAFANA_ADMIN_PASSWORD"]
+    # Grafana reads the store as the read-only role, with the password the role got.
+    assert grafana["STORE_DB_PASSWORD"] == SECRETS["GRAFANA_DB_PASSWORD"]
+    assert (
+        services["postgres"]["environment"]["GRAFANA_DB_PASSWORD"]
+        == (SECRETS["GRAFANA_DB_PASSWORD"])
+    )
 
 
 def test_mounted_files_exist_where_the_containers_expect_them(services: dict[str, Any]) -> None:
@@ -241,13 +251,16 @@ def test_mounted_files_exist_where_the_containers_expect_them(services: dict[str
 
     assert binds("prometheus") == {"/etc/prometheus": str(ROOT / "deploy/prometheus")}
     assert binds("alertmanager") == {"/etc/alertmanager": str(ROOT / "deploy/alertmanager")}
+    assert binds("postgres") == {
+        "/docker-entrypoint-initdb.d": str(ROOT / "deploy/postgres/initdb")
+    }
     assert binds("grafana") == {
         "/etc/grafana/provisioning": str(ROOT / "deploy/grafana/provisioning"),
         "/var/lib/grafana/dashboards": str(ROOT / "deploy/grafana/dashboards"),
     }
     for name in OPSTRACK_SERVICES:
         assert binds(name) == {"/app/config": str(ROOT / "config")}
-    for name in ("prometheus", "alertmanager", "grafana", "api"):
+    for name in ("prometheus", "alertmanager", "grafana", "api", "postgres"):
         for source in binds(name).values():
             assert Path(source).is_dir(), source
     assert (ROOT / "deploy/alertmanager/alertmanager.yml").is_file()
@@ -256,6 +269,26 @@ def test_mounted_files_exist_where_the_containers_expect_them(services: dict[str
         (ROOT / "deploy/grafana/provisioning/dashboards/opstrack.yml").read_text()
     )
     assert [p["options"]["path"] for p in provider["providers"]] == ["/var/lib/grafana/dashboards"]
+
+
+def test_grafana_reads_the_store_as_the_read_only_role(services: dict[str, Any]) -> None:
+    """The data source's ${VARIABLES} are all set on Grafana, and name the role initdb makes."""
+    source_file = ROOT / "deploy/grafana/provisioning/datasources/postgres.yml"
+    (source,) = yaml.safe_load(source_file.read_text())["datasources"]
+    grafana = services["grafana"]["environment"]
+    wanted = set(re.findall(r"\$\{(\w+)\}", source_file.read_text()))
+    assert wanted and wanted <= set(grafana), sorted(wanted - set(grafana))
+
+    def value(text: str) -> str:
+        return re.sub(r"\$\{(\w+)\}", lambda m: str(grafana[m.group(1)]), text)
+
+    postgres = services["postgres"]["environment"]
+    assert value(source["url"]) == "postgres:5432"
+    assert value(source["jsonData"]["database"]) == postgres["POSTGRES_DB"]
+    assert value(source["user"]) == postgres["GRAFANA_DB_USER"] != postgres["POSTGRES_USER"]
+    assert value(source["secureJsonData"]["password"]) == postgres["GRAFANA_DB_PASSWORD"]
+    script = ROOT / "deploy/postgres/initdb/10-grafana-reader.sh"
+    assert os.access(script, os.X_OK)  # the image runs an executable *.sh in a shell of its own
 
 
 # --- Prometheus --------------------------------------------------------------------------

@@ -627,13 +627,14 @@ def test_tick_raises_each_sla_event_once_and_none_for_resolved(engine: Engine) -
     tick(engine, settings, BusinessCalendar(), targets, catalog, now)
     with engine.connect() as conn:
         pending = outbox.pending(conn, 100)
-    assert sorted(p.id for p in pending) == [
+    # Outbox rows are keyed by (source, id); the event ids are in their payloads.
+    assert sorted(parse_event_json(p.payload).id for p in pending) == [
         "sla.breached:T-LATE",
         "sla.warning:T-LATE",
         "sla.warning:T-WARN",
     ]
     assert {(p.topic, p.key) for p in pending} == {("t-sla", "T-LATE"), ("t-sla", "T-WARN")}
-    by_id = {p.id: parse_event_json(p.payload) for p in pending}
+    by_id = {e.id: e for e in (parse_event_json(p.payload) for p in pending)}
     breached, warned = by_id["sla.breached:T-LATE"], by_id["sla.warning:T-WARN"]
     assert isinstance(breached, SlaBreached)
     assert isinstance(warned, SlaWarning)
@@ -657,7 +658,7 @@ def test_tick_raises_each_sla_event_once_and_none_for_resolved(engine: Engine) -
     # Once T-WARN passes its target, only its breach is added.
     tick(engine, settings, BusinessCalendar(), targets, catalog, utc("2022-06-03 12:00"))
     with engine.connect() as conn:
-        ids = sorted(p.id for p in outbox.pending(conn, 100))
+        ids = sorted(parse_event_json(p.payload).id for p in outbox.pending(conn, 100))
     assert ids == [
         "sla.breached:T-LATE",
         "sla.breached:T-WARN",

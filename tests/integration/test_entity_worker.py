@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import re
-import subprocess
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from services.stack.procs import stop
 from services.store import changes, incidents
 from services.store.db import make_engine
 from services.store.tables import ChangeRow, TicketRow
-from tests.integration.conftest import start_worker
+from tests.integration.conftest import promtool_lint, start_worker
 
 pytestmark = pytest.mark.integration
 
@@ -390,10 +389,7 @@ def test_worker_stores_the_states_of_a_shuffled_mix_with_duplicates(
             assert processed[labels(topic=topic, result="invalid")] == 0
         batches = metric_samples(text, "opstrack_processor_batch_duration_seconds_count")
         assert batches[labels(topic=f"{prefix}tickets")] >= 3  # one per chunk at least
-        lint = subprocess.run(
-            ["promtool", "check", "metrics"], input=text.encode(), capture_output=True, check=False
-        )
-        assert lint.returncode == 0, lint.stdout.decode() + lint.stderr.decode()
+        assert promtool_lint(text) == []
         print(f"{len(messages)} messages settled {settled_after:.1f}s after the worker started")
     finally:
         stop([worker])

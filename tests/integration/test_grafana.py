@@ -312,9 +312,11 @@ def test_push_upserts_every_dashboard_and_annotates_incidents(
     assert all(p["overwrite"] is True and "folderUid" not in p for p in posted)
     assert {p["dashboard"]["uid"] for p in posted} == {
         "opstrack-servicedesk",
+        "opstrack-tickets",
         "opstrack-incidents",
         "opstrack-change-freeze",
         "opstrack-goals",
+        "opstrack-pipeline",
     }
     assert f"{grafana.url}/d/opstrack-servicedesk/" in result.output
 
@@ -354,7 +356,7 @@ def test_folder_uid_goes_with_each_dashboard(grafana: FakeGrafana) -> None:
     result = run("--url", grafana.url, "--folder-uid", "opstrack")
     assert result.exit_code == 0, result.output + repr(result.exception)
     posted = grafana.posted("/api/dashboards/db")
-    assert len(posted) == 4
+    assert len(posted) == 6  # servicedesk, tickets, incidents, change-freeze, goals, pipeline
     assert all(p["folderUid"] == "opstrack" for p in posted)
     assert grafana.posted("/api/annotations") == []  # not asked to annotate
     assert grafana.problems == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +18,7 @@ from services.core.sli import call_figures
 from services.stack.procs import stop
 from services.store.calls import sum_buckets
 from services.store.db import make_engine
-from tests.integration.conftest import start_worker
+from tests.integration.conftest import promtool_lint, start_worker
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
 
 pytestmark = pytest.mark.integration
@@ -111,10 +110,7 @@ def test_worker_applies_each_event_once_and_dead_letters_the_malformed(
             if line.startswith("opstrack_calls_offered_total{")
         )
         assert offered == 400
-        lint = subprocess.run(
-            ["promtool", "check", "metrics"], input=text.encode(), capture_output=True, check=False
-        )
-        assert lint.returncode == 0, lint.stdout.decode() + lint.stderr.decode()
+        assert promtool_lint(text) == []
     finally:
         stop([worker])
 

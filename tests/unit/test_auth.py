@@ -6,16 +6,22 @@ import hashlib
 import hmac
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.core.auth import (
     ScopeError,
+    foreign,
     hub_signature_valid,
     matches,
     new_token,
     outside,
+    parse_event_sources,
     parse_scopes,
+    speaks_for,
     token_hash,
 )
+from services.core.contracts.envelope import dedup_key
 from services.core.ratelimit import Bucket, Limit, RateLimiter, retry_after_header, take
 
 KNOWN = ("call.queued", "call.answered", "ticket.created", "ticket.closed", "incident.opened")
@@ -33,6 +39,12 @@ KNOWN = ("call.queued", "call.answered", "ticket.created", "ticket.closed", "inc
         ("call.*", "ticket.created", False),
         ("ticket.created", "ticket.created", True),
         ("ticket.created", "ticket.closed", False),
+        # opstrack's own SLA events: `*` does not grant them, naming them does.
+        ("*", "sla.breached", False),
+        ("*", "sla.warning", False),
+        ("sla.*", "sla.breached", True),
+        ("sla.breached", "sla.breached", True),
+        ("sla.breached", "sla.warning", False),
     ],
 )
 def test_scope_matches(scope: str, event_type: str, expected: bool) -> None:
@@ -68,6 +80,57 @@ def test_outside_lists_each_type_no_scope_allows_once_sorted() -> None:
 
 
 # --- tokens ----------------------------------------------------------------------------
+
+
+# --- event sources ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("patterns", "source", "expected"),
+    [
+        (("*",), "pbx/askersund", True),
+        (("pbx/*",), "pbx/askersund", True),
+        (("pbx/*",), "pbx/a/b", True),
+        (("pbx/*",), "pbx", False),  # the prefix's own name is not below it
+        (("pbx/*",), "pbxx/askersund", False),  # a prefix ends at its slash
+        (("pbx",), "pbx", True),
+        (("pbx",), "pbx/askersund", False),
+        (("slowsrc", "slowsrc/*"), "pbx/askersund", False),
+        (("/import/*",), "/import/pbx", True),
+        ((), "anything", False),
+    ],
+)
+def test_speaks_for(patterns: tuple[str, ...], source: str, expected: bool) -> None:
+    assert speaks_for(patterns, source) is expected
+
+
+def test_foreign_lists_each_source_not_allowed_once_sorted() -> None:
+    sources = ["pbx/b", "slowsrc", "pbx/a", "pbx/b", "zammad"]
+    assert foreign(("slowsrc",), sources) == ["pbx/a", "pbx/b", "zammad"]
+
+
+def test_event_sources_are_parsed_and_bad_ones_named() -> None:
+    assert parse_event_sources(" pbx/* , /import/pbx,pbx/*,* ") == ("pbx/*", "/import/pbx", "*")
+    for bad in ("", " , ", "pb*x", "pbx/*/x*", "a b"):
+        with pytest.raises(ScopeError):
+            parse_event_sources(bad)
+
+
+# --- dedup keys -------------------------------------------------------------------------
+
+
+@given(st.text(min_size=1), st.text(min_size=1), st.text(min_size=1), st.text(min_size=1))
+def test_dedup_key_tells_every_other_source_id_pair_apart(
+    s1: str, i1: str, s2: str, i2: str
+) -> None:
+    # Equal exactly for the same pair; ("a", "bc") and ("ab", "c") are two pairs.
+    assert (dedup_key(s1, i1) == dedup_key(s2, i2)) is ((s1, i1) == (s2, i2))
+    assert len(dedup_key(s1, i1)) == 64  # fits the 200-character id columns
+
+
+def test_dedup_key_splits_no_pair_two_ways() -> None:
+    assert dedup_key("a", "bc") != dedup_key("ab", "c")
+    assert dedup_key("1:a", "b") != dedup_key("1", ":ab")
 
 
 def test_new_tokens_are_long_random_and_recognisable() -> None:

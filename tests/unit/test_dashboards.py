@@ -14,7 +14,8 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-import services.observability.processor_metrics  # noqa: F401  (registers the metrics)
+from services.observability import ingest_metrics, processor_metrics
+from services.observability.dashboard_history import POSTGRES_TYPE, POSTGRES_UID, ROW_TITLE
 from services.observability.dashboard_parts import DATASOURCE_UID
 from services.observability.dashboards import (
     DASHBOARDS_DIR,
@@ -23,6 +24,7 @@ from services.observability.dashboards import (
     render_all,
     write_all,
 )
+from services.observability.optional_gauge import OptionalGauge
 
 DEPLOY = DASHBOARDS_DIR.parent
 PANELS = {
@@ -37,6 +39,29 @@ PANELS = {
         "Answer and abandon rates",
         "Calls offered per hour by queue",
         "Calls offered per hour by municipality",
+        "Calls offered per hour by queue, by event time",
+        "Service level per day, by event time",
+        "Abandon rate per day, by event time",
+        "Average speed of answer per day, by event time",
+        "Service level 20 s, this month",
+        "Service level 60 s, this month",
+        "Abandon rate, this month",
+        "Average speed of answer, this month",
+        "Calls offered, this month",
+        "Service level 20 s, today",
+        "Service level 20 s, this tertial",
+    },
+    "tickets.json": {
+        "Resolved, this month",
+        "Mean handling time, this month",
+        "Median handling time, this month",
+        "90th percentile handling time, this month",
+        "Business-hours mean, this month",
+        "Resolved, this tertial",
+        "Mean handling time, this tertial",
+        "Open tickets",
+        "Open tickets breaching their SLA",
+        "Tickets resolved within N hours, in the time range",
     },
     "incidents.json": {
         "Open incidents",
@@ -45,6 +70,8 @@ PANELS = {
         "Service down by service and cause",
         "Availability in the time range, as sampled",
         "MTTA, MTTR and downtime",
+        "Incidents opened per day by service, by event time",
+        "Downtime per day by service, by event time",
     },
     "change-freeze.json": {
         "Change freezes in force",
@@ -53,7 +80,24 @@ PANELS = {
     },
     "goals.json": {
         "Indicators achieved",
+        "Meeting the target now",
+        "Missing the target now",
+        "Current value against target",
         "Indicators: current, forecast, target and achieved",
+    },
+    "pipeline.json": {
+        "Targets up",
+        "Scrape targets",
+        "Ingest rate by result",
+        "HTTP 5xx share by route",
+        "Outbox backlog",
+        "Age of the oldest unapplied event",
+        "Relay published rate and errors",
+        "Processor applied rate by topic",
+        "Store retries by topic",
+        "Dead letters by reason",
+        "Batch duration p95 by topic",
+        "Since the last call, by queue",
     },
 }
 # Grafana's own variables become a window; the dashboards' variables match anything.
@@ -74,11 +118,17 @@ def panels(model: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from panel.get("panels", [])  # a collapsed row keeps its panels inside
 
 
+def on_postgres(panel: dict[str, Any]) -> bool:
+    """The history panels: SQL on the store (tests/integration/test_history_sql.py runs it)."""
+    return bool(panel.get("datasource", {}).get("uid") == POSTGRES_UID)
+
+
 def expressions(models: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
     return [
         (name, panel["title"], target["expr"])
         for name, model in models.items()
         for panel in panels(model)
+        if not on_postgres(panel)
         for target in panel.get("targets", [])
     ]
 
@@ -138,10 +188,52 @@ def test_the_servicedesk_follows_the_readme_definitions(models: dict[str, dict[s
     assert all(v["includeAll"] and v["allValue"] == ".*" for v in variables.values())
 
 
+def test_the_period_panels_follow_the_readme_definitions(
+    models: dict[str, dict[str, Any]],
+) -> None:
+    by_title = {p["title"]: p for p in panels(models["servicedesk.json"])}
+
+    def period_sum(metric: str, extra: str = "") -> str:
+        selector = f'{{period="month", queue=~"$queue", municipality=~"$municipality"{extra}}}'
+        return f"sum(max by (queue, municipality) (opstrack_period_calls_{metric}{selector}))"
+
+    considered = f"({period_sum('offered')} - {period_sum('short_abandoned')})"
+    (sl,) = by_title["Service level 20 s, this month"]["targets"]
+    within = period_sum("answered_within", ', threshold="20"')
+    assert sl["expr"] == f"{within} / {considered}"
+    assert sl["instant"] is True
+    (abandon,) = by_title["Abandon rate, this month"]["targets"]
+    assert abandon["expr"] == (
+        f"({period_sum('abandoned')} - {period_sum('short_abandoned')}) / {considered}"
+    )
+    (asa,) = by_title["Average speed of answer, this month"]["targets"]
+    assert asa["expr"] == f"{period_sum('answered_wait_seconds')} / {period_sum('answered')}"
+    (today,) = by_title["Service level 60 s, today"]["targets"]
+    assert 'period="today"' in today["expr"] and 'threshold="60"' in today["expr"]
+    tickets = {p["title"]: p for p in panels(models["tickets.json"])}
+    (mean,) = tickets["Mean handling time, this month"]["targets"]
+    assert mean["expr"] == (
+        'max(opstrack_period_tickets_handling_hours{period="month", stat="mean"})'
+    )
+    steps = tickets["Mean handling time, this month"]["fieldConfig"]["defaults"]["thresholds"]
+    assert {"color": "red", "value": 20} in steps["steps"]
+
+
+def test_no_panel_hides_no_data_as_zero(models: dict[str, dict[str, Any]]) -> None:
+    # The workers export 0 where 0 is data (no open incidents, no violations): a
+    # `or vector(0)` would only make "no worker reports" look like "all is well".
+    for name, title, expr in expressions(models):
+        assert "vector(0)" not in expr, f"{name}: {title}"
+
+
 def test_the_text_panels_link_the_figures_that_are_not_metrics(
     models: dict[str, dict[str, Any]],
 ) -> None:
-    (note,) = [p for p in panels(models["incidents.json"]) if p["type"] == "text"]
+    (note,) = [
+        p
+        for p in panels(models["incidents.json"])
+        if p["type"] == "text" and p["title"] == "MTTA, MTTR and downtime"
+    ]
     assert "${opstrack_url}/v1/sli/incidents?period=" in note["options"]["content"]
     (api,) = models["incidents.json"]["templating"]["list"]
     assert api["query"] == DEFAULT_OPSTRACK_URL
@@ -158,12 +250,37 @@ def test_every_query_names_the_prometheus_data_source_by_uid(
                 assert not panel.get("targets"), f"{name}: {panel['title']} has queries"
                 continue
             where = f"{name}: {panel['title']}"
+            if on_postgres(panel):
+                continue  # test_the_history_panels_are_sql_on_the_store_in_a_collapsed_row
             assert panel["datasource"] == {"type": "prometheus", "uid": DATASOURCE_UID}, where
             assert panel["targets"], where
             assert all(t["datasource"]["uid"] == DATASOURCE_UID for t in panel["targets"]), where
         for variable in model.get("templating", {}).get("list", []):
             if variable["type"] == "query":
                 assert variable["datasource"]["uid"] == DATASOURCE_UID
+
+
+def test_the_history_panels_are_sql_on_the_store_in_a_collapsed_row(
+    models: dict[str, dict[str, Any]],
+) -> None:
+    postgres = {"type": POSTGRES_TYPE, "uid": POSTGRES_UID}
+    for name in ("servicedesk.json", "incidents.json", "tickets.json"):
+        # Last, so that the panels above keep their places and ids.
+        row = models[name]["panels"][-1]
+        assert (row["type"], row["title"], row["collapsed"]) == ("row", ROW_TITLE, True)
+        charts = [p for p in row["panels"] if p["type"] != "text"]
+        assert charts, name
+        for panel in charts:
+            assert panel["datasource"] == postgres, panel["title"]
+            for target in panel["targets"]:
+                assert target["datasource"] == postgres
+                assert target["rawQuery"] and target["format"] == "time_series"
+                # By event time: every query is bounded by the dashboard's time range.
+                assert "$__unixEpoch" in target["rawSql"] or "$__time" in target["rawSql"]
+        # Only these panels, nowhere else, use the store.
+        assert [p for p in panels(models[name]) if on_postgres(p)] == charts
+    for name in ("change-freeze.json", "goals.json"):
+        assert not any(on_postgres(p) for p in panels(models[name]))
 
 
 def test_panels_have_unique_ids_and_fit_the_grid(models: dict[str, dict[str, Any]]) -> None:
@@ -176,21 +293,29 @@ def test_panels_have_unique_ids_and_fit_the_grid(models: dict[str, dict[str, Any
 
 
 def known_samples() -> set[str]:
-    """Every sample name opstrack's processor exports (a histogram's _sum, _count, _bucket)."""
+    """Every sample name opstrack's processor and API export (a histogram's _sum, _count,
+    _bucket), and the API's gauges that have no sample until first set."""
     suffixes = {"counter": ["_total"], "histogram": ["_sum", "_count", "_bucket"]}
+    optional = [
+        g
+        for g in [*vars(ingest_metrics).values(), *vars(processor_metrics).values()]
+        if isinstance(g, OptionalGauge)
+    ]
     return {
         family.name + suffix
         for family in REGISTRY.collect()
         if family.name.startswith("opstrack_")
         for suffix in suffixes.get(family.type, [""])
-    }
+    } | {g.name for g in optional}
 
 
 def test_every_metric_queried_is_one_opstrack_exports(models: dict[str, dict[str, Any]]) -> None:
     known = known_samples()
     for name, title, expr in expressions(models):
         used = set(re.findall(r"\bopstrack_[a-z_]+", expr))
-        assert used and used <= known, f"{name}: {title}: unknown {sorted(used - known)}"
+        # Prometheus' own `up` is the one other metric a panel may read (scrape targets).
+        assert used or expr.startswith(("up{", "sum(up{")), f"{name}: {title}: no metric"
+        assert used <= known, f"{name}: {title}: unknown {sorted(used - known)}"
     for model in models.values():
         for variable in model.get("templating", {}).get("list", []):
             if variable["type"] == "query":
@@ -227,6 +352,10 @@ def test_the_provisioning_files_match_the_dashboards() -> None:
     assert prometheus["uid"] == DATASOURCE_UID
     assert prometheus["type"] == "prometheus"
     assert prometheus["url"] == "http://prometheus:9090"
+    store = yaml.safe_load((DEPLOY / "provisioning/datasources/postgres.yml").read_text())
+    (postgres,) = store["datasources"]
+    assert (postgres["uid"], postgres["type"]) == (POSTGRES_UID, POSTGRES_TYPE)
+    assert not postgres.get("isDefault")
     boards = yaml.safe_load((DEPLOY / "provisioning/dashboards/opstrack.yml").read_text())
     (provider,) = boards["providers"]
     assert provider["type"] == "file"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from services.core.events import parse_event, parse_event_json
-from services.ingest.batch import BodyError, Problem, decode, to_outbox, validate
+from services.ingest.batch import BodyError, Problem, decode, invalid_body, to_outbox, validate
 
 SINGLE = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -116,6 +116,25 @@ def test_validate_reports_an_unhashable_type() -> None:
     assert [(p.index, p.field) for p in problems] == [(0, "type")]
 
 
+# --- the 422 body ------------------------------------------------------------------------
+
+
+def test_invalid_body_lists_the_first_hundred_and_counts_all() -> None:
+    errors = [{"index": i, "field": "time", "message": "no offset"} for i in range(250)]
+    out = invalid_body("250 of 250 events are invalid", errors)
+    assert out["error_count"] == 250
+    assert out["errors"] == errors[:100]
+    assert out["detail"] == (
+        "250 of 250 events are invalid; the first 100 of 250 errors are listed"
+    )
+
+
+@pytest.mark.parametrize("count", [0, 1, 100])
+def test_invalid_body_up_to_a_hundred_lists_them_all(count: int) -> None:
+    errors = [{"field": "id", "message": "missing"}] * count
+    assert invalid_body("bad", errors) == {"detail": "bad", "error_count": count, "errors": errors}
+
+
 # --- to_outbox ---------------------------------------------------------------------------
 
 
@@ -123,7 +142,9 @@ def test_to_outbox_dedups_ids_and_keys_by_subject() -> None:
     first, other, again = answered(1, wait=10), answered(2), answered(1, wait=99)
     events = [parse_event(e) for e in (first, other, again)]
     rows = to_outbox(events, lambda t: f"opstrack.{t}")
-    assert [r.id for r in rows] == ["evt-1", "evt-2"]  # a repeat within a batch is a duplicate
+    # A repeat within a batch is a duplicate; each row is keyed by its (source, id).
+    assert [parse_event_json(r.payload).id for r in rows] == ["evt-1", "evt-2"]
+    assert [r.id for r in rows] == [events[0].dedup_key, events[1].dedup_key]
     row = rows[0]
     assert (row.type, row.topic, row.key) == ("call.answered", "opstrack.calls", "askersund-1")
     # 2022-09-13T08:00:30.250Z in epoch milliseconds, by datetime arithmetic.
@@ -132,6 +153,14 @@ def test_to_outbox_dedups_ids_and_keys_by_subject() -> None:
     # The first of the repeated events is stored, and the payload reads back as it.
     assert parse_event_json(row.payload) == parse_event(first)
     assert json.loads(row.payload)["subject"] == "askersund-1"
+
+
+def test_to_outbox_keeps_one_id_of_two_sources_apart() -> None:
+    # CloudEvents: an id is unique within its source only, so these are two events.
+    ours, theirs = answered(1), answered(1, source="pbx/hallsberg")
+    rows = to_outbox([parse_event(ours), parse_event(theirs)], lambda t: t)
+    assert [json.loads(r.payload)["source"] for r in rows] == [ours["source"], "pbx/hallsberg"]
+    assert len({r.id for r in rows}) == 2
 
 
 def test_to_outbox_keys_by_explicit_subject() -> None:

@@ -8,6 +8,7 @@ clocks go forward on the last Sunday of March and back on the last Sunday of Oct
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
@@ -15,7 +16,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.core.periods import STOCKHOLM, Period, PeriodError, parse_period
+from services.core.periods import (
+    CURRENT_PERIODS,
+    STOCKHOLM,
+    Period,
+    PeriodError,
+    current_periods,
+    local_iso,
+    parse_period,
+    rfc3339,
+)
 
 FORMS = "use 2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or 2022-01-01..2022-07-31"
 EU_RULE_YEARS = st.integers(min_value=1996, max_value=2400)
@@ -205,13 +215,19 @@ def test_period_error_is_value_error() -> None:
         ("2022-07-31..2022-01-01", "range start 2022-07-31 is after its end 2022-01-01"),
         ("2022-01-01..2022-02-30", "no such date 2022-02-30"),
         ("2022-02-30..2022-03-01", "no such date 2022-02-30"),
-        ("0000", "year must be 0001..9998, got 0000"),
-        ("9999", "year must be 0001..9998, got 9999"),
-        ("9999-Q4", "year must be 0001..9998, got 9999"),
-        ("9999-12", "year must be 0001..9998, got 9999"),
-        ("9999-W52", "year must be 0001..9998, got 9999"),
-        ("9999-12-31", "year must be 0001..9998, got 9999"),
-        ("9998-12-31..9999-01-01", "year must be 0001..9998, got 9999"),
+        ("0000", "year must be 1900..2999, got 0000"),
+        ("0001", "year must be 1900..2999, got 0001"),
+        ("1899", "year must be 1900..2999, got 1899"),
+        ("1899-12-31", "year must be 1900..2999, got 1899"),
+        ("1899-W52", "year must be 1900..2999, got 1899"),
+        ("3000", "year must be 1900..2999, got 3000"),
+        ("9999", "year must be 1900..2999, got 9999"),
+        ("9999-Q4", "year must be 1900..2999, got 9999"),
+        ("9999-12", "year must be 1900..2999, got 9999"),
+        ("9999-W52", "year must be 1900..2999, got 9999"),
+        ("9999-12-31", "year must be 1900..2999, got 9999"),
+        ("2999-12-31..3000-01-01", "year must be 1900..2999, got 3000"),
+        ("0001-01-01..9998-12-31", "year must be 1900..2999, got 0001"),
     ],
 )
 def test_errors(text: str, problem: str | None) -> None:
@@ -229,8 +245,89 @@ def test_error_message_example_from_spec() -> None:
 
 
 def test_extreme_years_parse() -> None:
-    assert iso(parse_period("9998").end) == "9999-01-01T00:00:00+01:00"
-    assert parse_period("0001-01-01").start.date() == date(1, 1, 1)
+    assert iso(parse_period("2999").end) == "3000-01-01T00:00:00+01:00"
+    # 1 January 1900 was a Monday, so ISO week 1 of 1900 starts on it.
+    assert iso(parse_period("1900-W01").start) == "1900-01-01T00:00:00+01:00"
+    assert iso(parse_period("1900").start) == "1900-01-01T00:00:00+01:00"
+    assert iso(parse_period("2999-12-31").end) == "3000-01-01T00:00:00+01:00"
+
+
+# --- the span limit -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("2000-01-01..2009-12-31", 10),  # exactly ten years: 2000 .. 2009
+        ("2000-03-01..2010-02-28", 10),
+        ("2024-02-29..2034-02-27", 10),  # to the 28th: 2034 has no 29 February
+        ("2022", 1),
+        ("2022-07-15..2023-07-14", 1),
+        ("2020-W53", 1),
+    ],
+)
+def test_span_within_the_limit(text: str, years: int) -> None:
+    assert parse_period(text, max_years=years).label == text
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("2000-01-01..2010-01-01", 10),  # ten years and a day
+        ("1900-01-01..2999-12-31", 10),
+        ("2024-02-29..2034-02-28", 10),
+        ("2022-07-15..2023-07-15", 1),
+    ],
+)
+def test_span_over_the_limit_is_refused(text: str, years: int) -> None:
+    with pytest.raises(PeriodError) as info:
+        parse_period(text, max_years=years)
+    assert str(info.value) == (
+        f"period {text!r} spans more than {years} years: ask for at most {years} years at a time"
+    )
+
+
+def test_no_span_limit_unless_asked() -> None:
+    assert parse_period("1900-01-01..2999-12-31").start.year == 1900
+
+
+# --- RFC 3339 output ------------------------------------------------------------------
+
+
+def test_stockholm_offset_is_whole_minutes_from_1900() -> None:
+    # The zone database: local mean time +01:00:14 until 1900-01-01, then CET. The
+    # floor of MIN_YEAR rests on this; were it to move, this says so.
+    assert datetime(1899, 12, 31, 12, tzinfo=STOCKHOLM).utcoffset() == timedelta(
+        hours=1, seconds=14
+    )
+    assert datetime(1900, 1, 1, tzinfo=STOCKHOLM).utcoffset() == timedelta(hours=1)
+
+
+RFC3339 = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2999, 12, 31)))
+def test_every_period_boundary_is_rfc3339(d: date) -> None:
+    p = parse_period(d.isoformat())
+    assert re.fullmatch(RFC3339, rfc3339(p.start)), rfc3339(p.start)
+    assert re.fullmatch(RFC3339, rfc3339(p.end)), rfc3339(p.end)
+
+
+@pytest.mark.parametrize(
+    ("instant", "text"),
+    [
+        # local mean time: written in UTC, the same instant
+        (datetime(1899, 6, 1, 12, tzinfo=UTC), "1899-06-01T12:00:00+00:00"),
+        (datetime(1850, 1, 1, 0, 0, 30, tzinfo=UTC), "1850-01-01T00:00:30+00:00"),
+        (datetime(1900, 1, 1, 12, tzinfo=UTC), "1900-01-01T13:00:00+01:00"),
+        (datetime(2022, 7, 15, 10, tzinfo=UTC), "2022-07-15T12:00:00+02:00"),
+    ],
+)
+def test_rfc3339_keeps_the_instant_with_a_whole_minute_offset(instant: datetime, text: str) -> None:
+    assert rfc3339(instant) == text
+    assert local_iso(instant) == text
+    assert datetime.fromisoformat(text) == instant
+    assert local_iso(None) is None
 
 
 # --- properties --------------------------------------------------------------------
@@ -246,7 +343,7 @@ def assert_tiles(year_text: str, parts: list[str]) -> None:
     assert sum(p.hours for p in periods) == year.hours
 
 
-@given(st.integers(min_value=1, max_value=9998))
+@given(st.integers(min_value=1900, max_value=2999))
 def test_parts_tile_the_year(year: int) -> None:
     y = f"{year:04}"
     p = parse_period(y)
@@ -278,15 +375,17 @@ def test_range_hours_equal_sum_of_day_hours(first: date, span: int) -> None:
 
 
 @given(
-    st.dates(min_value=date(1996, 1, 1), max_value=date(9998, 12, 31)),
-    st.dates(min_value=date(1996, 1, 1), max_value=date(9998, 12, 31)),
+    st.dates(min_value=date(1996, 1, 1), max_value=date(2999, 12, 31)),
+    st.dates(min_value=date(1996, 1, 1), max_value=date(2999, 12, 31)),
 )
 def test_long_range_hours_match_reference(a: date, b: date) -> None:
     first, last = min(a, b), max(a, b)
     assert parse_period(f"{first}..{last}").hours == ref_range_hours(first, last)
 
 
-@given(st.dates(min_value=date(1, 1, 1), max_value=date(9998, 12, 24)))
+# The last days of 1899 fall in ISO week 1900-W01 only if 1900 started mid-week: it
+# started on a Monday, so every date from 1900-01-01 has an ISO year of 1900 or later.
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2999, 12, 24)))
 def test_week_of_a_date_contains_it(d: date) -> None:
     iso_year, week, weekday = d.isocalendar()
     p = parse_period(f"{iso_year:04}-W{week:02}")
@@ -316,3 +415,51 @@ def test_period_constructible_directly() -> None:
     start = datetime(2022, 1, 1, tzinfo=STOCKHOLM)
     p = Period("x", start, start + timedelta(days=1))
     assert p.hours == 24
+
+
+def test_current_periods_on_2026_12_06() -> None:
+    # Sunday 6 December 2026, 10:00 UTC (11:00 in Stockholm): ISO week 49 ran
+    # Monday 30 November to Sunday 6 December (1 January 2026 was a Thursday, so
+    # week 1 began on Monday 29 December 2025, and 29 Dec + 48 weeks = 30 Nov).
+    got = current_periods(datetime(2026, 12, 6, 10, tzinfo=UTC))
+    want = {
+        "today": ("2026-12-06", date(2026, 12, 6), date(2026, 12, 7)),
+        "week": ("2026-W49", date(2026, 11, 30), date(2026, 12, 7)),
+        "month": ("2026-12", date(2026, 12, 1), date(2027, 1, 1)),
+        "tertial": ("2026-T3", date(2026, 9, 1), date(2027, 1, 1)),
+        "year": ("2026", date(2026, 1, 1), date(2027, 1, 1)),
+    }
+    assert list(got) == list(CURRENT_PERIODS)
+    for name, (label, first, after) in want.items():
+        p = got[name]
+        assert (p.label, p.start, p.end) == (
+            label,
+            datetime(first.year, first.month, first.day, tzinfo=STOCKHOLM),
+            datetime(after.year, after.month, after.day, tzinfo=STOCKHOLM),
+        )
+
+
+def test_current_periods_across_a_year_end_are_local_and_iso() -> None:
+    # 23:30 UTC on 31 December is 00:30 on 1 January in Stockholm (UTC+1): the new
+    # year, month and tertial, but the ISO week is still 2026-W53 (Mon 28 Dec-Sun 3 Jan).
+    got = current_periods(datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    assert {k: p.label for k, p in got.items()} == {
+        "today": "2027-01-01",
+        "week": "2026-W53",
+        "month": "2027-01",
+        "tertial": "2027-T1",
+        "year": "2027",
+    }
+    assert got["week"].start == datetime(2026, 12, 28, tzinfo=STOCKHOLM)
+    assert got["week"].end == datetime(2027, 1, 4, tzinfo=STOCKHOLM)
+    # One second earlier in local time it is still the old year.
+    before = current_periods(datetime(2026, 12, 31, 22, 59, 59, tzinfo=UTC))
+    assert before["year"].label == "2026" and before["today"].label == "2026-12-31"
+
+
+def test_current_periods_in_summer_time() -> None:
+    # 22:30 UTC on 30 April is 00:30 on 1 May in Stockholm (UTC+2): tertial 2.
+    got = current_periods(datetime(2026, 4, 30, 22, 30, tzinfo=UTC))
+    assert got["tertial"].label == "2026-T2"
+    assert got["tertial"].start == datetime(2026, 5, 1, tzinfo=STOCKHOLM)
+    assert got["today"].start_epoch() == int(datetime(2026, 4, 30, 22, tzinfo=UTC).timestamp())

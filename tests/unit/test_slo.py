@@ -269,7 +269,7 @@ def test_the_committed_rule_files_are_what_the_command_writes() -> None:
     # The drift test: `opstrack rules --check` on the committed files.
     assert rules(out=RULES_DIR, check=True, config_dir=CONFIG_DIR) == []
     generated = rule_files(load_objectives(CONFIG_DIR))
-    assert sorted(generated) == ["itsm.yml", "slo-servicedesk.yml"]
+    assert sorted(generated) == ["itsm.yml", "pipeline.yml", "slo-servicedesk.yml"]
     for name, text in generated.items():
         assert (RULES_DIR / name).read_text() == text
     assert generated == rule_files(load_objectives(CONFIG_DIR))  # deterministic
@@ -278,16 +278,24 @@ def test_the_committed_rule_files_are_what_the_command_writes() -> None:
 def test_check_fails_on_drift_and_writing_repairs_it(tmp_path: Path, config_dir: Path) -> None:
     out = tmp_path / "rules"
     out.mkdir()
-    with pytest.raises(ClientError, match=r"out of date: itsm\.yml, slo-servicedesk\.yml"):
+    with pytest.raises(
+        ClientError, match=r"out of date: itsm\.yml, pipeline\.yml, slo-servicedesk\.yml"
+    ):
         rules(out=out, check=True, config_dir=config_dir)
     (out / "slo-old.yml").write_text(HEADER + "groups: []\n")  # once generated, now not
     (out / "mine.yml").write_text("groups: []\n")  # someone's own file: left alone
     assert rules(out=out, config_dir=config_dir) == [
         "itsm.yml",
+        "pipeline.yml",
         "slo-servicedesk.yml",
         "slo-old.yml",
     ]
-    assert sorted(p.name for p in out.iterdir()) == ["itsm.yml", "mine.yml", "slo-servicedesk.yml"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "itsm.yml",
+        "mine.yml",
+        "pipeline.yml",
+        "slo-servicedesk.yml",
+    ]
     assert rules(out=out, check=True, config_dir=config_dir) == []
     (out / "itsm.yml").write_text((out / "itsm.yml").read_text() + "# edited\n")
     with pytest.raises(
@@ -368,5 +376,5 @@ def test_the_command_registers_with_typer(tmp_path: Path) -> None:
     app.command("other")(lambda: None)  # two commands, so the name is part of the call
     done = CliRunner().invoke(app, ["rules", "--out", str(tmp_path)])
     assert done.exit_code == 0, done.output
-    assert "2 rule files written" in done.output
+    assert "3 rule files written" in done.output
     assert CliRunner().invoke(app, ["rules", "--out", str(tmp_path), "--check"]).exit_code == 0

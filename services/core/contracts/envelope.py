@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -27,6 +28,12 @@ def plausible(t: datetime) -> datetime:
 Instant = Annotated[AwareDatetime, AfterValidator(plausible)]
 Priority = Annotated[int, Field(ge=1, le=4, description="1 is the most urgent")]
 Severity = Annotated[int, Field(ge=1, le=4, description="1 is the most severe")]
+
+
+def dedup_key(source: str, event_id: str) -> str:
+    """The store's key of the event `event_id` of `source` (see Envelope.dedup_key)."""
+    pair = f"{len(source)}:{source}{event_id}"  # the length first: no two pairs give one text
+    return hashlib.sha256(pair.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Data(BaseModel):
@@ -55,6 +62,16 @@ class Envelope(BaseModel):
     time: Instant
     subject: Name | None = None
     datacontenttype: Literal["application/json"] = "application/json"
+
+    @property
+    def dedup_key(self) -> str:
+        """What makes the event unique: its id within its source (CloudEvents 1.0,
+        "source + id MUST be unique"), as one fixed-size value the store can index.
+
+        A hash, not the two joined: any separator could occur in an id or a source,
+        and a joined pair could outgrow the id columns.
+        """
+        return dedup_key(self.source, self.id)
 
     @model_validator(mode="after")
     def _subject_is_entity(self) -> Any:

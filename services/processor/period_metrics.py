@@ -1,0 +1,166 @@
+"""Period figures from the store, by event time, for Grafana's "this month" panels.
+
+For today, this ISO week, month, tertial and year (Stockholm) the worker that holds
+the `period-figures` lease reads the store and sets gauges with exactly what the
+read API answers for the same period: the same store queries
+(calls.sum_buckets, tickets.facts, incidents.overlapping) and the same figures
+(ticket_rows, incident_rows). A late or imported event is in the store, so the
+next refresh counts it in the period it belongs to, whatever the worker processed.
+
+Reading the store (slow, in a thread) and setting the gauges (quick, on the event
+loop that also serves /metrics) are separate steps, so a scrape never sees the
+gauges half cleared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import Gauge
+from sqlalchemy import Connection, Engine
+
+from services.core.catalog import Catalog
+from services.core.entity_rows import incident_rows
+from services.core.incidents import IncidentState
+from services.core.periods import Period, current_periods
+from services.core.stats import SUMMARY_KEYS
+from services.core.ticket_figures import TicketFacts, ticket_rows
+from services.observability import processor_metrics as m
+from services.store import calls, incidents, leases, tickets
+
+LEASE = "period-figures"
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    gauge: Gauge
+    labels: tuple[str, ...]
+    value: float
+
+
+def publish(gauges: Iterable[Gauge], samples: Sequence[Sample]) -> None:
+    """Clear `gauges` and set `samples`: a group that vanished loses its series.
+
+    Call on the event loop that serves /metrics, so no scrape falls in between.
+    """
+    for g in gauges:
+        g.clear()
+    for s in samples:
+        s.gauge.labels(*s.labels).set(s.value)
+
+
+def publish_periods(samples: Sequence[Sample], now: datetime) -> None:
+    publish(m.PERIOD_GAUGES, samples)
+    m.PERIOD_FIGURES_REFRESHED.value = now.timestamp()
+
+
+def clear_lease_held() -> None:
+    """What a worker that does not hold the lease does: export none of its gauges."""
+    publish((*m.PERIOD_GAUGES, *m.GOAL_GAUGES), [])
+    m.PERIOD_FIGURES_REFRESHED.value = None
+
+
+def holds_lease(engine: Engine, holder: str, now: datetime, interval_seconds: float) -> bool:
+    """Take or renew the lease; it lasts three refresh intervals, so one slow or missed
+    refresh does not hand it over, and a dead holder's is taken over within three."""
+    with engine.begin() as conn:
+        return leases.acquire(conn, LEASE, holder, now, 3 * interval_seconds)
+
+
+def give_up_lease(engine: Engine, holder: str) -> None:
+    """On shutdown: another worker takes the lease at its next refresh, not 3 intervals on."""
+    with engine.begin() as conn:
+        leases.release(conn, LEASE, holder)
+
+
+def period_samples(
+    engine: Engine,
+    catalog: Catalog,
+    thresholds: Sequence[int],
+    business: bool,
+    now: datetime,
+) -> list[Sample]:
+    """Every period gauge's value at `now`; a figure that is None is left out (absent)."""
+    periods = current_periods(now)
+    first = min(p.start for p in periods.values())
+    after = max(p.end for p in periods.values())
+    with engine.connect() as conn:
+        # One read of tickets and incidents for the span of all the periods: the
+        # figures functions keep to each period's bounds, as the API does.
+        facts = tickets.facts(conn, _us(first), _us(after), {})
+        found = incidents.overlapping(conn, _us(first), _us(after))
+        out: list[Sample] = []
+        for name, p in periods.items():
+            out += _call_samples(conn, name, p, thresholds)
+            out += _ticket_samples(name, p, facts, business)
+            out += _incident_samples(name, p, found, catalog, now)
+    return out
+
+
+def _us(t: datetime) -> int:
+    return int(t.timestamp()) * 1_000_000
+
+
+def _call_samples(
+    conn: Connection, name: str, p: Period, thresholds: Sequence[int]
+) -> list[Sample]:
+    sums = calls.sum_buckets(conn, p.start_epoch(), p.end_epoch(), by=("queue", "municipality"))
+    out = []
+    for (queue, municipality), b in sums.items():
+        labels = (name, queue, municipality)
+        out += [
+            Sample(m.PERIOD_CALLS_OFFERED, labels, b.offered),
+            Sample(m.PERIOD_CALLS_SHORT_ABANDONED, labels, b.short_abandoned),
+            Sample(m.PERIOD_CALLS_ANSWERED, labels, b.answered),
+            Sample(m.PERIOD_CALLS_ABANDONED, labels, b.abandoned),
+            Sample(m.PERIOD_CALLS_ANSWERED_WAIT, labels, b.wait_answered_ms / 1000),
+        ]
+        # Every threshold, 0 when none was answered within it (as call_figures counts).
+        for t in thresholds:
+            n = b.answered_within.get(t, 0)
+            out.append(Sample(m.PERIOD_CALLS_ANSWERED_WITHIN, (*labels, str(t)), n))
+    return out
+
+
+def _handling(row: dict[str, Any]) -> list[tuple[str, float]]:
+    """(stat label, hours) of an API ticket row, the None ones left out."""
+    hours = row["handling_time_hours"]
+    out = [(stat, hours[stat]) for stat in SUMMARY_KEYS if hours[stat] is not None]
+    business = row.get("business_handling_time_hours")  # only with the business calendar
+    if business is not None and business["mean"] is not None:
+        out.append(("business_mean", business["mean"]))
+    return out
+
+
+def _ticket_samples(
+    name: str, p: Period, facts: Sequence[TicketFacts], business: bool
+) -> list[Sample]:
+    out = []
+    for row in ticket_rows(facts, p.start, p.end, (), business):
+        out.append(Sample(m.PERIOD_TICKETS_RESOLVED, (name,), row["resolved"]))
+        for stat, hours in _handling(row):
+            out.append(Sample(m.PERIOD_TICKETS_HANDLING, (name, stat), hours))
+    for row in ticket_rows(facts, p.start, p.end, ("category", "priority"), business):
+        group = (name, str(row["category"]), str(row["priority"]))
+        out.append(Sample(m.PERIOD_TICKETS_GROUP_RESOLVED, group, row["resolved"]))
+        for stat, hours in _handling(row):
+            out.append(Sample(m.PERIOD_TICKETS_GROUP_HANDLING, (*group, stat), hours))
+    return out
+
+
+def _incident_samples(
+    name: str, p: Period, found: Sequence[IncidentState], catalog: Catalog, now: datetime
+) -> list[Sample]:
+    out = []
+    for row in incident_rows(found, catalog, p.start, p.end, now, ("service",)):
+        labels = (name, str(row["service"]))
+        if row["availability"] is not None:
+            out.append(Sample(m.PERIOD_SERVICE_AVAILABILITY, labels, row["availability"]))
+        if row["downtime_minutes"] is not None:
+            out.append(Sample(m.PERIOD_SERVICE_DOWNTIME, labels, row["downtime_minutes"] * 60))
+        if row["mttr_minutes"] is not None:
+            out.append(Sample(m.PERIOD_INCIDENTS_MTTR, labels, row["mttr_minutes"] * 60))
+    return out

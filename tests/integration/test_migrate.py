@@ -1,0 +1,141 @@
+"""A store from before (source, id) keys and token event sources, brought up to date by
+init_db on real SQLite and PostgreSQL: nothing is lost, counted twice or left behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlmodel import SQLModel
+
+from services.core.events import parse_event
+from services.ingest.batch import to_outbox
+from services.store import inbox, outbox, tokens
+from services.store.db import init_db, make_engine
+from services.store.migrate import APPLIED, ENTITY_EVENTS, META
+from services.store.outbox import OUTBOX
+from services.store.tokens import TOKENS
+
+pytestmark = pytest.mark.integration
+
+
+def call(n: int, source: str = "pbx/askersund") -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": f"c-{n}",
+        "source": source,
+        "type": "call.queued",
+        "time": "2022-03-01T10:00:00+00:00",
+        "data": {"call_id": f"c{n}", "queue": "askersund", "municipality": "Askersund"},
+    }
+
+
+def ticket(n: int) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": f"t-{n}",
+        "source": "zammad",
+        "type": "ticket.created",
+        "time": "2022-03-01T10:00:00+00:00",
+        "data": {"ticket_id": f"T{n}", "category": "it", "priority": 3, "municipality": "Laxå"},
+    }
+
+
+@pytest.fixture
+def old_store(db_url: str) -> Iterator[Engine]:
+    """The tables as an earlier opstrack left them, rows keyed by bare event ids."""
+    engine = make_engine(db_url)
+    SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE store_meta"))
+        conn.execute(text("ALTER TABLE api_tokens DROP COLUMN event_sources"))
+        events = [parse_event(call(n)) for n in range(3)] + [parse_event(ticket(1))]
+        rows = to_outbox(events, lambda t: f"x-{t}")
+        # As they were stored: the id column held the event's own id.
+        conn.execute(
+            OUTBOX.insert(),
+            [
+                {
+                    "id": e.id,
+                    "type": r.type,
+                    "topic": r.topic,
+                    "key": r.key,
+                    "event_time_ms": r.event_time_ms,
+                    "received_at_us": 1,
+                    "published": True,
+                    "payload": r.payload,
+                }
+                for e, r in zip(events, rows, strict=True)
+            ],
+        )
+        # c-0, c-1 and the ticket were applied; c-2 was published but not applied yet.
+        conn.execute(
+            APPLIED.insert(), [{"id": i, "applied_at_us": 2} for i in ("c-0", "c-1", "t-1")]
+        )
+        conn.execute(
+            ENTITY_EVENTS.insert(),
+            [
+                {
+                    "id": "t-1",
+                    "family": "ticket",
+                    "entity_id": "T1",
+                    "type": "ticket.created",
+                    "time_us": 3,
+                    "payload": rows[3].payload,
+                }
+            ],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO api_tokens (id, token_hash, source, scopes, rate, created_at_us)"
+                " VALUES ('tok_old', 'h', 'asterisk', 'call.*', NULL, 1)"
+            )
+        )
+    yield engine
+    engine.dispose()
+
+
+def test_an_old_store_is_rekeyed_by_source_and_id(old_store: Engine) -> None:
+    init_db(old_store)
+    resent = [parse_event(call(n)) for n in range(3)] + [parse_event(ticket(1))]
+    with old_store.begin() as conn:
+        # Ingest of the same events again: all are known, none stored twice.
+        assert outbox.add(conn, to_outbox(resent, lambda t: f"x-{t}")) == 0
+        # The processor's inbox: what was applied stays applied, c-2 is still to apply.
+        fresh = inbox.claim(conn, [e.dedup_key for e in resent])
+        assert fresh == {resent[2].dedup_key}
+        assert conn.execute(select(func.count()).select_from(OUTBOX)).scalar_one() == 4
+        assert set(conn.execute(select(ENTITY_EVENTS.c.id)).scalars()) == {resent[3].dedup_key}
+        # The same id from another source is another event now.
+        assert outbox.add(conn, to_outbox([parse_event(call(0, "pbx/hallsberg"))], str)) == 1
+        # The old token keeps its own source and what lies below it.
+        old = next(t for t in tokens.all_tokens(conn) if t.id == "tok_old")
+        assert old.event_sources == ("asterisk", "asterisk/*")
+        assert conn.execute(select(META.c.value)).scalars().all() == ["source+id"]
+
+
+def test_the_migration_runs_once_and_again_changes_nothing(old_store: Engine) -> None:
+    init_db(old_store)
+
+    def snapshot() -> list[Any]:
+        with old_store.connect() as conn:
+            return [
+                sorted(conn.execute(select(OUTBOX.c.id, OUTBOX.c.published)).all()),
+                sorted(conn.execute(select(APPLIED.c.id)).scalars()),
+                sorted(conn.execute(select(ENTITY_EVENTS.c.id)).scalars()),
+                sorted(conn.execute(select(TOKENS.c.id, TOKENS.c.event_sources)).all()),
+            ]
+
+    before = snapshot()
+    init_db(old_store)
+    assert snapshot() == before
+    ids = [orjson.loads(p)["id"] for p in _payloads(old_store)]
+    assert sorted(ids) == ["c-0", "c-1", "c-2", "t-1"]
+
+
+def _payloads(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(OUTBOX.c.payload)).scalars())
