@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
+from services.core.periods import STOCKHOLM
 from tests.e2e.grafana_panels import View, expand, prometheus_targets, variables
 
 PROM = {"type": "prometheus", "uid": "opstrack-prometheus"}
@@ -73,3 +75,20 @@ def test_grafana_variables_in_every_spelling() -> None:
         'x{queue=~".*", period="month", p="month"}[300s] '
         "y[60s] z[60s] 300 1000000 1000300000 $unknown"
     )
+
+
+def test_only_a_period_not_yet_open_an_hour_may_be_empty() -> None:
+    from tests.e2e.test_panels_prometheus import _quiet_so_far
+
+    def at(text: str) -> float:
+        return datetime.fromisoformat(text).replace(tzinfo=STOCKHOLM).timestamp()
+
+    today, month = '{period="today"}', 'x{queue=~".*", period="month"}'
+    assert _quiet_so_far(today, at("2026-12-06T12:00"))  # a Sunday
+    assert _quiet_so_far(today, at("2026-12-07T08:59"))  # Monday, open 59 minutes
+    assert not _quiet_so_far(today, at("2026-12-07T09:00"))
+    assert not _quiet_so_far(month, at("2026-12-06T12:00"))  # December has had open days
+    assert _quiet_so_far(month, at("2026-11-02T08:30"))  # Sun 1 Nov, Mon 2 Nov at 08:30
+    assert _quiet_so_far('{period="year"}', at("2027-01-04T08:10"))  # 1 Jan, a weekend
+    assert not _quiet_so_far('{period="week"}', at("2026-12-06T12:00"))
+    assert not _quiet_so_far("no_period_label", at("2026-12-06T03:00"))
