@@ -20,10 +20,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtualenv and install opstrack with its dev tools
 
-run: $(STAMP) ## Start the embedded stack on :8000 with the seed department's Jan-Jul 2022 simulated
+run: $(STAMP) ## Start the embedded stack on :8000 with the seed department's Jan-Jul 2022, then live today
 	$(BIN)/opstrack demo
 
-test: $(STAMP) ## Run all tests (installs promtool/amtool and starts PostgreSQL if needed)
+test: $(STAMP) ## Run all tests (installs prometheus/promtool/amtool and starts PostgreSQL if needed)
 	bash scripts/test-prereqs.sh
 	$(BIN)/pytest
 

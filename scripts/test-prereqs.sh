@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the tests need besides Python packages: promtool/amtool (Debian's
+# What the tests need besides Python packages: prometheus, promtool, amtool (Debian's
 # prometheus, prometheus-alertmanager) and a PostgreSQL on 127.0.0.1:5432 that
 # trusts local connections and has a database `test`. Idempotent and quick
 # when all is there already; installs and starts what is missing.
@@ -12,8 +12,9 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
 
-command -v promtool >/dev/null && command -v amtool >/dev/null \
-  || { echo "installing prometheus and alertmanager (promtool, amtool)"; apt_install prometheus prometheus-alertmanager; }
+# /usr/bin/prometheus itself: tests/e2e/test_panels_prometheus.py scrapes the demo with it.
+command -v promtool >/dev/null && command -v amtool >/dev/null && [ -x /usr/bin/prometheus ] \
+  || { echo "installing prometheus and alertmanager (prometheus, promtool, amtool)"; apt_install prometheus prometheus-alertmanager; }
 # Headless Chromium renders the HTML goal report in tests/integration/test_report_chromium.py.
 command -v chromium >/dev/null || { echo "installing chromium"; apt_install chromium; }
 command -v docker-compose >/dev/null || { echo "installing docker-compose (tests/integration/test_compose.py validates docker-compose.yml)"; apt_install docker-compose; }
