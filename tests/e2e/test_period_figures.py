@@ -138,6 +138,8 @@ def api(url: str, what: str, period: str) -> dict[str, Any]:
     return dict(rows[0])
 
 
+# Expected: a run in a month's first minutes has no room for this month's events.
+@pytest.mark.allow_skip("within 10 minutes of a month's start")
 def test_this_month_stat_panels_equal_the_api_through_prometheus(
     up: Up, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
