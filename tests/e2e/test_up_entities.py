@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.stack import Up, post
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -103,18 +103,6 @@ def scenario() -> list[dict[str, Any]]:
         *incident("I3", "network", "2022-07-05T03:30:00", "2022-07-05T03:35:00", "2022-07-05T04:00:00",
                   impact="degraded", planned_work="C2"),
     ]  # fmt: skip
-
-
-def wait_for(check: Callable[[], None], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            check()
-            return
-        except (AssertionError, httpx.HTTPError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 def get(url: str, path: str, **params: str) -> Any:

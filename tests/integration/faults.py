@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -24,18 +23,6 @@ TOKEN = "fault-tests-dev-token"  # noqa: S105 - the API dev token of AUTH_CONTRA
 MAY = "2022-05"
 PERIOD = (datetime(2022, 5, 1, tzinfo=TZ), datetime(2022, 6, 1, tzinfo=TZ))
 BEATS = WorkerBeat.__table__  # type: ignore[attr-defined]
-
-
-def wait_for(check: Callable[[], T], timeout: float, what: str) -> T:
-    """check() until it stops raising AssertionError; else fail naming what was missing."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except (AssertionError, httpx.TransportError) as exc:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not reached after {timeout:.0f} s: {exc}") from None
-        time.sleep(0.25)
 
 
 def api_settings(env: dict[str, str], database_url: str | None = None) -> Settings:

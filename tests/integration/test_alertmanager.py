@@ -32,6 +32,7 @@ from services.store.db import make_engine
 from services.store.outbox import OUTBOX
 from tests.conftest import AUTH, TEST_TOKEN
 from tests.integration.conftest import serving
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -322,20 +323,19 @@ def am(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmana
     try:
         url = f"http://127.0.0.1:{port}"
         assert wait_port("127.0.0.1", port, 30), log.read_text()
-        wait_for(lambda: httpx.get(f"{url}/-/ready").status_code == 200 or None, "ready", log)
+        wait_until(
+            lambda: httpx.get(f"{url}/-/ready").status_code == 200,
+            "Alertmanager ready",
+            detail=tail(log),
+        )
         yield Alertmanager(url, log)
     finally:
         stop([proc])
 
 
-def wait_for(check: Callable[[], T | None], what: str, log: Path, timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while (value := check()) is None:
-        assert time.monotonic() < deadline, (
-            f"no {what} in {timeout}s; Alertmanager:\n" + (log.read_text()[-3000:])
-        )
-        time.sleep(0.2)
-    return value
+def tail(log: Path) -> Callable[[], str]:
+    """The end of the Alertmanager's log, for a wait's failure message."""
+    return lambda: "Alertmanager:\n" + log.read_text()[-3000:]
 
 
 def rfc3339(t: datetime) -> str:
@@ -367,7 +367,9 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
     def stored(event_id: str) -> dict[str, Any] | None:
         return api.incident_events().get(event_id)
 
-    opened = wait_for(lambda: stored(f"{incident}-opened"), "incident.opened", am.log)
+    opened = wait_until(
+        lambda: stored(f"{incident}-opened"), "incident.opened", detail=tail(am.log)
+    )
     assert opened["type"] == "incident.opened"
     assert datetime.fromisoformat(opened["time"]) == starts
     assert opened["data"] == {
@@ -380,8 +382,10 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
         "title": "Core switch in Laxå does not answer",
     }
     engine_fp = am.alert(alertname="ProcessEngineSlow")["fingerprint"]
-    slow = wait_for(
-        lambda: stored(f"alert-{engine_fp}-{stamp}-opened"), "the engine's incident", am.log
+    slow = wait_until(
+        lambda: stored(f"alert-{engine_fp}-{stamp}-opened"),
+        "the engine's incident",
+        detail=tail(am.log),
     )
     # No service label: the job names it. Page without an impact: degraded, severity 2.
     assert (slow["data"]["service"], slow["data"]["severity"]) == ("processmotor", 2)
@@ -396,7 +400,7 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
         alert = am.alert(alertname="CoreSwitchDown", severity="ticket")
         return alert if alert["status"]["inhibitedBy"] else None
 
-    ticket = wait_for(ticket_inhibited, "inhibition of the ticket alert", am.log)
+    ticket = wait_until(ticket_inhibited, "inhibition of the ticket alert", detail=tail(am.log))
     ticket_incident = f"alert-{ticket['fingerprint']}-"
     assert not [i for i in api.incident_events() if i.startswith(ticket_incident)]
 
@@ -404,7 +408,9 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
     # The ticket alert ends too: one never notified as firing is not notified as resolved.
     ends = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     am.post(switch | {"endsAt": rfc3339(ends)}, inhibited | {"endsAt": rfc3339(ends)})
-    resolved = wait_for(lambda: stored(f"{incident}-resolved"), "incident.resolved", am.log)
+    resolved = wait_until(
+        lambda: stored(f"{incident}-resolved"), "incident.resolved", detail=tail(am.log)
+    )
     assert resolved["type"] == "incident.resolved"
     assert datetime.fromisoformat(resolved["time"]) == ends
     assert resolved["data"] == {"incident_id": incident, "service": "network"}

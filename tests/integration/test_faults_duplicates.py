@@ -19,7 +19,6 @@ from tests.integration.faults import (
     check_rows,
     metric,
     post,
-    wait_for,
 )
 from tests.reference import (
     expected_incidents,
@@ -29,6 +28,7 @@ from tests.reference import (
     generate_tickets,
     utc,
 )
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -74,9 +74,9 @@ def test_repeated_and_shuffled_events_count_once(
             # The outbox stored each id once, whether repeated in one batch or across batches.
             assert (stored, repeats) == (len(set(api_sent)), len(api_sent) - len(set(api_sent)))
 
-            wait_for(check_calls(url, events), 90, f"calls SLIs equal the reference ({log})")
-            wait_for(check_rows(url, "tickets", want_tickets), 60, f"ticket SLIs ({log})")
-            wait_for(check_rows(url, "incidents", want_incidents), 60, f"incident SLIs ({log})")
+            wait_for(check_calls(url, events), f"calls SLIs equal the reference ({log})", 90)
+            wait_for(check_rows(url, "tickets", want_tickets), f"ticket SLIs ({log})", 60)
+            wait_for(check_rows(url, "incidents", want_incidents), f"incident SLIs ({log})", 60)
 
         # Every message that reached a topic but the first of its id was dropped by the inbox.
         on_topics = stored + sum(1 for api in via_api if not api)

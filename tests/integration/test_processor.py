@@ -20,6 +20,7 @@ from services.store.calls import sum_buckets
 from services.store.db import make_engine
 from tests.integration.conftest import promtool_lint, start_worker
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -49,18 +50,6 @@ def rows_now(db_url: str, group_by: tuple[str, ...]) -> list[dict[str, Any]]:
     return [labels | call_figures(b, (20, 60)) for labels, b in regroup(sums, group_by)]
 
 
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            return check()
-        except AssertionError as exc:
-            last = exc
-        time.sleep(0.25)
-    raise AssertionError(f"{what} not reached within {timeout:.0f}s: {last}")
-
-
 def test_worker_applies_each_event_once_and_dead_letters_the_malformed(
     worker_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -82,7 +71,7 @@ def test_worker_applies_each_event_once_and_dead_letters_the_malformed(
         def settled() -> None:
             assert_rows_equal(rows_now(env["OPSTRACK_DATABASE_URL"], group_by), want)
 
-        wait_for(settled, 60, f"buckets equal to the reference (log: {log})")
+        wait_for(settled, f"buckets equal to the reference (log: {log})", 60)
 
         # Both malformed messages reach the dead-letter topic with a reason.
         consumer = KafkaConsumer(
@@ -143,7 +132,7 @@ def test_restarted_worker_reconsumes_without_counting_twice(
         def settled() -> None:
             assert_rows_equal(rows_now(env["OPSTRACK_DATABASE_URL"], ("municipality",)), want)
 
-        wait_for(settled, 60, f"buckets equal to the reference (log: {log})")
+        wait_for(settled, f"buckets equal to the reference (log: {log})", 60)
     finally:
         stop([worker])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from services.core.tickets import ticket_state
 from services.simulate.syd_it_2022 import generate
 from tests.e2e.stack import Up
 from tests.reference import assert_rows_equal
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -82,18 +83,6 @@ def rows(url: str, family: str, group_by: str | None) -> list[dict[str, Any]]:
     r = httpx.get(f"{url}/v1/sli/{family}", params=params, timeout=10)
     assert r.status_code == 200, r.text
     return list(r.json()["rows"])
-
-
-def wait_for(check: Callable[[], None], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            check()
-            return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 def test_simulated_january_gives_the_core_s_figures(stack: Up) -> None:
