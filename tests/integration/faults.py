@@ -10,11 +10,12 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 from kafka import KafkaProducer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.core.events import topic_for
 from services.settings import Settings
 from services.store.db import make_engine
+from services.store.outbox import APPLIED
 from services.store.tables import WorkerBeat
 from tests.reference import TZ, assert_rows_equal, expected_calls
 
@@ -23,6 +24,16 @@ TOKEN = "fault-tests-dev-token"  # noqa: S105 - the API dev token of AUTH_CONTRA
 MAY = "2022-05"
 PERIOD = (datetime(2022, 5, 1, tzinfo=TZ), datetime(2022, 6, 1, tzinfo=TZ))
 BEATS = WorkerBeat.__table__  # type: ignore[attr-defined]
+
+
+def applied_count(db_url: str) -> int:
+    """Events the workers have applied to the store (the inbox of applied ids)."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(APPLIED)).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def api_settings(env: dict[str, str], database_url: str | None = None) -> Settings:

@@ -19,8 +19,9 @@ from services.stack.procs import stop
 from services.store.calls import sum_buckets
 from services.store.db import make_engine
 from tests.integration.conftest import promtool_lint, start_worker
+from tests.integration.faults import applied_count
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
-from tests.waiting import wait_for
+from tests.waiting import wait_for, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +121,10 @@ def test_restarted_worker_reconsumes_without_counting_twice(
             f"{prefix}calls",
             [(e["data"]["call_id"], orjson.dumps(e)) for e in events[:half]],
         )
-        time.sleep(1.0)  # let it get part of the way; where it is killed does not matter
+        # Killed once it has applied something: where exactly does not matter, but a
+        # worker killed before its first write would test no restart at all.
+        db_url = env["OPSTRACK_DATABASE_URL"]
+        wait_until(lambda: applied_count(db_url), f"a first event applied (log: {log})")
         worker.kill()
         worker.wait()
         produce(
