@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from tests.e2e.stack import Up, opstrack, post
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -28,17 +28,12 @@ def sli(url: str, group_by: str | None) -> list[dict[str, Any]]:
 
 
 def wait_equal(url: str, events: list[dict[str, Any]], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            for g in GROUPINGS:
-                groups = tuple(g.split(",")) if g else ()
-                assert_rows_equal(sli(url, g), expected_calls(events, PERIOD_BOUNDS, groups))
-            return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
+    def equal() -> None:
+        for g in GROUPINGS:
+            groups = tuple(g.split(",")) if g else ()
+            assert_rows_equal(sli(url, g), expected_calls(events, PERIOD_BOUNDS, groups))
+
+    wait_for(equal, f"the service levels of {len(events)} events", timeout)
 
 
 def test_events_in_service_levels_out_and_restart_loses_nothing(up: Up) -> None:
