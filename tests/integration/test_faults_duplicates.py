@@ -22,12 +22,12 @@ from tests.integration.faults import (
 )
 from tests.reference import (
     expected_incidents,
-    expected_tickets,
     generate_calls,
     generate_incidents,
     generate_tickets,
     utc,
 )
+from tests.ticket_reference import expected_ticket_rows
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,7 @@ def test_repeated_and_shuffled_events_count_once(
     rnd.shuffle(messages)  # resolutions before creations, answers before queueing
     via_api = [rnd.random() < 0.5 for _ in messages]
 
-    want_tickets = expected_tickets(events, PERIOD)
+    want_tickets = expected_ticket_rows(events, PERIOD, business=False)
     want_incidents = expected_incidents(events, PERIOD)
     # The mix exercises what it is meant to.
     assert want_tickets[0]["resolved"] > 100 and want_incidents[0]["mttr_minutes"] is not None
