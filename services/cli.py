@@ -103,22 +103,50 @@ def _start(
 
 def _token_line(stack: Any) -> str:
     if stack.dev_token_new:
-        return (
-            f"dev token       {stack.dev_token}   (source dev, scope *; shown only now)\n"
-            f"                export OPSTRACK_API_TOKEN={stack.dev_token}"
-        )
+        return _new_token_line(stack.dev_token, stack.config.state_dir)
     if stack.dev_token:
         return "dev token       OPSTRACK_DEV_TOKEN   (send it as OPSTRACK_API_TOKEN)"
     return "tokens          opstrack token list | create   (send one as OPSTRACK_API_TOKEN)"
+
+
+def _new_token_line(token: str, state_dir: Path) -> str:
+    """A new dev token goes to the terminal only: off a TTY (a log, a pipe) it is
+    written to a file only its owner can read, and the output says where."""
+    if _stdout_is_terminal():
+        return (
+            f"dev token       {token}   (source dev, scope *; shown only now)\n"
+            f"                export OPSTRACK_API_TOKEN={token}"
+        )
+    from services.stack.secrets import write_secret
+
+    path = write_secret(state_dir / "dev-token", token)
+    return (
+        f"dev token       in {path}   (source dev, scope *; readable by you only)\n"
+        f'                export OPSTRACK_API_TOKEN="$(cat {path})"'
+    )
+
+
+def _stdout_is_terminal() -> bool:
+    # Not rich's is_terminal: FORCE_COLOR makes that true for a file too.
+    try:
+        return os.isatty(sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _serve(stack: Any) -> None:
     from services.stack.supervisor import run_until_stopped
 
     out.print("Press Ctrl-C to stop.")
-    code = run_until_stopped(stack)
+    code = run_until_stopped(stack, say=_say)
     err.print("opstrack stopped.")
     raise typer.Exit(code)
+
+
+def _say(message: str) -> None:
+    """What the supervisor reports while it runs (a child died, restarted): to stderr, timed."""
+    stamp = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    err.print(f"{stamp} {message}", highlight=False, markup=False)
 
 
 @app.command()

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # X-Hub-Signature); JSON in OPSTRACK_WEBHOOK_SECRETS, e.g. {"zammad": "…"}.
     webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
 
+    # Set by `opstrack up` for its API: the file where the supervisor counts the
+    # restarts of its children, exported as opstrack_stack_restarts_total.
+    stack_state_file: str | None = None
+
     # Processor.
     processor_batch_size: int = Field(1000, ge=1)
     worker_web_port: int = 6066

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from services import config
 from services.api import (
     alertmanager,
     auth,
     changes,
+    deps,
     goals,
     health,
     http_metrics,
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Live service levels for IT operations: events in, SLIs out.",
         version="0.1.0",
         lifespan=lifespan,
+        # Every route's query and path parameters obey the store's string rule.
+        dependencies=[Depends(deps.storable_request)],
     )
     app.add_middleware(http_metrics.CountResponses)
     app.include_router(ingest.router)

@@ -34,6 +34,7 @@ REASONS = (
     "wrong_topic",
     "invalid_field",
     "processing_failed",
+    "store_rejected",
 )
 
 
