@@ -41,7 +41,7 @@ SL_TITLE = (
 )
 # The seed's table 2.2.1 (../shared/seed/goal-table-2.2.1.md), with the status
 # the documented rule gives (judged on the forecast): only the budget misses.
-SEED_ROWS = [
+SEED_ROWS: list[tuple[str, ...]] = [
     (KF1, SERVICE, "Minska genomsnittlig ärendehanteringstid", "25 st", "20 st", "högst 20 st", "✔ Uppnått"),
     (KF1, SERVICE, SL_TITLE, "78 %", "70 %", "70 %", "✔ Uppnått"),
     (KF2, "Ökad samverkan över kommungränserna",
@@ -110,7 +110,7 @@ def plain(text: str) -> str:
 def table_rows(markdown: str) -> list[tuple[str, ...]]:
     lines = [ln for ln in plain(markdown).splitlines() if ln.startswith("| ")]
     header = lines.index(next(ln for ln in lines if "Kommunfullmäktiges mål" in ln))
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for ln in lines[header + 1 :]:  # the |---| line does not start with "| "
         cells = tuple(c.strip().replace("\\", "") for c in ln.strip().strip("|").split(" | "))
         if len(cells) != 7:

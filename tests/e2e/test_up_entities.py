@@ -185,9 +185,9 @@ def test_tickets_incidents_and_freezes_end_to_end(stack: Up) -> None:
         r = post(stack.url, sent[i : i + 7])
         assert r.status_code == 202, r.text
 
-    wait_for(lambda: check_tickets(stack.url))
-    wait_for(lambda: check_incidents(stack.url))
-    wait_for(lambda: check_changes(stack.url))
+    wait_for(lambda: check_tickets(stack.url), "the tickets as worked by hand")
+    wait_for(lambda: check_incidents(stack.url), "the incidents as worked by hand")
+    wait_for(lambda: check_changes(stack.url), "the changes as worked by hand")
 
     # T5's SLA clock has run out: one warning and one breach, raised once through the outbox.
     def sla_raised() -> None:
@@ -198,7 +198,7 @@ def test_tickets_incidents_and_freezes_end_to_end(stack: Up) -> None:
         metrics = httpx.get(f"http://127.0.0.1:{stack.worker_port}/metrics", timeout=5).text
         assert 'opstrack_tickets_open{priority="3",sla="breached"} 1.0' in metrics
 
-    wait_for(sla_raised, timeout=30)
+    wait_for(sla_raised, "one SLA warning and one breach for T5", 30)
 
     # The goal report's summary names the period's major incidents, freezes and violations.
     summary = get(stack.url, "/v1/goals/report", period="2022", format="json")["summary"]

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # no stubs installed
 import pytest
 
 from services.core.events import EVENT_MODELS, EventError, json_schema, parse_event, topic_for
