@@ -46,8 +46,15 @@ def test_expected_failure():
 """
 
 
-def run_suite(tmp_path: Path, ci: str | None) -> dict[str, str]:
-    (tmp_path / "test_suite.py").write_text(SUITE)
+MODULE_SKIPPED = """
+import pytest
+
+pytest.skip("jsonschema is not installed", allow_module_level=True)
+"""
+
+
+def run_suite(tmp_path: Path, ci: str | None, suite: str = SUITE) -> dict[str, str]:
+    (tmp_path / "test_suite.py").write_text(suite)
     (tmp_path / "pytest.ini").write_text(
         "[pytest]\nmarkers =\n    allow_skip(reason_text): expected skip\n"
     )
@@ -58,7 +65,7 @@ def run_suite(tmp_path: Path, ci: str | None) -> dict[str, str]:
     report = tmp_path / "report.xml"
     subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "tests.ci_skips", "-p", "no:cacheprovider",
-         "--strict-markers", f"--junitxml={report}", str(tmp_path / "test_suite.py")],
+         "--strict-markers", f"--junitxml={report}", str(tmp_path)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     # Each test case's outcome: the element inside it (failure, error, skipped), else passed.
@@ -91,3 +98,9 @@ def test_in_ci_only_a_skip_the_test_expects_is_a_skip(tmp_path: Path, ci: str) -
         "test_other_skip_of_a_test_that_may_skip": "failure",
         "test_expected_failure": "skipped",  # an xfail is left alone
     }
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [(None, "skipped"), ("true", "error")])
+def test_a_module_skipped_whole_fails_in_ci(tmp_path: Path, ci: str | None, outcome: str) -> None:
+    # No test to carry an allow_skip mark: in CI the collection fails.
+    assert run_suite(tmp_path, ci, MODULE_SKIPPED) == {"test_suite": outcome}
