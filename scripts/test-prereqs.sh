@@ -12,11 +12,18 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
 
-# /usr/bin/prometheus itself: tests/e2e/test_panels_prometheus.py scrapes the demo with it.
-command -v promtool >/dev/null && command -v amtool >/dev/null && [ -x /usr/bin/prometheus ] \
-  || { echo "installing prometheus and alertmanager (prometheus, promtool, amtool)"; apt_install prometheus prometheus-alertmanager; }
-# Headless Chromium renders the HTML goal report in tests/integration/test_report_chromium.py.
-command -v chromium >/dev/null || { echo "installing chromium"; apt_install chromium; }
+# prometheus itself too: tests/e2e/test_panels_prometheus.py scrapes the demo with it.
+# tests/integration/test_alertmanager.py runs the alertmanager daemon itself, not only
+# amtool (Debian names the daemon prometheus-alertmanager, upstream alertmanager).
+command -v prometheus >/dev/null && command -v promtool >/dev/null \
+  || { echo "installing prometheus (prometheus, promtool)"; apt_install prometheus; }
+{ command -v alertmanager >/dev/null || command -v prometheus-alertmanager >/dev/null; } \
+  && command -v amtool >/dev/null \
+  || { echo "installing alertmanager (alertmanager, amtool)"; apt_install prometheus-alertmanager; }
+# Headless Chromium renders the HTML goal report in tests/integration/test_report_chromium.py
+# (Debian calls it chromium, Ubuntu chromium-browser; the test finds either on PATH).
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+  || { echo "installing chromium"; apt_install chromium; }
 command -v docker-compose >/dev/null || { echo "installing docker-compose (tests/integration/test_compose.py validates docker-compose.yml)"; apt_install docker-compose; }
 
 # The Debian packages start their daemons where systemd runs; tests start their own.

@@ -202,40 +202,6 @@ def generate_tickets(n: int, seed: int, start: datetime, hours: int) -> list[dic
     return out
 
 
-def _quantiles(values: list[float]) -> dict[str, float | None]:
-    """Mean, median, p90 by the stdlib (p90 'inclusive' = linear interpolation)."""
-    if not values:
-        return {"mean": None, "median": None, "p90": None}
-    p90 = (
-        values[0] if len(values) == 1 else statistics.quantiles(values, n=10, method="inclusive")[8]
-    )
-    return {"mean": statistics.fmean(values), "median": statistics.median(values), "p90": p90}
-
-
-def expected_tickets(
-    events: Iterable[dict[str, Any]], period: tuple[datetime, datetime]
-) -> list[dict[str, Any]]:
-    """The ungrouped /v1/sli/tickets row (calendar hours) of generate_tickets' events:
-    handling time = resolved - created - time paused."""
-    per_ticket: dict[str, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
-    for e in {e["id"]: e for e in events if e["type"].startswith("ticket.")}.values():
-        per_ticket[e["data"]["ticket_id"]][e["type"]].append(datetime.fromisoformat(e["time"]))
-    created = resolved = 0
-    hours = []
-    for t in per_ticket.values():
-        if period[0] <= t["ticket.created"][0] < period[1]:
-            created += 1
-        if t["ticket.resolved"] and period[0] <= t["ticket.resolved"][0] < period[1]:
-            resolved += 1
-            paused = sum(
-                (b - a for a, b in zip(t["ticket.paused"], t["ticket.resumed"], strict=True)),
-                timedelta(),
-            )
-            span = t["ticket.resolved"][0] - t["ticket.created"][0] - paused
-            hours.append(span.total_seconds() / 3600)
-    return [{"created": created, "resolved": resolved, "handling_time_hours": _quantiles(hours)}]
-
-
 def generate_incidents(n: int, seed: int, start: datetime, hours: int) -> list[dict[str, Any]]:
     """n incidents opened within `hours` of `start`: 90 % acknowledged, 80 % resolved."""
     rnd = random.Random(seed)

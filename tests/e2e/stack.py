@@ -21,6 +21,7 @@ import pytest
 from services.stack.procs import free_port
 from tests.conftest import AUTH, TEST_TOKEN
 from tests.reference import assert_rows_equal, expected_calls, utc
+from tests.waiting import wait_for
 
 BATCH = "application/cloudevents-batch+json"
 # generate_calls(…, start=utc(2022, 5, 2, 4), hours=36) falls in these two local days.
@@ -137,14 +138,10 @@ def sli(url: str, group_by: str | None) -> list[dict[str, Any]]:
 
 def wait_equal(url: str, events: list[dict[str, Any]], timeout: float = 60) -> None:
     """Until /v1/sli/calls, in every grouping, equals the reference computed from `events`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            for g in GROUPINGS:
-                groups = tuple(g.split(",")) if g else ()
-                assert_rows_equal(sli(url, g), expected_calls(events, PERIOD_BOUNDS, groups))
-            return
-        except (AssertionError, httpx.TransportError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
+
+    def equal() -> None:
+        for g in GROUPINGS:
+            groups = tuple(g.split(",")) if g else ()
+            assert_rows_equal(sli(url, g), expected_calls(events, PERIOD_BOUNDS, groups))
+
+    wait_for(equal, f"/v1/sli/calls equal to the reference for {len(events)} events", timeout)

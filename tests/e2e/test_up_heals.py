@@ -25,23 +25,12 @@ from tests.conftest import AUTH
 from tests.e2e.stack import BATCH, Up, wait_equal
 from tests.integration.test_faults_broker import published_unapplied
 from tests.reference import generate_calls, utc
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 T = TypeVar("T")
 CHUNK, INTERVAL_S = 10, 0.2  # a steady 50 events/s
-
-
-def wait_for(check: Callable[[], T], timeout: float, what: str) -> T:
-    """check() until it stops raising AssertionError (or the API is away); bounded."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except (AssertionError, httpx.TransportError) as exc:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not reached after {timeout:.0f} s: {exc}") from None
-        time.sleep(0.25)
 
 
 class Sender(threading.Thread):
@@ -134,7 +123,7 @@ def kill_broker_holding_unapplied_events(up: Up, broker: int) -> None:
             n = published_unapplied(f"sqlite:///{up.tmp / 'opstrack.db'}")
             assert n >= 50, f"{n} published events not applied"
 
-        wait_for(lagging, 60, "50 published events the paused worker has not applied")
+        wait_for(lagging, "50 published events the paused worker has not applied", 60)
         os.kill(broker, signal.SIGKILL)
     finally:
         os.kill(worker, signal.SIGCONT)
@@ -147,7 +136,7 @@ def test_kill_9_of_each_child_is_healed_and_every_event_counts_once(up: Up) -> N
     sender = Sender(up.url, events)
     sender.start()
     try:
-        wait_for(sent_at_least(sender, 300), 60, "300 events sent before the kills")
+        wait_for(sent_at_least(sender, 300), "300 events sent before the kills", 60)
         for role in ("worker", "api", "broker"):
             old = child_pid(up, role)
             sender.phase = role
@@ -159,17 +148,17 @@ def test_kill_9_of_each_child_is_healed_and_every_event_counts_once(up: Up) -> N
             def restarted(role: str = role) -> None:
                 assert restarts(up.url).get(role) == 1.0, restarts(up.url)
 
-            wait_for(restarted, 90, f"the {role} restarted and counted")
-            new = wait_for(lambda role=role: child_pid(up, role), 30, f"a new {role} process")
+            wait_for(restarted, f"the {role} restarted and counted", 90)
+            new = wait_for(lambda role=role: child_pid(up, role), f"a new {role} process", 30)
             assert new != old
             # Ingest answers again: more events are accepted after the restart.
             wait_for(
                 sent_at_least(sender, len(sender.sent) + 100),
-                60,
                 f"events accepted after the {role} came back",
+                60,
             )
             # The whole stack is ready again (the worker consumes) before the next kill.
-            wait_for(ready(up.url), 90, f"ready after the restart of the {role}")
+            wait_for(ready(up.url), f"ready after the restart of the {role}", 90)
             said = (up.tmp / "up.out").read_text()
             assert f"the {role} stopped (exit code -9); restarting it in 0.5 s" in said
             assert f"the {role} is running again (restart 1)" in said
@@ -237,8 +226,8 @@ def test_up_starts_at_once_after_a_kill_9_of_the_previous_one_on_the_same_ports(
             assert len(new) == 3 and not set(new) & set(old_children), new
             ready(up.url)()
 
-        wait_for(old_gone, 30, "the old children gone")
-        wait_for(new_ready, 90, "the new stack ready")
+        wait_for(old_gone, "the old children gone", 30)
+        wait_for(new_ready, "the new stack ready", 90)
         assert lingering(up.port), "no connection of the old API lingered on its port"
         assert lingering(up.worker_port), "no connection of the old worker lingered on its port"
     r = httpx.post(

@@ -25,8 +25,9 @@ from services.stack.procs import stop
 from services.store.db import make_engine
 from tests.integration.conftest import start_worker
 from tests.integration.test_deadletter import _read_dead_letters, _samples
-from tests.integration.test_processor import PERIOD, rows_now, wait_for
+from tests.integration.test_processor import PERIOD, rows_now
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -105,8 +106,8 @@ def test_a_poison_event_is_dead_lettered_and_the_events_behind_it_are_applied(
         want = expected_calls(events, PERIOD, ("queue", "hour"))
         wait_for(
             lambda: assert_rows_equal(rows_now(db_url, ("queue", "hour")), want),
-            90,
             f"SLIs of the valid events equal to the reference (log: {log})",
+            90,
         )
 
         dead = {
