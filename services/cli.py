@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
@@ -510,7 +511,8 @@ def main() -> None:
     except Exception as exc:
         if _state["debug"] or not _user_error(exc):
             raise
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        # Escaped: a message may hold brackets, e.g. "opstrack[embedded]".
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
 
 
