@@ -48,7 +48,7 @@ lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/mypy
 
 docs: $(STAMP) ## Build the documentation site (docs/) strictly into site/
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format services tests bench
