@@ -17,6 +17,7 @@ from rich.markup import escape
 from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
 from services.commands.grafana import grafana_app
+from services.commands.hints import Cli, cli_for
 from services.commands.rebuild import rebuild
 from services.commands.rules import rules
 from services.commands.simulate import simulate as simulate_command
@@ -85,29 +86,36 @@ def _start(
     with err.status("starting opstrack …") as status:
         stack = start(config, step=lambda s: status.update(f"{s} …"))
     api = stack.api_url
+    cli = cli_for(api)
     broker = f"{stack.bootstrap} (embedded Tansu, memory only)" if stack.broker else stack.bootstrap
     out.print(
         f"[bold green]opstrack is up[/]\n"
-        f"  API             {api}   (OpenAPI docs: {api}/docs)\n"
-        f"  send events     opstrack emit events.ndjson   (POST {api}/v1/events)\n"
-        f"  service levels  {api}/v1/sli/calls?period={year}   or   opstrack sli calls --period {year}\n"
-        f"  goal report     {api}/v1/goals/report?period={year}   or   opstrack report --period {year}\n"
+        f"  API             {api}   (docs: {api}/docs)\n"
+        f"  send events     {escape(cli.run('emit', 'events.ndjson'))}   (POST {api}/v1/events)\n"
+        f"  service levels  {escape(cli.run('sli', 'calls', '--period', str(year)))}"
+        f"   or   {api}/v1/sli/calls?period={year}\n"
+        f"  goal report     {escape(cli.run('report', '--period', str(year)))}"
+        f"   or   {api}/v1/goals/report?period={year}\n"
         f"  metrics         {api}/metrics (ingest)   {stack.worker_url}/metrics (processor)\n"
         f"  ready           {api}/readyz\n"
         f"  broker          {broker}\n"
         f"  database        {db}\n"
         f"  logs            {stack.log_dir}/\n"
-        f"  {_token_line(stack)}"
+        f"  {_token_line(stack, cli)}",
+        highlight=False,
+        markup=True,
+        soft_wrap=True,  # a command line wraps in the terminal, never with a newline in it
     )
     return stack
 
 
-def _token_line(stack: Any) -> str:
+def _token_line(stack: Any, cli: Cli) -> str:
     if stack.dev_token_new:
         return _new_token_line(stack.dev_token, stack.config.state_dir)
     if stack.dev_token:
         return "dev token       OPSTRACK_DEV_TOKEN   (send it as OPSTRACK_API_TOKEN)"
-    return "tokens          opstrack token list | create   (send one as OPSTRACK_API_TOKEN)"
+    tokens = escape(cli.run("token", "list", "--db", stack.config.database_url, url=False))
+    return f"tokens          {tokens}   (send one as OPSTRACK_API_TOKEN)"
 
 
 def _new_token_line(token: str, state_dir: Path) -> str:
@@ -190,12 +198,20 @@ def demo(
     except BaseException:
         stack.stop()
         raise
+    cli = cli_for(stack.api_url)
+    tries = [
+        cli.run("sli", "calls", "--period", "2022-T1", "--group-by", "queue"),
+        cli.run("sli", "incidents", "--period", "2022-06", "--group-by", "service"),
+        cli.run("report", "--period", DEMO_PERIOD),
+    ]
+    if cli.activate is not None:
+        tries.append(f"(or `{cli.activate}` first, then `opstrack …`)")
     out.print(
         f"[bold]Demo data loaded[/]: the seed department's January-July 2022.\n"
         f"  goal report     {path.resolve()}   (also {stack.api_url}/v1/goals/report?period={DEMO_PERIOD})\n"
-        f"  try             opstrack sli calls --period 2022-T1 --group-by queue\n"
-        f"                  opstrack sli incidents --period 2022-06 --group-by service\n"
-        f"                  opstrack report --period {DEMO_PERIOD}"
+        f"  try             " + "\n                  ".join(escape(t) for t in tries),
+        highlight=False,
+        soft_wrap=True,
     )
     _serve(stack)
 

@@ -14,6 +14,7 @@ from services.api import (
     changes,
     goals,
     health,
+    home,
     http_metrics,
     incidents,
     metrics,
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Live service levels for IT operations: events in, SLIs out.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by `home` from local files, not from a CDN
+        redoc_url=None,
     )
     app.add_middleware(http_metrics.CountResponses)
     app.include_router(ingest.router)
@@ -71,4 +74,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alertmanager.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    home.install(app)
     return app
