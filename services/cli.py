@@ -45,6 +45,12 @@ UrlOpt = Annotated[
     str,
     typer.Option("--url", envvar="OPSTRACK_URL", help="The opstrack API to talk to."),
 ]
+WideOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="The full table with long headers, however wide (else it fits the terminal)."
+    ),
+]
 SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
 
 
@@ -292,11 +298,12 @@ def sli_calls(
         typer.Option("--group-by", help="queue, municipality, hour or day (comma-separated)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Call service levels: offered, answered within 20/60 s, abandon rate, ASA."""
     from services import client
-    from services.render import calls_table
+    from services.render import calls_table, show
 
     params: dict[str, Any] = {
         "period": period,
@@ -308,7 +315,7 @@ def sli_calls(
     if as_json:
         out.print_json(json.dumps(body))
     else:
-        out.print(calls_table(body))
+        show(out, calls_table(body, out.width, wide), wide)
 
 
 PeriodOpt = Annotated[
@@ -326,16 +333,17 @@ def _show(
     params: dict[str, Any],
     url: str,
     as_json: bool,
+    wide: bool,
     percent: tuple[str, ...] = (),
 ) -> None:
     from services import client
-    from services.render import rows_table
+    from services.render import rows_table, show
 
     body = client.get_json(url, path, params)
     if as_json:
         out.print_json(json.dumps(body))
     else:
-        out.print(rows_table(title, body, percent))
+        show(out, rows_table(title, body, percent, out.width, wide), wide)
 
 
 @sli_app.command("tickets")
@@ -351,6 +359,7 @@ def sli_tickets(
         ),
     ] = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Tickets created and resolved; handling time in hours (mean, median, p90), pauses excluded."""
@@ -361,7 +370,7 @@ def sli_tickets(
         "municipality": municipality,
         "group_by": group_by,
     }
-    _show("Tickets", "/v1/sli/tickets", params, url, as_json)
+    _show("Tickets", "/v1/sli/tickets", params, url, as_json, wide)
 
 
 @sli_app.command("incidents")
@@ -370,11 +379,12 @@ def sli_incidents(
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     group_by: Annotated[str | None, typer.Option("--group-by", help="service or severity.")] = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Incidents opened and resolved, MTTA, MTTR; downtime and availability per service."""
     params = {"period": period, "service": service, "group_by": group_by}
-    _show("Incidents", "/v1/sli/incidents", params, url, as_json, percent=("availability",))
+    _show("Incidents", "/v1/sli/incidents", params, url, as_json, wide, percent=("availability",))
 
 
 @sli_app.command("changes")
@@ -383,11 +393,12 @@ def sli_changes(
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     group_by: Annotated[str | None, typer.Option("--group-by", help="service.")] = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Changes implemented, change-freeze violations, incidents during freezes."""
     params = {"period": period, "service": service, "group_by": group_by}
-    _show("Changes", "/v1/sli/changes", params, url, as_json)
+    _show("Changes", "/v1/sli/changes", params, url, as_json, wide)
 
 
 import_app = typer.Typer(help="Import events from other systems' files.", no_args_is_help=True)
