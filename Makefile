@@ -32,10 +32,10 @@ lock: ## Update uv.lock after changing pyproject.toml's dependencies (then `make
 	test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q uv; }
 	$(BIN)/uv lock
 
-run: $(STAMP) ## Start the embedded stack on :8000 with the seed department's Jan-Jul 2022 simulated
+run: $(STAMP) ## Start the embedded stack on :8000 with the seed department's Jan-Jul 2022, then live today
 	$(BIN)/opstrack demo
 
-test: $(STAMP) ## Run all tests (installs promtool/amtool and starts PostgreSQL if needed)
+test: $(STAMP) ## Run all tests (installs prometheus/promtool/amtool and starts PostgreSQL if needed)
 	bash scripts/test-prereqs.sh
 	$(BIN)/pytest
 

@@ -5,8 +5,8 @@
 #   bash scripts/test-prereqs.sh python   only what `make` needs to create the
 #                                         virtualenv (python3-venv); `make install`
 #                                         runs this before `python3 -m venv`
-#   bash scripts/test-prereqs.sh          all the tests need: the above, promtool and
-#                                         amtool, chromium, docker-compose, the
+#   bash scripts/test-prereqs.sh          all the tests need: the above, prometheus,
+#                                         promtool and amtool, chromium, docker-compose, the
 #                                         PostgreSQL client and a PostgreSQL server
 #
 # The test database: OPSTRACK_TEST_PG_URL (a SQLAlchemy URL, password included,
@@ -38,8 +38,9 @@ if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
 fi
 [ "${1:-all}" = python ] && exit 0
 
-command -v promtool >/dev/null && command -v amtool >/dev/null \
-  || { echo "installing prometheus and alertmanager (promtool, amtool)"; apt_install prometheus prometheus-alertmanager; }
+# /usr/bin/prometheus itself: tests/e2e/test_panels_prometheus.py scrapes the demo with it.
+command -v promtool >/dev/null && command -v amtool >/dev/null && [ -x /usr/bin/prometheus ] \
+  || { echo "installing prometheus and alertmanager (prometheus, promtool, amtool)"; apt_install prometheus prometheus-alertmanager; }
 # Headless Chromium renders the HTML goal report in tests/integration/test_report_chromium.py.
 command -v chromium >/dev/null || { echo "installing chromium"; apt_install chromium; }
 command -v docker-compose >/dev/null || { echo "installing docker-compose (tests/integration/test_compose.py validates docker-compose.yml)"; apt_install docker-compose; }

@@ -149,11 +149,11 @@ def _stdout_is_terminal() -> bool:
         return False
 
 
-def _serve(stack: Any) -> None:
+def _serve(stack: Any, before_stop: Any = lambda: None) -> None:
     from services.stack.supervisor import run_until_stopped
 
     out.print("Press Ctrl-C to stop.")
-    code = run_until_stopped(stack, say=_say)
+    code = run_until_stopped(stack, say=_say, before_stop=before_stop)
     err.print("opstrack stopped.")
     raise typer.Exit(code)
 
@@ -186,12 +186,25 @@ def demo(
     worker_port: WorkerPortOpt = 6066,
     state_dir: StateDirOpt = Path(".opstrack"),
     seed: Annotated[int, typer.Option(help="The simulation's seed.")] = 2022,
+    live: Annotated[
+        bool,
+        typer.Option(
+            help="After 2022, keep simulating today in real time (--no-live: stop sending)."
+        ),
+    ] = True,
+    backfill: Annotated[
+        str,
+        typer.Option(help="What the live simulation sends at once first: this year or month."),
+    ] = "year",
 ) -> None:
-    """`up`, then the seed department's January-July 2022 simulated, then its goal report."""
+    """`up`, the seed department's January-July 2022 and its goal report, then the department
+    live: this year so far at once, then its calls and tickets as they happen."""
     from services.commands.simulate import simulate
-    from services.demo import settle, write_report
+    from services.core.periods import STOCKHOLM
+    from services.demo import Live, backfill_start, settle, write_report
     from services.stack.supervisor import demo_token
 
+    since = backfill_start(backfill, datetime.now(tz=STOCKHOLM).date())  # bad input before start
     stack = _start("127.0.0.1", port, db, kafka, worker_port, state_dir, 2022)
     try:
         if not os.environ.get("OPSTRACK_API_TOKEN"):
@@ -219,7 +232,19 @@ def demo(
         highlight=False,
         soft_wrap=True,
     )
-    _serve(stack)
+    if not live:
+        _serve(stack)  # never returns: it exits when the stack stops
+    feed = Live(stack.api_url, seed, since, say=lambda line: out.print(line, highlight=False))
+    month = f"{datetime.now(tz=STOCKHOLM).date():%Y-%m}"
+    out.print(
+        f"[bold]Live[/]: the department's days since {since} are being sent, then its calls "
+        "and tickets as they happen (Europe/Stockholm), until you stop the demo.\n"
+        f"  try             {escape(cli.run('sli', 'calls', '--period', month, '--group-by', 'queue'))}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    feed.start()
+    _serve(stack, feed.stop)
 
 
 DEMO_FROM, DEMO_TO = date(2022, 1, 1), date(2022, 7, 31)

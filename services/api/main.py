@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from services import config
 from services.api import (
     alertmanager,
     auth,
     changes,
+    deps,
     goals,
     health,
     home,
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served by `home` from local files, not from a CDN
         redoc_url=None,
+        # Every route's query and path parameters obey the store's string rule.
+        dependencies=[Depends(deps.storable_request)],
     )
     app.add_middleware(http_metrics.CountResponses)
     app.include_router(ingest.router)

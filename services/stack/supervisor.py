@@ -276,11 +276,13 @@ def run_until_stopped(
     stack: Stack,
     say: Callable[[str], None] = lambda _: None,
     backoff: Backoff | None = None,
+    before_stop: Callable[[], None] = lambda: None,
 ) -> int:
     """Block until Ctrl-C/SIGTERM (returns 0), restarting children that die.
 
     Raises StackError when a child keeps dying (backoff.give_up_after times in a
-    row, never running well in between): then all are stopped.
+    row, never running well in between): then all are stopped. `before_stop` runs
+    before the stack stops: what still talks to it (the demo's live feed) ends first.
     """
     stopping = False
 
@@ -298,7 +300,10 @@ def run_until_stopped(
             time.sleep(0.2)
         return 0
     finally:
-        stack.stop()
+        try:
+            before_stop()
+        finally:
+            stack.stop()
         for s, handler in old.items():
             signal.signal(s, handler)
 

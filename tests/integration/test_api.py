@@ -289,6 +289,50 @@ def test_single_invalid_event_names_the_field(client: TestClient, engine: Engine
 
 
 @pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("id",), "evt\x001"),  # was a 500: PostgreSQL text cannot hold NUL
+        (("source",), "/pbx\x00"),
+        (("data", "queue"), "a\x00b"),  # was accepted, then stalled the worker for good
+        (("data", "municipality"), "Askersund\x1b[31m"),
+        (("ext",), "x\x00"),  # an extension attribute: dropped, but refused all the same
+    ],
+)
+def test_an_unstorable_character_is_422_naming_the_field(
+    client: TestClient, engine: Engine, where: tuple[str, ...], value: str
+) -> None:
+    event = call_event(1)
+    (event["data"] if where[0] == "data" else event)[where[-1]] = value
+    for content_type, body in ((SINGLE, event), (BATCH, [call_event(2), event])):
+        r = post(client, body, content_type)
+        assert r.status_code == 422, r.text
+        index = 0 if content_type == SINGLE else 1
+        assert [(e["index"], e["field"]) for e in r.json()["errors"]] == [(index, ".".join(where))]
+    assert outbox_count(engine) == 0
+
+
+def _get_routes() -> list[str]:
+    """Every documented GET route, read from the app itself so that a new one is covered too."""
+    paths = create_app(Settings()).openapi()["paths"]
+    return sorted(p for p, ops in paths.items() if "get" in ops and "{" not in p)
+
+
+@pytest.mark.parametrize("path", _get_routes())
+def test_an_unstorable_query_parameter_is_422_naming_it(client: TestClient, path: str) -> None:
+    # Raw query strings: %00 is the NUL that reached PostgreSQL as a filter (a 500).
+    for query, name in (("period=2022-03&queue=a%00b", "queue"), ("period=2022%0A03", "period")):
+        r = client.get(f"{path}?{query}")
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        assert [e["loc"] for e in r.json()["detail"]] == [["query", name]], r.text
+
+
+def test_an_unstorable_path_parameter_is_422_naming_it(client: TestClient) -> None:
+    r = client.post("/v1/webhooks/tickets/glpi%00", json={})
+    assert r.status_code == 422, r.text
+    assert [e["loc"] for e in r.json()["detail"]] == [["path", "source"]]
+
+
+@pytest.mark.parametrize(
     ("body", "content_type"),
     [
         (b'{"specversion": "1.0", "id": ', SINGLE),

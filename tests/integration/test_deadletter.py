@@ -33,6 +33,7 @@ REASONS = (
     "wrong_topic",
     "invalid_field",
     "processing_failed",
+    "store_rejected",
 )
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from services.core.contracts.envelope import Data, Envelope, Name, Severity
+from services.core.contracts.text import Text
 
 Impact = Literal["outage", "degraded"]
 
@@ -24,7 +25,7 @@ class IncidentOpenedData(IncidentRef):
     planned_work: Name | None = Field(
         None, description="the change_id of planned work that caused it"
     )
-    title: str | None = Field(None, max_length=300)
+    title: Text | None = None
 
 
 class IncidentUpdatedData(IncidentRef):
