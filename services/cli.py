@@ -12,10 +12,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
 from services.commands.grafana import grafana_app
+from services.commands.hints import Cli, cli_for
 from services.commands.rebuild import rebuild
 from services.commands.rules import rules
 from services.commands.simulate import simulate as simulate_command
@@ -42,6 +44,12 @@ _state = {"debug": False}
 UrlOpt = Annotated[
     str,
     typer.Option("--url", envvar="OPSTRACK_URL", help="The opstrack API to talk to."),
+]
+WideOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="The full table with long headers, however wide (else it fits the terminal)."
+    ),
 ]
 SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -84,29 +92,36 @@ def _start(
     with err.status("starting opstrack …") as status:
         stack = start(config, step=lambda s: status.update(f"{s} …"))
     api = stack.api_url
+    cli = cli_for(api)
     broker = f"{stack.bootstrap} (embedded Tansu, memory only)" if stack.broker else stack.bootstrap
     out.print(
         f"[bold green]opstrack is up[/]\n"
-        f"  API             {api}   (OpenAPI docs: {api}/docs)\n"
-        f"  send events     opstrack emit events.ndjson   (POST {api}/v1/events)\n"
-        f"  service levels  {api}/v1/sli/calls?period={year}   or   opstrack sli calls --period {year}\n"
-        f"  goal report     {api}/v1/goals/report?period={year}   or   opstrack report --period {year}\n"
+        f"  API             {api}   (docs: {api}/docs)\n"
+        f"  send events     {escape(cli.run('emit', 'events.ndjson'))}   (POST {api}/v1/events)\n"
+        f"  service levels  {escape(cli.run('sli', 'calls', '--period', str(year)))}"
+        f"   or   {api}/v1/sli/calls?period={year}\n"
+        f"  goal report     {escape(cli.run('report', '--period', str(year)))}"
+        f"   or   {api}/v1/goals/report?period={year}\n"
         f"  metrics         {api}/metrics (ingest)   {stack.worker_url}/metrics (processor)\n"
         f"  ready           {api}/readyz\n"
         f"  broker          {broker}\n"
         f"  database        {db}\n"
         f"  logs            {stack.log_dir}/\n"
-        f"  {_token_line(stack)}"
+        f"  {_token_line(stack, cli)}",
+        highlight=False,
+        markup=True,
+        soft_wrap=True,  # a command line wraps in the terminal, never with a newline in it
     )
     return stack
 
 
-def _token_line(stack: Any) -> str:
+def _token_line(stack: Any, cli: Cli) -> str:
     if stack.dev_token_new:
         return _new_token_line(stack.dev_token, stack.config.state_dir)
     if stack.dev_token:
         return "dev token       OPSTRACK_DEV_TOKEN   (send it as OPSTRACK_API_TOKEN)"
-    return "tokens          opstrack token list | create   (send one as OPSTRACK_API_TOKEN)"
+    tokens = escape(cli.run("token", "list", "--db", stack.config.database_url, url=False))
+    return f"tokens          {tokens}   (send one as OPSTRACK_API_TOKEN)"
 
 
 def _new_token_line(token: str, state_dir: Path) -> str:
@@ -202,20 +217,31 @@ def demo(
     except BaseException:
         stack.stop()
         raise
+    cli = cli_for(stack.api_url)
+    tries = [
+        cli.run("sli", "calls", "--period", "2022-T1", "--group-by", "queue"),
+        cli.run("sli", "incidents", "--period", "2022-06", "--group-by", "service"),
+        cli.run("report", "--period", DEMO_PERIOD),
+    ]
+    if cli.activate is not None:
+        tries.append(f"(or `{cli.activate}` first, then `opstrack …`)")
     out.print(
         f"[bold]Demo data loaded[/]: the seed department's January-July 2022.\n"
         f"  goal report     {path.resolve()}   (also {stack.api_url}/v1/goals/report?period={DEMO_PERIOD})\n"
-        f"  try             opstrack sli calls --period 2022-T1 --group-by queue\n"
-        f"                  opstrack sli incidents --period 2022-06 --group-by service\n"
-        f"                  opstrack report --period {DEMO_PERIOD}"
+        f"  try             " + "\n                  ".join(escape(t) for t in tries),
+        highlight=False,
+        soft_wrap=True,
     )
     if not live:
         _serve(stack)  # never returns: it exits when the stack stops
     feed = Live(stack.api_url, seed, since, say=lambda line: out.print(line, highlight=False))
+    month = f"{datetime.now(tz=STOCKHOLM).date():%Y-%m}"
     out.print(
         f"[bold]Live[/]: the department's days since {since} are being sent, then its calls "
         "and tickets as they happen (Europe/Stockholm), until you stop the demo.\n"
-        f"  try             opstrack sli calls --period {date.today():%Y-%m} --group-by queue"
+        f"  try             {escape(cli.run('sli', 'calls', '--period', month, '--group-by', 'queue'))}",
+        highlight=False,
+        soft_wrap=True,
     )
     feed.start()
     _serve(stack, feed.stop)
@@ -297,11 +323,12 @@ def sli_calls(
         typer.Option("--group-by", help="queue, municipality, hour or day (comma-separated)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Call service levels: offered, answered within 20/60 s, abandon rate, ASA."""
     from services import client
-    from services.render import calls_table
+    from services.render import calls_table, show
 
     params: dict[str, Any] = {
         "period": period,
@@ -313,7 +340,7 @@ def sli_calls(
     if as_json:
         out.print_json(json.dumps(body))
     else:
-        out.print(calls_table(body))
+        show(out, calls_table(body, out.width, wide), wide)
 
 
 PeriodOpt = Annotated[
@@ -331,16 +358,17 @@ def _show(
     params: dict[str, Any],
     url: str,
     as_json: bool,
+    wide: bool,
     percent: tuple[str, ...] = (),
 ) -> None:
     from services import client
-    from services.render import rows_table
+    from services.render import rows_table, show
 
     body = client.get_json(url, path, params)
     if as_json:
         out.print_json(json.dumps(body))
     else:
-        out.print(rows_table(title, body, percent))
+        show(out, rows_table(title, body, percent, out.width, wide), wide)
 
 
 @sli_app.command("tickets")
@@ -356,6 +384,7 @@ def sli_tickets(
         ),
     ] = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Tickets created and resolved; handling time in hours (mean, median, p90), pauses excluded."""
@@ -366,7 +395,7 @@ def sli_tickets(
         "municipality": municipality,
         "group_by": group_by,
     }
-    _show("Tickets", "/v1/sli/tickets", params, url, as_json)
+    _show("Tickets", "/v1/sli/tickets", params, url, as_json, wide)
 
 
 @sli_app.command("incidents")
@@ -375,11 +404,12 @@ def sli_incidents(
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     group_by: Annotated[str | None, typer.Option("--group-by", help="service or severity.")] = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Incidents opened and resolved, MTTA, MTTR; downtime and availability per service."""
     params = {"period": period, "service": service, "group_by": group_by}
-    _show("Incidents", "/v1/sli/incidents", params, url, as_json, percent=("availability",))
+    _show("Incidents", "/v1/sli/incidents", params, url, as_json, wide, percent=("availability",))
 
 
 @sli_app.command("changes")
@@ -388,11 +418,12 @@ def sli_changes(
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     group_by: Annotated[str | None, typer.Option("--group-by", help="service.")] = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Changes implemented, change-freeze violations, incidents during freezes."""
     params = {"period": period, "service": service, "group_by": group_by}
-    _show("Changes", "/v1/sli/changes", params, url, as_json)
+    _show("Changes", "/v1/sli/changes", params, url, as_json, wide)
 
 
 import_app = typer.Typer(help="Import events from other systems' files.", no_args_is_help=True)
@@ -532,7 +563,8 @@ def main() -> None:
     except Exception as exc:
         if _state["debug"] or not _user_error(exc):
             raise
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        # Escaped: a message may hold brackets, e.g. "opstrack[embedded]".
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
 
 

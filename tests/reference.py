@@ -1,4 +1,4 @@
-"""An independent reference for the call SLIs, written from DESIGN.md, for tests only.
+"""An independent reference for the call SLIs, written from docs/definitions.md#calls, for tests only.
 
 It works on raw event dicts with plain Python and `datetime`, without the
 bucket, fold or store code of opstrack, so a test can compare what opstrack
@@ -77,7 +77,7 @@ def expected_calls(
     short_abandon: float = 5.0,
     thresholds: tuple[int, ...] = (20, 60),
 ) -> list[dict[str, Any]]:
-    """API rows for the events, per DESIGN.md's definitions, computed from scratch."""
+    """API rows for the events, per docs/definitions.md, computed from scratch."""
     seen: dict[str, dict[str, Any]] = {}
     for e in events:
         seen.setdefault(e["id"], e)

@@ -15,6 +15,7 @@ from services.api import (
     deps,
     goals,
     health,
+    home,
     http_metrics,
     incidents,
     metrics,
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Live service levels for IT operations: events in, SLIs out.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by `home` from local files, not from a CDN
+        redoc_url=None,
         # Every route's query and path parameters obey the store's string rule.
         dependencies=[Depends(deps.storable_request)],
     )
@@ -74,4 +77,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alertmanager.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    home.install(app)
     return app

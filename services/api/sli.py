@@ -31,7 +31,7 @@ async def calls(
     queue: str | None = name_query("only this queue"),
     municipality: str | None = name_query("only this municipality"),
 ) -> dict[str, Any]:
-    """Offered, answered, abandoned calls and their service levels (DESIGN.md definitions)."""
+    """Offered, answered, abandoned calls and their service levels (docs/definitions.md#calls)."""
     cols = store_columns(groups)
 
     def query() -> dict[tuple[Any, ...], Any]:

@@ -4,6 +4,8 @@ then keeps the department live in today's year."""
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -50,6 +52,20 @@ def test_demo_shows_a_populated_tracker(tmp_path: Path) -> None:
         assert 22 <= tickets["handling_time_hours"]["mean"] <= 28
         report = tmp_path / "state" / "report-2022-jan-jul.html"
         assert "Uppnått" in report.read_text(encoding="utf-8")
+        # The `try` hints run as printed (the port is not the default: --url is there).
+        printed = (tmp_path / "demo.out").read_text()
+        tries = re.search(r"(?m)^  try +(.+)\n((?: {18}.+\n)*)", printed)
+        assert tries, printed
+        lines = [tries.group(1), *(t.strip() for t in tries.group(2).splitlines())]
+        commands = [line for line in lines if not line.startswith("(")]
+        assert len(commands) == 3, lines
+        for command in commands:
+            assert f"--url {url}" in command
+            done = subprocess.run(
+                shlex.split(command), capture_output=True, text=True, timeout=120, env=env
+            )
+            assert done.returncode == 0, f"{command}: {done.stderr}"
+            assert "…" not in done.stdout, done.stdout  # the tables fit, nothing cut
         # Then this year so far, from 1 January: its calls arrive. (Before 5 January no
         # open day may have passed yet: 1 January is a holiday, then maybe a weekend.)
         today = datetime.now(tz=STOCKHOLM).date()

@@ -386,7 +386,10 @@ def test_the_image_runs_opstrack_as_an_unprivileged_user() -> None:
         'CMD ["api", "--host", "0.0.0.0", "--port", "8000"]',
     ]
     text = "\n".join(lines)
-    assert "pip install ." in text
+    # The dependencies from the lock, hashes checked; then opstrack without resolving again.
+    assert "COPY pyproject.toml uv.lock README.md ./" in text
+    assert "pip install --require-hashes -r /tmp/requirements.txt" in text
+    assert "pip install --no-deps ." in text
     assert "COPY config /app/config" in text
     assert "OPSTRACK_CONFIG_DIR=/app/config" in text
     assert "HEALTHCHECK" in text

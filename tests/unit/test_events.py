@@ -13,7 +13,7 @@ from services.core.events import EVENT_MODELS, EventError, json_schema, parse_ev
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 EXAMPLES = sorted((SCHEMAS / "examples").glob("*.json"))
-# The call types of DESIGN.md, "Event types"; written out so a type dropped from
+# The call types of docs/events.md; written out so a type dropped from
 # the models fails the drift test instead of silently shrinking it.
 ALL_TYPES = tuple(sorted(EVENT_MODELS))
 
