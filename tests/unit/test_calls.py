@@ -152,6 +152,7 @@ def test_fold_calls_sums_per_queue_and_hour() -> None:
             answered_within={20: 1, 60: 2},
             wait_answered_ms=55_000,
             wait_offered_ms=57_000,
+            abandoned_within={20: 1, 60: 1},  # hung up after 2 s
         ),
         BucketKey(eleven, "hallsberg", "Hallsberg"): CallBucket(
             offered=1, exited=1, wait_offered_ms=60_000
@@ -367,3 +368,33 @@ def test_thresholds_are_judged_on_the_exact_wait_not_the_rounded_one() -> None:
     assert late.answered_within == {20: 0, 60: 1}
     _, short = fold_one("call.abandoned", "2022-05-02T10:00:30+00:00", 4.9996)
     assert short.short_abandoned == 1
+
+
+def test_entered_at_decides_the_hour_over_time_minus_wait() -> None:
+    # Answered at 11:00:30 after a logged wait of 5 s, but the source saw it enter
+    # at 10:59:50: it counts in hour 10, within 20 s (judged on the logged wait).
+    e = raw_call("call.answered", "2022-09-13T11:00:30Z", 5)
+    e["data"]["entered_at"] = "2022-09-13T10:59:50Z"
+    key, delta = fold_call(parse_event(e), RULES)
+    assert key.hour == hour("2022-09-13T10:00:00+00:00")
+    assert delta.answered_within == {20: 1, 60: 1}
+
+
+def test_completed_call_adds_its_talk_time_and_no_call() -> None:
+    # Entered 10:59:30, waited 20 s, talked 125.5 s, hung up 11:01:55.5: hour 10.
+    e = raw_call("call.completed", "2022-09-13T11:01:55.5Z", 20)
+    e["data"]["talk_seconds"] = 125.5
+    key, delta = fold_call(parse_event(e), RULES)
+    assert key.hour == hour("2022-09-13T10:00:00+00:00")
+    assert delta == CallBucket(talked=1, talk_ms=125_500)
+    # With entered_at, that decides: 11:00:10 is hour 11.
+    e["data"]["entered_at"] = "2022-09-13T11:00:10Z"
+    key, _ = fold_call(parse_event(e), RULES)
+    assert key.hour == hour("2022-09-13T11:00:00+00:00")
+
+
+def test_abandons_within_thresholds() -> None:
+    _, delta = fold_one("call.abandoned", "2022-09-13T10:30:00Z", 20)
+    assert delta.abandoned_within == {20: 1, 60: 1}  # at the threshold is within
+    _, delta = fold_one("call.abandoned", "2022-09-13T10:30:00Z", 20.5)
+    assert delta.abandoned_within == {20: 0, 60: 1}
