@@ -29,7 +29,7 @@ def calls_table(body: dict[str, Any]) -> Table:
         table.add_column(name, justify="right")
     for t in thresholds:
         table.add_column(f"≤{t} s", justify="right")
-    for name in ("abandon rate", "ASA", "avg wait"):
+    for name in ("abandon rate", "ASA", "avg wait", "AHT"):
         table.add_column(name, justify="right")
     for r in rows:
         table.add_row(
@@ -39,6 +39,7 @@ def calls_table(body: dict[str, Any]) -> Table:
             _pct(r["abandon_rate"]),
             _secs(r["asa_seconds"]),
             _secs(r["avg_wait_seconds"]),
+            _secs(r["aht_seconds"]),
         )
     return table
 

@@ -138,6 +138,14 @@ EXPECTED_08 = {
     "abandon_rate": 0.1,
     "asa_seconds": 170 / 6,
     "avg_wait_seconds": 32.0,
+    # talk ends: A 361, B 155, H 85, I 140 -> 4 talked, AHT 741/4
+    "talked": 4,
+    "aht_seconds": 185.25,
+    # Asterisk's: abandoned within 20 s: C; within 60 s: C, D.
+    #   SL = within / answered: 3/6, 6/6; SL2 = (within + ab. within) / (6 + 2): 4/8, 8/8
+    "abandoned_within": {"20": 1, "60": 2},
+    "asterisk_sl": {"20": 0.5, "60": 1.0},
+    "asterisk_sl2": {"20": 0.5, "60": 1.0},
 }
 # Hour 09: K 5 ans, L 30 ab, M 50 exit, N 10 ans (P has not ended).
 #   offered 4; answered 2; abandoned 1, short 0; exited 1; within 20 and 60 s: K, N = 2
@@ -153,6 +161,12 @@ EXPECTED_09 = {
     "abandon_rate": 0.25,
     "asa_seconds": 7.5,
     "avg_wait_seconds": 23.75,
+    "talked": 0,
+    "aht_seconds": None,
+    # L abandoned after 30 s: within 60 s, not 20. SL 2/2; SL2 (2 + 0)/3 and (2 + 1)/3
+    "abandoned_within": {"20": 0, "60": 1},
+    "asterisk_sl": {"20": 1.0, "60": 1.0},
+    "asterisk_sl2": {"20": 2 / 3, "60": 1.0},
 }
 EXPECTED_PROBLEMS = [
     (35, "not a queue_log line (epoch|uniqueid|queue|agent|EVENT|…)"),

@@ -173,6 +173,9 @@ buckets = st.builds(
     answered_within=st.dictionaries(st.sampled_from([10, 20, 60, 120]), counts, max_size=4),
     wait_answered_ms=st.integers(min_value=0, max_value=10**12),
     wait_offered_ms=st.integers(min_value=0, max_value=10**12),
+    talked=counts,
+    talk_ms=st.integers(min_value=0, max_value=10**12),
+    abandoned_within=st.dictionaries(st.sampled_from([10, 20, 60, 120]), counts, max_size=4),
 )
 
 
@@ -221,7 +224,7 @@ QUEUES = [
     ("gemensam", "shared"),
 ]
 ZONES = [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=2))]
-KINDS = ["call.queued", "call.answered", "call.abandoned", "call.exited"]
+KINDS = ["call.queued", "call.answered", "call.abandoned", "call.exited", "call.completed"]
 # Whole milliseconds, as the bucket keeps them; the edges of every rule are drawn often.
 WAIT_MS = st.one_of(
     st.sampled_from([0, 2_500, 4_999, 5_000, 20_000, 20_001, 60_000, 60_001]),
@@ -243,9 +246,10 @@ def raw_events(draw: st.DrawFn) -> list[dict[str, Any]]:
         WAIT_MS,
         st.sampled_from(ZONES),
         st.sampled_from(["timeout", "key", "empty", "full", "closed"]),
+        st.integers(min_value=0, max_value=3_600_000),  # talk ms of call.completed
     )
     out = []
-    for n, (kind, (queue, muni), at_ms, wait_ms, zone, reason) in enumerate(
+    for n, (kind, (queue, muni), at_ms, wait_ms, zone, reason, talk_ms) in enumerate(
         draw(st.lists(spec, max_size=40))
     ):
         at = (START + timedelta(milliseconds=at_ms)).astimezone(zone)
@@ -261,34 +265,43 @@ def raw_events(draw: st.DrawFn) -> list[dict[str, Any]]:
                 reason=reason,
             )
         )
+        if kind == "call.completed":
+            out[-1]["data"]["talk_seconds"] = talk_ms / 1000
     return out
 
 
 def reference_groups(events: list[dict[str, Any]]) -> dict[tuple[int, str, str], list[Any]]:
-    """(entry hour, queue, municipality) -> [(type, wait)] of the calls that ended their stay."""
+    """(entry hour, queue, municipality) -> [(type, wait, talk)] of calls that ended their
+    stay or their conversation (call.completed: entered at time - talk - wait)."""
     groups: dict[tuple[int, str, str], list[Any]] = {}
     for e in events:
         if e["type"] == "call.queued":
             continue
         wait = e["data"]["wait_seconds"]
-        entered = datetime.fromisoformat(e["time"]) - timedelta(seconds=wait)
+        talk = e["data"].get("talk_seconds", 0)
+        entered = datetime.fromisoformat(e["time"]) - timedelta(seconds=wait + talk)
         entry_hour = (entered - EPOCH) // timedelta(hours=1) * 3600  # exact, no float
         key = (entry_hour, e["data"]["queue"], e["data"]["municipality"])
-        groups.setdefault(key, []).append((e["type"], wait))
+        groups.setdefault(key, []).append((e["type"], wait, talk))
     return groups
 
 
-def reference_figures(calls: list[Any], rules: CallRules) -> dict[str, Any]:
-    """DESIGN.md's call SLIs for a list of (type, wait) of offered calls."""
+def reference_figures(events: list[Any], rules: CallRules) -> dict[str, Any]:
+    """DESIGN.md's call SLIs (and README's talk time, Asterisk SL and SL2) for a list
+    of (type, wait, talk) of calls."""
 
     def ratio(num: float, den: float) -> float | None:
         return num / den if den else None
 
+    talks = [talk for t, _, talk in events if t == "call.completed"]
+    calls = [(t, w) for t, w, _ in events if t != "call.completed"]
     answered = [w for t, w in calls if t == "call.answered"]
     abandoned = [w for t, w in calls if t == "call.abandoned"]
     short = sum(1 for w in abandoned if w < rules.short_abandon_seconds)
     considered = len(calls) - short
     within = {str(t): sum(1 for w in answered if w <= t) for t in rules.thresholds}
+    ab_within = {str(t): sum(1 for w in abandoned if w <= t) for t in rules.thresholds}
+    ended = len(answered) + len(abandoned)
     return {
         "offered": len(calls),
         "answered": len(answered),
@@ -300,6 +313,11 @@ def reference_figures(calls: list[Any], rules: CallRules) -> dict[str, Any]:
         "abandon_rate": ratio(len(abandoned) - short, considered),
         "asa_seconds": ratio(sum(answered), len(answered)),
         "avg_wait_seconds": ratio(sum(w for _, w in calls), len(calls)),
+        "talked": len(talks),
+        "aht_seconds": ratio(sum(talks), len(talks)),
+        "abandoned_within": ab_within,
+        "asterisk_sl": {t: ratio(n, len(answered)) for t, n in within.items()},
+        "asterisk_sl2": {t: ratio(n + ab_within[t], ended) for t, n in within.items()},
     }
 
 
