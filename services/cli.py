@@ -294,6 +294,29 @@ def sli_calls(
         out.print(calls_table(body))
 
 
+@app.command("staffing")
+def staffing(
+    week: Annotated[str, typer.Option(help="ISO week, e.g. 2022-W36.")],
+    queue: Annotated[str | None, typer.Option(help="Only this queue (else all pooled).")] = None,
+    target: Annotated[
+        float | None, typer.Option(help="Share answered in time (config/staffing.yaml: 0.70).")
+    ] = None,
+    within: Annotated[int | None, typer.Option(help="Answer-time threshold, s (20).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Agents each half hour needs for the target (Erlang C and A), from a running stack."""
+    from services import client
+    from services.render_staffing import staffing_table
+
+    params = {"week": week, "queue": queue, "target": target, "within": within}
+    body = client.get_json(url, "/v1/staffing", params)
+    if as_json:
+        out.print_json(json.dumps(body))
+    else:
+        out.print(staffing_table(body))
+
+
 PeriodOpt = Annotated[
     str,
     typer.Option(
