@@ -1,0 +1,100 @@
+"""GET /v1/staffing on the simulated seed year, and its 80-column table.
+
+The expected calls per day are computed here from the simulated events themselves
+(entry time, local weekday and hour), not from the buckets the API reads.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from services.core.calendar import BusinessCalendar
+from services.core.calls import CallRules, fold_calls
+from services.core.events import parse_event
+from services.render_staffing import staffing_table
+from services.simulate.syd_it_2022 import generate
+from services.stack.broker import EmbeddedBroker
+from services.store import calls
+from services.store.db import init_db, make_engine
+from tests.integration.test_api import HTTPX_WARNING, running, settings_for
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.filterwarnings(
+        f"ignore:{HTTPX_WARNING}:starlette.exceptions.StarletteDeprecationWarning"
+    ),
+]
+
+CAL = BusinessCalendar()
+BASIS = [date(2022, 7, 25) + timedelta(weeks=i) for i in range(6)]  # 2022-W30..W35
+WEEK = [date(2022, 9, 5) + timedelta(days=i) for i in range(5)]  # 2022-W36, Mon-Fri
+
+
+def expected_calls_per_day(events: list[dict[str, Any]]) -> list[float]:
+    """Mean calls of the basis days of each weekday (open days only), as README defines."""
+    days = [m + timedelta(days=i) for m in BASIS for i in range(7)]
+    open_days = [d for d in days if CAL.is_open_day(d)]
+    per_day: Counter[date] = Counter()
+    for e in events:
+        if e["type"] not in ("call.answered", "call.abandoned", "call.exited"):
+            continue
+        entered = datetime.fromisoformat(e["time"]) - timedelta(seconds=e["data"]["wait_seconds"])
+        per_day[entered.astimezone(CAL.tz).date()] += 1
+    out = []
+    for day in WEEK:
+        same = [d for d in open_days if d.weekday() == day.weekday()]
+        out.append(sum(per_day[d] for d in same) / len(same))
+    return out
+
+
+def test_a_week_of_the_simulated_year(sqlite_url: str, broker: EmbeddedBroker) -> None:
+    events = [
+        e
+        for e in generate(BASIS[0], BASIS[-1] + timedelta(days=6), seed=2022)
+        if e["type"].startswith("call.")
+    ]
+    engine = make_engine(sqlite_url)
+    init_db(engine)
+    with engine.begin() as conn:
+        calls.add_buckets(conn, fold_calls([parse_event(e) for e in events], CallRules()))
+    engine.dispose()
+
+    with running(settings_for(sqlite_url, broker.bootstrap)) as client:
+        r = client.get("/v1/staffing", params={"week": "2022-W36"})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        bad = client.get("/v1/staffing", params={"week": "2022-36"})
+        assert bad.status_code == 422 and "week" in bad.json()["detail"]
+        tight = client.get("/v1/staffing", params={"week": "2022-W36", "target": 0.9})
+        assert tight.status_code == 200
+
+    assert body["basis"] == {
+        "kind": "trailing_weeks",
+        "weeks": ["2022-W30", "2022-W31", "2022-W32", "2022-W33", "2022-W34", "2022-W35"],
+    }
+    # The seed has no talk times: the configured handle time, said so.
+    assert (body["aht_seconds"], body["aht_source"]) == (300.0, "configured")
+    assert body["patience_seconds"] is not None and body["patience_seconds"] > 0
+    days = body["days"][:5]
+    assert [d["calls"] for d in days] == pytest.approx(expected_calls_per_day(events))
+    for d in days:
+        for iv in d["intervals"]:
+            if iv["calls"]:
+                assert iv["erlang_c"]["service_level"] >= 0.70
+                assert iv["erlang_a"]["service_level"] >= 0.70
+                assert iv["scheduled"] >= iv["erlang_c"]["agents"]
+    # A stricter target needs at least as many agent-hours.
+    more = tight.json()["agent_hours"]["erlang_c"]
+    assert more > body["agent_hours"]["erlang_c"]
+
+    console = Console(width=80, record=True)
+    console.print(staffing_table(body | {"queue": None}))
+    text = console.export_text()
+    assert "Staffing 2022-W36, all queues: 70 % within 20 s" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "16:30" in text and "Fri 09/09" in text
