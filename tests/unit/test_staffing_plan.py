@@ -122,9 +122,9 @@ def test_history_span_covers_the_earlier_years_and_trailing_weeks() -> None:
 def test_config_errors_name_the_setting() -> None:
     assert parse_config(None) == StaffingConfig()
     assert parse_config({"shrinkage": 0.25}).shrinkage == 0.25
-    with pytest.raises(ValueError, match="staffing.shrinkage"):
+    with pytest.raises(ValueError, match=r"staffing\.shrinkage"):
         parse_config({"shrinkage": 1.5})
     with pytest.raises(ValueError, match="unknown setting"):
         parse_config({"shrinkag": 0.3})
-    with pytest.raises(ValueError, match="staffing.target"):
+    with pytest.raises(ValueError, match=r"staffing\.target"):
         parse_config({"target": "70 %"})
