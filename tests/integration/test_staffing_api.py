@@ -77,8 +77,12 @@ def test_a_week_of_the_simulated_year(sqlite_url: str, broker: EmbeddedBroker) -
         "kind": "trailing_weeks",
         "weeks": ["2022-W30", "2022-W31", "2022-W32", "2022-W33", "2022-W34", "2022-W35"],
     }
-    # The seed has no talk times: the configured handle time, said so.
-    assert (body["aht_seconds"], body["aht_source"]) == (300.0, "configured")
+    # The seed's talk times: their mean over the basis (every basis day is open).
+    talks = [e["data"]["talk_seconds"] for e in events if e["type"] == "call.completed"]
+    assert (body["aht_seconds"], body["aht_source"]) == (
+        pytest.approx(sum(talks) / len(talks)),
+        "talk times",
+    )
     assert body["patience_seconds"] is not None and body["patience_seconds"] > 0
     days = body["days"][:5]
     assert [d["calls"] for d in days] == pytest.approx(expected_calls_per_day(events))
@@ -92,7 +96,7 @@ def test_a_week_of_the_simulated_year(sqlite_url: str, broker: EmbeddedBroker) -
     more = tight.json()["agent_hours"]["erlang_c"]
     assert more > body["agent_hours"]["erlang_c"]
 
-    console = Console(width=80, record=True)
+    console = Console(width=80, record=True)  # prints the week too (pytest -s shows it)
     console.print(staffing_table(body | {"queue": None}))
     text = console.export_text()
     assert "Staffing 2022-W36, all queues: 70 % within 20 s" in text
