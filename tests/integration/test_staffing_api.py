@@ -16,6 +16,7 @@ from rich.console import Console
 from services.core.calendar import BusinessCalendar
 from services.core.calls import CallRules, fold_calls
 from services.core.events import parse_event
+from services.core.roster import apply_roster, parse_roster
 from services.render_staffing import staffing_table
 from services.simulate.syd_it_2022 import generate
 from services.stack.broker import EmbeddedBroker
@@ -102,3 +103,21 @@ def test_a_week_of_the_simulated_year(sqlite_url: str, broker: EmbeddedBroker) -
     assert "Staffing 2022-W36, all queues: 70 % within 20 s" in text
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "16:30" in text and "Fri 09/09" in text
+
+    # A roster of 5 agents every half hour of the week, against the plan.
+    lines = ["date,start,agents"] + [
+        f"{d.isoformat()},{h:02d}:{m:02d},5" for d in WEEK for h in range(8, 17) for m in (0, 30)
+    ]
+    rostered = apply_roster(body, parse_roster("\n".join(lines)))
+    assert rostered["rostered_hours"] == 5 * 9 * 5  # 5 agents, 9 hours, 5 days
+    for d in rostered["days"][:5]:
+        for iv in d["intervals"]:
+            # 5 heads at 30 % shrinkage: 3 on the phones.
+            assert iv["rostered_on_phones"] == 3
+            if iv["erlang_c"] and iv["erlang_c"]["agents"] <= 3:
+                assert iv["rostered_erlang_c"]["service_level"] >= 0.70
+    console = Console(width=80, record=True)
+    console.print(staffing_table(rostered | {"queue": None}))
+    text = console.export_text()
+    assert "SL roster" in text and "6/5!" in text  # Monday 08:00 needs 6 scheduled
+    assert max(len(line) for line in text.splitlines()) <= 80
