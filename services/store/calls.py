@@ -42,14 +42,16 @@ def add_buckets(conn: Connection, deltas: Mapping[BucketKey, CallBucket]) -> Non
     # Rows as parameters, not .values(rows): compiled once and cached.
     bucket_upsert, within_upsert = _upserts(conn.dialect.name)
     conn.execute(bucket_upsert, rows)
-    within = [
-        {"hour": k.hour, "queue": k.queue, "municipality": k.municipality}
-        | {"threshold_s": t, "answered": answered, "abandoned": abandoned}
-        for k in keys
-        for t in sorted(deltas[k].answered_within.keys() | deltas[k].abandoned_within.keys())
-        if (answered := deltas[k].answered_within.get(t, 0))
-        | (abandoned := deltas[k].abandoned_within.get(t, 0))
-    ]
+    within = []
+    for k in keys:
+        d = deltas[k]
+        for t in sorted(d.answered_within.keys() | d.abandoned_within.keys()):
+            answered, abandoned = d.answered_within.get(t, 0), d.abandoned_within.get(t, 0)
+            if answered or abandoned:  # a row of zeros would add nothing
+                within.append(
+                    {"hour": k.hour, "queue": k.queue, "municipality": k.municipality}
+                    | {"threshold_s": t, "answered": answered, "abandoned": abandoned}
+                )
     if within:
         conn.execute(within_upsert, within)
 
