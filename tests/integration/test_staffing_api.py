@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +23,9 @@ from services.simulate.syd_it_2022 import generate
 from services.stack.broker import EmbeddedBroker
 from services.store import calls
 from services.store.db import init_db, make_engine
+from tests.integration.conftest import serving
 from tests.integration.test_api import HTTPX_WARNING, running, settings_for
+from tests.integration.test_cli import opstrack
 
 pytestmark = [
     pytest.mark.integration,
@@ -121,3 +124,27 @@ def test_a_week_of_the_simulated_year(sqlite_url: str, broker: EmbeddedBroker) -
     text = console.export_text()
     assert "SL roster" in text and "6/5!" in text  # Monday 08:00 needs 6 scheduled
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_the_command_prints_the_week(
+    sqlite_url: str, broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    engine = make_engine(sqlite_url)
+    init_db(engine)
+    events = generate(BASIS[-1], BASIS[-1] + timedelta(days=6), seed=2022)  # 2022-W35 only
+    with engine.begin() as conn:
+        parsed = [parse_event(e) for e in events if e["type"].startswith("call.")]
+        calls.add_buckets(conn, fold_calls(parsed, CallRules()))
+    engine.dispose()
+    bad_roster = tmp_path / "roster.csv"
+    bad_roster.write_text("date,start,agents\n2022-09-05,08:15,3\n")
+    with serving(settings_for(sqlite_url, broker.bootstrap)) as url:
+        ok = opstrack("staffing", "--week", "2022-W36", "--url", url)
+        bad = opstrack("staffing", "--week", "2022-W36", "--roster", str(bad_roster), "--url", url)
+    assert ok.returncode == 0, ok.stderr
+    lines = ok.stdout.splitlines()
+    assert any("Staffing 2022-W36, all queues: 70 % within 20 s" in line for line in lines)
+    assert any(line.startswith("│ 16:30") for line in lines)
+    assert max(len(line) for line in lines) <= 80
+    assert bad.returncode == 1
+    assert "line 2: start '08:15' is not a half hour" in bad.stderr
