@@ -343,6 +343,43 @@ def sli_calls(
         show(out, calls_table(body, out.width, wide), wide)
 
 
+@app.command("staffing")
+def staffing(
+    week: Annotated[str, typer.Option(help="ISO week, e.g. 2022-W36.")],
+    queue: Annotated[str | None, typer.Option(help="Only this queue (else all pooled).")] = None,
+    target: Annotated[
+        float | None, typer.Option(help="Share answered in time (config/staffing.yaml: 0.70).")
+    ] = None,
+    within: Annotated[int | None, typer.Option(help="Answer-time threshold, s (20).")] = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option(help="CSV of scheduled agents per half hour (date,start,agents)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Agents each half hour needs for the target (Erlang C and A), from a running stack;
+    with --roster, against those scheduled and the service level they should give."""
+    from services import client
+    from services.core.roster import RosterError, apply_roster, parse_roster
+    from services.render_staffing import staffing_table
+
+    rostered = None
+    if roster is not None:
+        try:
+            rostered = parse_roster(roster.read_text(encoding="utf-8"))
+        except (OSError, RosterError) as exc:
+            raise client.ClientError(f"{roster}: {exc}") from None
+    params = {"week": week, "queue": queue, "target": target, "within": within}
+    body = client.get_json(url, "/v1/staffing", params)
+    if rostered is not None:
+        body = apply_roster(body, rostered)
+    if as_json:
+        out.print_json(json.dumps(body))
+    else:
+        out.print(staffing_table(body))
+
+
 PeriodOpt = Annotated[
     str,
     typer.Option(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from services.core.catalog import Catalog, load_catalog
 from services.core.goals import Goals, load_goals
 from services.core.sla import SlaTargets
+from services.core.staffing_plan import StaffingConfig, parse_config
 
 T = TypeVar("T")
 
@@ -63,3 +64,17 @@ def sla_targets(config_dir: Path) -> SlaTargets:
 
 def goals(config_dir: Path) -> Goals:
     return _load(config_dir / "goals.yaml", load_goals)
+
+
+def staffing(config_dir: Path) -> StaffingConfig:
+    """config/staffing.yaml's `staffing:` settings; the defaults when there is no file."""
+    path = config_dir / "staffing.yaml"
+    if not path.is_file():
+        return StaffingConfig()
+
+    def load(raw: Mapping[str, Any]) -> StaffingConfig:
+        if set(raw) - {"staffing"}:
+            raise ValueError("expected one key, `staffing:`")
+        return parse_config(raw.get("staffing"))
+
+    return _load(path, load)

@@ -214,6 +214,7 @@ def calls_table(body: dict[str, Any], width: int = 80, wide: bool = False) -> Re
         Column("abandon rate", numeric=True, unit="%"),
         Column("ASA", numeric=True, unit="s"),
         Column("avg wait", numeric=True, unit="s"),
+        Column("AHT", numeric=True, unit="s", meaning="average handle time (talk)"),
     ]
     cells = [
         [
@@ -223,6 +224,7 @@ def calls_table(body: dict[str, Any], width: int = 80, wide: bool = False) -> Re
             _pct(r["abandon_rate"]),
             _secs(r["asa_seconds"]),
             _secs(r["avg_wait_seconds"]),
+            _secs(r["aht_seconds"]),
         ]
         for r in rows
     ]

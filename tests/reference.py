@@ -130,6 +130,19 @@ def expected_calls(
             "abandon_rate": (len(abandoned) - short) / considered if considered else None,
             "asa_seconds": sum(answered) / len(answered) if answered else None,
             "avg_wait_seconds": sum(w for _, w in calls) / offered if offered else None,
+            # These generated calls report no talk times.
+            "talked": 0,
+            "aht_seconds": None,
+        }
+        # Asterisk's SL and SL2 (README, "What the numbers mean").
+        ab_within = {str(t): sum(1 for w in abandoned if w <= t) for t in thresholds}
+        ended = len(answered) + len(abandoned)
+        row |= {
+            "abandoned_within": ab_within,
+            "asterisk_sl": {t: n / len(answered) if answered else None for t, n in within.items()},
+            "asterisk_sl2": {
+                t: (n + ab_within[t]) / ended if ended else None for t, n in within.items()
+            },
         }
         rows.append(row)
     return rows

@@ -20,6 +20,7 @@ from services.api import (
     incidents,
     metrics,
     sli,
+    staffing,
     tickets,
     webhooks,
 )
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(http_metrics.CountResponses)
     app.include_router(ingest.router)
     # Reads are open unless `auth_read` is set (health and /metrics stay open).
-    for read in (sli, tickets, incidents, changes, goals):
+    for read in (sli, tickets, incidents, changes, goals, staffing):
         app.include_router(read.router, dependencies=[auth.READ_ACCESS])
     app.include_router(webhooks.router)
     app.include_router(alertmanager.router)

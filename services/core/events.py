@@ -14,6 +14,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from services.core.contracts.calls import (
     CallAbandoned,
     CallAnswered,
+    CallCompleted,
     CallEvent,
     CallExited,
     CallQueued,
@@ -50,6 +51,7 @@ __all__ = [
     "EVENT_MODELS",
     "CallAbandoned",
     "CallAnswered",
+    "CallCompleted",
     "CallEvent",
     "CallExited",
     "CallQueued",

@@ -71,6 +71,13 @@ CALLS_EXITED = Counter(
     "Calls that left the queue without answer or abandon (timeout, key, empty, full, closed).",
     [*_CALL, "reason"],
 )
+# Talk times (call.completed), so average handle time = rate(seconds) / rate(talked).
+CALLS_TALKED = Counter(
+    "opstrack_calls_talked_total", "Answered calls whose talk time was reported.", _CALL
+)
+CALLS_TALK_SECONDS = Counter(
+    "opstrack_calls_talk_seconds_total", "Sum of the talk times of answered calls.", _CALL
+)
 CALL_WAIT = Histogram(
     "opstrack_call_wait_seconds",
     "Time calls waited in the queue, by outcome (answered, abandoned, exited).",

@@ -40,6 +40,9 @@ def calls(result: BatchResult, topic: str) -> None:
         m.CALLS_SHORT_ABANDONED.labels(q, muni).inc(d.short_abandoned)
         for threshold, n in d.answered_within.items():
             m.CALLS_ANSWERED_WITHIN.labels(q, muni, str(threshold)).inc(n)
+        if d.talked:
+            m.CALLS_TALKED.labels(q, muni).inc(d.talked)
+            m.CALLS_TALK_SECONDS.labels(q, muni).inc(d.talk_ms / 1000)
     # The wait histogram needs each call's wait, but a label lookup (a lock and
     # a dict) per series is enough: the calls are grouped by series first.
     waits: dict[tuple[str, str, str], list[float]] = {}

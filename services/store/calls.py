@@ -22,6 +22,8 @@ _COUNTS = (
     "exited",
     "wait_answered_ms",
     "wait_offered_ms",
+    "talked",
+    "talk_ms",
 )
 GROUP_COLUMNS = ("queue", "municipality", "hour")
 
@@ -40,13 +42,16 @@ def add_buckets(conn: Connection, deltas: Mapping[BucketKey, CallBucket]) -> Non
     # Rows as parameters, not .values(rows): compiled once and cached.
     bucket_upsert, within_upsert = _upserts(conn.dialect.name)
     conn.execute(bucket_upsert, rows)
-    within = [
-        {"hour": k.hour, "queue": k.queue, "municipality": k.municipality}
-        | {"threshold_s": t, "answered": n}
-        for k in keys
-        for t, n in sorted(deltas[k].answered_within.items())
-        if n
-    ]
+    within = []
+    for k in keys:
+        d = deltas[k]
+        for t in sorted(d.answered_within.keys() | d.abandoned_within.keys()):
+            answered, abandoned = d.answered_within.get(t, 0), d.abandoned_within.get(t, 0)
+            if answered or abandoned:  # a row of zeros would add nothing
+                within.append(
+                    {"hour": k.hour, "queue": k.queue, "municipality": k.municipality}
+                    | {"threshold_s": t, "answered": answered, "abandoned": abandoned}
+                )
     if within:
         conn.execute(within_upsert, within)
 
@@ -63,7 +68,10 @@ def _upserts(dialect: str) -> tuple[Any, Any]:
     ins = insert_for(dialect, WITHIN)
     within = ins.on_conflict_do_update(
         index_elements=["hour", "queue", "municipality", "threshold_s"],
-        set_={"answered": WITHIN.c.answered + ins.excluded.answered},
+        set_={
+            "answered": WITHIN.c.answered + ins.excluded.answered,
+            "abandoned": WITHIN.c.abandoned + ins.excluded.abandoned,
+        },
     )
     return buckets, within
 
@@ -96,11 +104,16 @@ def sum_buckets(
         out[key] = CallBucket(**counts)  # type: ignore[arg-type]
 
     wgroup = [WITHIN.c[c] for c in by] + [WITHIN.c.threshold_s]
-    wquery = select(*wgroup, func.sum(WITHIN.c.answered)).where(*wconds).group_by(*wgroup)
+    wsums = (func.sum(WITHIN.c.answered), func.sum(WITHIN.c.abandoned))
+    wquery = select(*wgroup, *wsums).where(*wconds).group_by(*wgroup)
     for row in conn.execute(wquery):
         key = tuple(row[: len(by)])
-        threshold, answered = row[len(by)], int(row[len(by) + 1] or 0)
-        out.setdefault(key, CallBucket()).answered_within[threshold] = answered
+        threshold = row[len(by)]
+        bucket = out.setdefault(key, CallBucket())
+        bucket.answered_within[threshold] = int(row[len(by) + 1] or 0)
+        abandoned = int(row[len(by) + 2] or 0)
+        if abandoned:
+            bucket.abandoned_within[threshold] = abandoned
     # A group with no offered calls can still appear through SUM over zero rows
     # only in the ungrouped case; drop empty groups elsewhere.
     if by:

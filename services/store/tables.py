@@ -45,6 +45,9 @@ class CallBucketRow(SQLModel, table=True):
     exited: int = 0
     wait_answered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     wait_offered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    # Added after the first stores: services.store.migrate adds them to older ones.
+    talked: int = 0
+    talk_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class CallWithinRow(SQLModel, table=True):
@@ -56,6 +59,7 @@ class CallWithinRow(SQLModel, table=True):
     municipality: str = Field(primary_key=True, max_length=200)
     threshold_s: int = Field(primary_key=True)
     answered: int = 0
+    abandoned: int = 0  # abandoned within the threshold (added by services.store.migrate)
 
 
 class WorkerBeat(SQLModel, table=True):

@@ -563,6 +563,11 @@ EMPTY_ROW = {
     "abandon_rate": None,
     "asa_seconds": None,
     "avg_wait_seconds": None,
+    "talked": 0,
+    "aht_seconds": None,
+    "abandoned_within": {"20": 0, "60": 0},
+    "asterisk_sl": {"20": None, "60": None},
+    "asterisk_sl2": {"20": None, "60": None},
 }
 
 
@@ -597,6 +602,9 @@ def test_sli_calls_from_stored_buckets(client: TestClient, engine: Engine) -> No
                     answered_within={20: 1, 60: 2},
                     wait_answered_ms=60_000,
                     wait_offered_ms=92_000,
+                    abandoned_within={20: 1, 60: 2},
+                    talked=2,  # talk times 100 s and 200 s
+                    talk_ms=300_000,
                 ),
                 # exited after 8 s, in the next month: outside 2022-03-01
                 BucketKey(h10 + 31 * 86_400, "askersund", "Askersund"): CallBucket(
@@ -620,6 +628,11 @@ def test_sli_calls_from_stored_buckets(client: TestClient, engine: Engine) -> No
             "abandon_rate": 1 / 3,
             "asa_seconds": 30.0,
             "avg_wait_seconds": 23.0,
+            "talked": 2,
+            "aht_seconds": 150.0,
+            "abandoned_within": {"20": 1, "60": 2},
+            "asterisk_sl": {"20": 1 / 2, "60": 2 / 2},  # within / answered
+            "asterisk_sl2": {"20": 2 / 4, "60": 4 / 4},  # (within + ab. within) / 4
         }
     ]
     other = client.get("/v1/sli/calls", params={"period": "2022-03-01", "queue": "hallsberg"})

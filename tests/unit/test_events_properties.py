@@ -41,6 +41,8 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     **dict.fromkeys(("call_id", "queue", "municipality", "ticket_id", "category"), names),
     **dict.fromkeys(("incident_id", "service", "change_id", "freeze_id", "indicator"), names),
     "wait_seconds": waits,
+    "talk_seconds": waits,
+    "entered_at": st.none() | instants,
     "priority": levels,
     "severity": levels,
     "municipalities": st.lists(names, max_size=5),

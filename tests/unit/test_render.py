@@ -30,6 +30,7 @@ def call_row(n: int, **keys: str) -> dict[str, Any]:
         "abandon_rate": 0.0812,
         "asa_seconds": 134.25,
         "avg_wait_seconds": 1_031.5,
+        "aht_seconds": 245.5,
     }
 
 

@@ -110,7 +110,7 @@ PHONE = re.compile(r"(\+46|\b07\d)[\d -]{6,}")
 def test_no_caller_numbers_or_names(march: list[dict[str, Any]]) -> None:
     # Contracts refuse unknown data fields; here: only the contract's fields are used,
     # and nothing anywhere looks like a phone number.
-    allowed = {"call_id", "queue", "municipality", "wait_seconds", "reason"}
+    allowed = {"call_id", "queue", "municipality", "wait_seconds", "reason", "talk_seconds"}
     for e in march:
         if e["type"].startswith("call."):
             assert set(e["data"]) <= allowed, e
@@ -129,16 +129,34 @@ def test_no_caller_numbers_or_names(march: list[dict[str, Any]]) -> None:
 
 
 def entered(call: Any) -> datetime:
-    """When a call entered its queue, from the event that ended its stay."""
-    t: datetime = call.time - timedelta(seconds=call.data.wait_seconds)
+    """When a call entered its queue, from the event that ended its stay (or its talk)."""
+    talk = getattr(call.data, "talk_seconds", 0)
+    t: datetime = call.time - timedelta(seconds=call.data.wait_seconds + talk)
     return t
+
+
+def test_answered_calls_report_their_talk_times(half_year: list[Event]) -> None:
+    answered = {e.data.call_id for e in of(half_year, "call.answered")}
+    completed = of(half_year, "call.completed")
+    # Every answered call ends its conversation (those still talking at the end of
+    # the window excepted), and only answered calls do.
+    assert {e.data.call_id for e in completed} <= answered
+    assert len(completed) >= len(answered) - 5
+    talks = sorted(e.data.talk_seconds for e in completed)
+    assert 200 <= talks[len(talks) // 2] <= 280  # median about 4 minutes
+    assert 250 <= sum(talks) / len(talks) <= 350  # mean about 5
 
 
 def test_calls_enter_when_queued(march: list[dict[str, Any]]) -> None:
     calls = of([parse_event(e) for e in march], "call.")
     queued = {e.data.call_id: e.time for e in calls if e.type == "call.queued"}
-    ended = {e.data.call_id: entered(e) for e in calls if e.type != "call.queued"}
+    ended = {e.data.call_id: entered(e) for e in calls if e.type not in ENTRY_ONLY}
+    talked = {e.data.call_id: entered(e) for e in calls if e.type == "call.completed"}
     assert queued == ended
+    assert talked.items() <= queued.items()
+
+
+ENTRY_ONLY = ("call.queued", "call.completed")
 
 
 def test_calls_and_tickets_only_in_office_hours(half_year: list[Event]) -> None:
@@ -154,7 +172,7 @@ def test_calls_and_tickets_only_in_office_hours(half_year: list[Event]) -> None:
 
 
 def test_daily_volumes_are_realistic(half_year: list[Event]) -> None:
-    calls = of(half_year, "call.")
+    calls = [e for e in of(half_year, "call.") if e.type != "call.completed"]
     per_day = Counter(entered(e).astimezone(STOCKHOLM).date() for e in calls)
     mean = sum(per_day.values()) / len(per_day)
     assert 150 <= mean <= 250
