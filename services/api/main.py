@@ -18,6 +18,7 @@ from services.api import (
     incidents,
     metrics,
     sli,
+    status,
     tickets,
     webhooks,
 )
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watch = PipelineWatch(engine, settings)
         app.state.engine, app.state.settings, app.state.relay = engine, settings, relay
         app.state.catalog = config.catalog(settings.config_dir)
+        app.state.status_config = config.status_page(settings.config_dir)
+        app.state.pipeline_watch = watch  # the status page reads what it finds
         app.state.report_cache = ReportCache(
             settings.report_cache_size,
             settings.report_cache_seconds,
@@ -70,5 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(alertmanager.router)
     app.include_router(health.router)
+    app.include_router(status.router)  # public: never behind a token
     app.include_router(metrics.router)
     return app

@@ -44,6 +44,7 @@ def migrate(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
         _token_event_sources(conn)
+        _notice_columns(conn)
         if _meta(conn, DEDUP_KEY[0]) != DEDUP_KEY[1]:
             rekey(conn)
             _set_meta(conn, *DEDUP_KEY)
@@ -53,6 +54,16 @@ def _token_event_sources(conn: Connection) -> None:
     columns = {c["name"] for c in inspect(conn).get_columns("api_tokens")}
     if "event_sources" not in columns:
         conn.execute(text("ALTER TABLE api_tokens ADD COLUMN event_sources VARCHAR(1000)"))
+
+
+def _notice_columns(conn: Connection) -> None:
+    # Stores from before public notices: their events carry none, so NULL is their state.
+    for table in ("incidents", "changes"):
+        columns = {c["name"] for c in inspect(conn).get_columns(table)}
+        if "notice" not in columns:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN notice TEXT"))
+        if "notice_at_us" not in columns:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN notice_at_us BIGINT"))
 
 
 def rekey(conn: Connection) -> int:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from services.core.contracts.envelope import Data, Envelope, Instant, Name
+from services.core.contracts.notice import Notice
 
 
 class ChangeScheduledData(Data):
@@ -17,6 +18,9 @@ class ChangeScheduledData(Data):
     planned_end: Instant
     emergency: bool = False
     title: str | None = Field(None, max_length=300)
+    notice: Notice | None = Field(
+        None, description="what the public status page says; planned work without one is not shown"
+    )
 
 
 class ChangeImplementedData(Data):
