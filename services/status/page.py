@@ -68,7 +68,8 @@ h3 { font-size: 1.1rem; margin: 0 0 .25rem; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { text-align: left; padding: .5rem; border-bottom: 1px solid #c4c4c4; vertical-align: top; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
 thead th { border-bottom: 2px solid #1a1a1a; }
 .level { font-weight: 600; white-space: nowrap; }
 .level.operational { color: #1b6e2e; }
@@ -88,6 +89,8 @@ nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .25r
 footer { border-top: 1px solid #767676; margin-top: 2rem; padding: 1rem 0 2rem; }
 @media (max-width: 30rem) {
   dl { grid-template-columns: 1fr; }
+  th, td { padding: .4rem .25rem; }
+  .wrap { padding: 0 .75rem; }
   dd { margin-bottom: .35rem; }
   h1 { font-size: 1.35rem; }
 }
@@ -131,7 +134,7 @@ def render_page(
         f"<p>{escape(config.organisation.get(lang))}</p>",
         f'<nav aria-label="{"Language" if lang == "en" else "Språk"}">'
         f'<a href="{escape(links.page(other, view.municipality))}" lang="{other}" '
-        f'hreflang="{other}">{escape(word(other, "other_lang"))}</a></nav>',
+        f'hreflang="{other}">{LANGUAGE_NAME[other]}</a></nav>',
         "</div></header>",
         '<main id="main" class="wrap">',
         f"<h1>{escape(title + where)}</h1>",
@@ -170,6 +173,10 @@ def render_page(
         "</html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+# Each language by its own name, marked with its language (WCAG 3.1.2).
+LANGUAGE_NAME = {"sv": "Svenska", "en": "English"}
 
 
 def _alternate(kind: str, title: str, href: str) -> str:
@@ -233,14 +240,16 @@ def _items(
     return [*out, *(shown or [f"<p>{escape(empty)}</p>"]), "</section>"]
 
 
-def _item(item: PublicItem, catalog: Catalog, config: StatusConfig, lang: str) -> str:
+def _item(
+    item: PublicItem, catalog: Catalog, config: StatusConfig, lang: str, past: bool = False
+) -> str:
     notice = item.notice or config.default_notice
     text, text_lang = notice_text(notice, lang)
     other = f' lang="{text_lang}"' if text_lang != lang else ""
     names = ", ".join(
         catalog.services[s].public(lang) for s in item.services if s in catalog.services
     )
-    kind = word(lang, item.kind)
+    kind = word(lang, "maintenance") if item.kind == "maintenance" else LEVEL_WORD[lang][item.level]
     rows = [
         (word(lang, "services"), escape(names), ""),
         (word(lang, "municipalities"), escape(", ".join(item.municipalities)), ""),
@@ -250,9 +259,10 @@ def _item(item: PublicItem, catalog: Catalog, config: StatusConfig, lang: str) -
     if text.action:
         rows.append((word(lang, "action"), escape(text.action), other))
     if item.kind == "maintenance":
-        rows.append((word(lang, "starts"), _time(item.starts, lang), ""))
+        begun = past or item.active
+        rows.append((word(lang, "started" if begun else "starts"), _time(item.starts, lang), ""))
         if item.ends is not None:
-            rows.append((word(lang, "ends"), _time(item.ends, lang), ""))
+            rows.append((word(lang, "ended" if past else "ends"), _time(item.ends, lang), ""))
     else:
         rows.append((word(lang, "started"), _time(item.starts, lang), ""))
         if item.ends is not None:
@@ -275,23 +285,25 @@ def _history(view: StatusView, catalog: Catalog, config: StatusConfig, lang: str
     heading = word(lang, "history", days=config.history_days)
     out = ['<section aria-labelledby="history">', f'<h2 id="history">{escape(heading)}</h2>']
     if view.services and view.municipalities:
+        # One row per e-service and municipality, not a column per municipality: three
+        # narrow columns fit a phone however many municipalities there are.
         out += [
             "<table>",
             f"<caption>{escape(word(lang, 'availability_caption'))}</caption>",
-            f'<thead><tr><th scope="col">{escape(word(lang, "service"))}</th>',
-            *(f'<th scope="col" class="num">{escape(m)}</th>' for m in view.municipalities),
-            "</tr></thead>",
+            f'<thead><tr><th scope="col">{escape(word(lang, "service"))}</th>'
+            f'<th scope="col">{escape(word(lang, "municipality"))}</th>'
+            f'<th scope="col" class="num">{escape(word(lang, "availability"))}</th></tr></thead>',
             "<tbody>",
         ]
         for line in view.services:
-            name = catalog.services[line.id].public(lang)
-            cells = "".join(
-                f'<td class="num">{escape(percent(line.availability.get(m), lang))}</td>'
-                for m in view.municipalities
-            )
-            out.append(f'<tr><th scope="row">{escape(name)}</th>{cells}</tr>')
+            name = escape(catalog.services[line.id].public(lang))
+            for m, share in line.availability.items():
+                out.append(
+                    f'<tr><th scope="row">{name}</th><td>{escape(m)}</td>'
+                    f'<td class="num">{escape(percent(share, lang))}</td></tr>'
+                )
         out += ["</tbody>", "</table>"]
-    shown = [_item(i, catalog, config, lang) for i in view.history]
+    shown = [_item(i, catalog, config, lang, past=True) for i in view.history]
     return [*out, *(shown or [f"<p>{escape(word(lang, 'no_history'))}</p>"]), "</section>"]
 
 

@@ -43,7 +43,6 @@ LEVEL_WORD: dict[str, dict[Level, str]] = {
 WORDS: dict[str, dict[str, str]] = {
     "sv": {
         "skip": "Hoppa till innehållet",
-        "other_lang": "English",
         "updated": "Senast uppdaterad",
         "delayed": "Informationen kan vara försenad.",
         "delayed_more": "Vi tar emot uppgifterna men har inte hunnit behandla alla; det som visas kan vara inaktuellt.",
@@ -59,7 +58,8 @@ WORDS: dict[str, dict[str, str]] = {
         "planned": "Planerat arbete de närmaste {days} dagarna",
         "no_planned": "Inget planerat arbete.",
         "history": "Historik de senaste {days} dagarna",
-        "availability": "Tillgänglighet per e-tjänst",
+        "availability": "Tillgänglighet",
+        "municipality": "Kommun",
         "availability_caption": "Andel av tiden som e-tjänsten fungerade, per kommun",
         "no_history": "Inga störningar eller arbeten.",
         "no_services": "Inga e-tjänster att visa.",
@@ -85,7 +85,6 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "en": {
         "skip": "Skip to content",
-        "other_lang": "Svenska",
         "updated": "Last updated",
         "delayed": "Information may be delayed.",
         "delayed_more": "We are receiving updates but have not processed all of them yet; what is shown may be out of date.",
@@ -101,7 +100,8 @@ WORDS: dict[str, dict[str, str]] = {
         "planned": "Planned work in the next {days} days",
         "no_planned": "No planned work.",
         "history": "History of the last {days} days",
-        "availability": "Availability per e-service",
+        "availability": "Availability",
+        "municipality": "Municipality",
         "availability_caption": "Share of the time the e-service worked, per municipality",
         "no_history": "No disruptions or work.",
         "no_services": "No e-services to show.",
