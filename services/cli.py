@@ -16,6 +16,7 @@ from rich.console import Console
 from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
 from services.commands.grafana import grafana_app
+from services.commands.notice import notice_app
 from services.commands.rebuild import rebuild
 from services.commands.rules import rules
 from services.commands.simulate import simulate as simulate_command
@@ -354,6 +355,7 @@ app.add_typer(grafana_app, name="grafana")
 app.command("rules")(rules)
 app.add_typer(token_app, name="token")
 app.command("rebuild")(rebuild)
+app.add_typer(notice_app, name="notice")
 
 
 indicator_app = typer.Typer(help="Indicator values that no stream computes.", no_args_is_help=True)

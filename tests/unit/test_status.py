@@ -283,3 +283,37 @@ def test_worst() -> None:
 def test_internal_ids_do_not_become_public_keys() -> None:
     view = status_view(catalog(), [incident("INC-SECRET-1", "web", NOW - H)], [], NOW)
     assert "INC-SECRET-1" not in view.current[0].key
+
+
+def test_the_latest_notice_wins_whatever_the_arrival_order() -> None:
+    ref = {"incident_id": "INC-10", "service": "web"}
+    opened = _event(
+        "incident",
+        "opened",
+        NOW - 3 * H,
+        ref | {"severity": 2, "impact": "outage", "notice": notice("först")},
+    )
+    second = _event("incident", "updated", NOW - 2 * H, ref | {"notice": notice("sedan")})
+    quiet = _event("incident", "updated", NOW - H, ref | {"impact": "degraded"})
+    for events in ([opened, second, quiet], [quiet, second, opened]):
+        state = incident_state(events)
+        assert state.notice is not None and state.notice.sv.what == "sedan"
+        assert state.notice_at == NOW - 2 * H
+        assert state.impact == "degraded"
+
+
+@pytest.mark.parametrize(
+    ("what", "problem"),
+    [
+        ("", "at least 1 character"),
+        ("   ", "blank"),
+        ("nere\x00", r"U\+0000 at position 4"),
+        ("x" * 1001, "1000"),
+    ],
+)
+def test_a_notice_refuses_unwritable_text(what: str, problem: str) -> None:
+    from services.core.events import EventError
+
+    data = {"incident_id": "INC-11", "service": "web", "notice": {"sv": {"what": what}}}
+    with pytest.raises(EventError, match=problem):
+        _event("incident", "updated", NOW, data)
