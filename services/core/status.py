@@ -121,10 +121,12 @@ def _change_item(
 ) -> PublicItem | None:
     if c.notice is None or c.planned_start is None or c.planned_end is None:
         return None
-    # Work is over when it is carried out (change.implemented) or its window has passed.
+    # Work is over when it is carried out (change.implemented) or its window has passed;
+    # carried out before its window, it is history, not planned.
     ends = min(c.planned_end, c.implemented_at) if c.implemented_at else c.planned_end
+    starts = min(c.planned_start, ends)
     times = [t for t in (c.notice_at, c.implemented_at) if t is not None]
-    times += [t for t in (c.planned_start, ends) if t <= now]
+    times += [t for t in (starts, ends) if t <= now]
     return PublicItem(
         key=public_key("maintenance", c.change_id),
         kind="maintenance",
@@ -132,10 +134,10 @@ def _change_item(
         services=tuple(reach),
         municipalities=tuple(sorted(set().union(*reach.values()))),
         notice=c.notice,
-        starts=c.planned_start,
+        starts=starts,
         ends=ends,
-        updated=max(times) if times else c.planned_start,
-        active=c.planned_start <= now < ends,
+        updated=max(times) if times else starts,
+        active=starts <= now < ends,
     )
 
 

@@ -230,12 +230,19 @@ def test_planned_window_and_done_work() -> None:
     far = change("CHG-4", "web", NOW + 15 * D, NOW + 15 * D + 2 * H)
     done_early = change("CHG-5", "web", NOW - 2 * H, NOW + 2 * H, implemented=NOW - H)
     past = change("CHG-6", "web", NOW - 3 * D, NOW - 3 * D + H)
-    view = status_view(cat, [], [soon, far, done_early, past], NOW)
+    # Carried out (or called off as done) before its window: not planned any more.
+    ahead_done = change("CHG-8", "web", NOW + 2 * D, NOW + 2 * D + H, implemented=NOW - 2 * H)
+    view = status_view(cat, [], [soon, far, done_early, past, ahead_done], NOW)
     assert [i.starts for i in view.planned] == [NOW + 13 * D]
     assert view.current == ()  # carried out an hour ago: over
     assert levels(view)["web"] == "operational"
-    # Latest end first: the work carried out an hour ago, then the one three days ago.
-    assert [i.ends for i in view.history] == [NOW - H, NOW - 3 * D + H]
+    # Latest end first: the work carried out an hour ago, the one carried out two hours
+    # ago ahead of its window (a moment then), then the one three days ago.
+    assert [(i.starts, i.ends) for i in view.history] == [
+        (NOW - 2 * H, NOW - H),
+        (NOW - 2 * H, NOW - 2 * H),
+        (NOW - 3 * D, NOW - 3 * D + H),
+    ]
 
 
 def test_availability_per_municipality_over_thirty_days() -> None:
