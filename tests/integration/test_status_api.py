@@ -17,14 +17,16 @@ from email.utils import parsedate_to_datetime
 import feedparser
 import icalendar
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, inspect, text, update
+from sqlmodel import SQLModel
 
 from services.api.main import create_app
 from services.ingest.kafka import ensure_topics
 from services.ingest.pipeline_watch import PipelineWatch
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
-from services.store import incidents, outbox
+from services.store import changes, incidents, outbox
+from services.store.db import init_db, make_engine
 from services.store.outbox import OUTBOX
 from tests.status.seed import INTERNAL_VALUES, seed
 from tests.unit.test_status import incident
@@ -270,3 +272,31 @@ def test_delayed_when_an_incident_event_waits(client: TestClient, engine: Engine
     assert "cannot tell for certain" in page
     summary = client.get("/status/lekeberg/summary.json?lang=en").json()
     assert "Information may be delayed" in summary["status"]["description"]
+
+
+def test_an_old_store_gains_the_notice_columns(db_url: str) -> None:
+    """A store from before public notices: its incidents and changes read back with none."""
+    old = make_engine(db_url)
+    SQLModel.metadata.create_all(old)
+    now = datetime.now(UTC)
+    with old.begin() as conn:
+        for table in ("incidents", "changes"):
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN notice"))
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN notice_at_us"))
+        conn.execute(
+            text(
+                "INSERT INTO incidents (incident_id, service, municipalities, outages, opened_at_us)"
+                " VALUES ('INC-OLD', 'processmotor', '[]', '[]', :t)"
+            ),
+            {"t": int(now.timestamp() * 1e6)},
+        )
+    init_db(old)
+    init_db(old)  # a second start changes nothing
+    with old.connect() as conn:
+        for table in ("incidents", "changes"):
+            columns = {c["name"] for c in inspect(conn).get_columns(table)}
+            assert {"notice", "notice_at_us"} <= columns
+        (state,) = incidents.unresolved(conn)
+        assert (state.incident_id, state.notice, state.notice_at) == ("INC-OLD", None, None)
+        assert changes.with_notice(conn, 0) == []
+    old.dispose()
