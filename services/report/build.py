@@ -134,6 +134,11 @@ def summary(conn: Connection, catalog: Catalog, period: Period) -> Summary:
                 resolved_at=i.resolved_at,
                 duration_minutes=duration,
                 affected=sorted(catalog.dependents(i.service)),
+                public_names={
+                    s.id: {"sv": s.public("sv"), "en": s.public("en")}
+                    for sid in [i.service, *catalog.dependents(i.service)]
+                    if (s := catalog.services.get(sid)) is not None and s.public_name is not None
+                },
             )
         )
     freezes = changes.all_freezes(conn)

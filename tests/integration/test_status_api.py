@@ -20,10 +20,13 @@ import pytest
 from sqlalchemy import Engine, inspect, text, update
 from sqlmodel import SQLModel
 
+from services import config
 from services.api.main import create_app
+from services.core.periods import STOCKHOLM, parse_period
 from services.ingest.kafka import ensure_topics
 from services.ingest.pipeline_watch import PipelineWatch
-from services.settings import Settings
+from services.report.build import summary
+from services.settings import CONFIG_DIR, Settings
 from services.stack.broker import EmbeddedBroker
 from services.store import changes, incidents, outbox
 from services.store.db import init_db, make_engine
@@ -300,3 +303,17 @@ def test_an_old_store_gains_the_notice_columns(db_url: str) -> None:
         assert (state.incident_id, state.notice, state.notice_at) == ("INC-OLD", None, None)
         assert changes.with_notice(conn, 0) == []
     old.dispose()
+
+
+def test_goal_report_summary_uses_public_names(engine: Engine) -> None:
+    """The report's major incidents carry the catalog's public names of what they hit."""
+    now = datetime.now(UTC)
+    seed(engine, now)
+    day = parse_period((now - H).astimezone(STOCKHOLM).date().isoformat(), 10)
+    with engine.connect() as conn:
+        found = summary(conn, config.catalog(CONFIG_DIR), day)
+    (engine_down,) = [i for i in found.major_incidents if i.service == "processmotor"]
+    assert engine_down.affected == ["e-tjanst-ansokan", "ekonomiskt-bistand"]
+    assert engine_down.shown("e-tjanst-ansokan", "en") == "Online applications"
+    assert engine_down.shown("ekonomiskt-bistand", "sv") == "Ansök om ekonomiskt bistånd"
+    assert engine_down.shown("processmotor", "sv") == "processmotor"  # none: the id
