@@ -324,3 +324,26 @@ def test_a_notice_refuses_unwritable_text(what: str, problem: str) -> None:
     data = {"incident_id": "INC-11", "service": "web", "notice": {"sv": {"what": what}}}
     with pytest.raises(EventError, match=problem):
         _event("incident", "updated", NOW, data)
+
+
+def test_downtime_per_municipality_in_the_read_api_rows() -> None:
+    from services.core.entity_rows import incident_rows
+
+    cat = catalog()
+    # 3 h of engine outage in B only, 1 h of network outage everywhere (not overlapping).
+    engine = incident("INC-20", "engine", NOW - 10 * D, NOW - 10 * D + 3 * H, municipalities=["B"])
+    net = incident("INC-21", "network", NOW - 12 * D, NOW - 12 * D + H)
+    start, end = NOW - 30 * D, NOW
+
+    def minutes(municipality: str | None) -> float:
+        rows = incident_rows(
+            [engine, net], cat, start, end, NOW, ("service",), "apply", municipality
+        )
+        (row,) = rows
+        return float(row["downtime_minutes"])
+
+    assert minutes(None) == 240  # as before: every outage counts everywhere
+    assert minutes("B") == 240
+    assert minutes("A") == 60  # only the network's hour touched A
+    rows = incident_rows([engine, net], cat, start, end, NOW, (), None, "A")
+    assert rows[0]["opened"] == 1  # the engine incident did not touch A
