@@ -225,3 +225,18 @@ def _availability(
     there = [i for i in incidents if i.affects(municipality)]
     down = service_downtime(there, catalog, start, now, now).get(service.id)
     return None if down is None else down.availability
+
+
+def current_levels(
+    catalog: Catalog,
+    incidents: Iterable[IncidentState],
+    changes: Iterable[ChangeState],
+    now: datetime,
+) -> dict[tuple[str, str], Level]:
+    """(e-service, municipality) -> its level now, as each municipality's page shows it."""
+    found, work = list(incidents), list(changes)
+    out: dict[tuple[str, str], Level] = {}
+    for m in catalog.municipalities():
+        view = status_view(catalog, found, work, now, m, history_days=1)
+        out |= {(line.id, m): line.level for line in view.services}
+    return out

@@ -17,14 +17,18 @@ from email.utils import parsedate_to_datetime
 import feedparser
 import icalendar
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine, inspect, text, update
 from sqlmodel import SQLModel
 
 from services import config
 from services.api.main import create_app
+from services.core.calendar import BusinessCalendar
 from services.core.periods import STOCKHOLM, parse_period
+from services.core.sla import SlaTargets
 from services.ingest.kafka import ensure_topics
 from services.ingest.pipeline_watch import PipelineWatch
+from services.processor.clock import tick
 from services.report.build import summary
 from services.settings import CONFIG_DIR, Settings
 from services.stack.broker import EmbeddedBroker
@@ -340,3 +344,28 @@ def test_sli_downtime_per_municipality(client: TestClient) -> None:
     assert 60 <= downtime("Laxå") < 61
     assert downtime("Hallsberg") == 120
     assert downtime("Askersund") == 0
+
+
+def test_the_worker_exports_the_public_state_per_municipality(engine: Engine) -> None:
+    """opstrack_eservice_status, for the incidents dashboard's status history: the
+    level as each municipality's page shows it (0 operational ... 3 outage)."""
+    now = datetime.now(UTC)
+    seed(engine, now)
+    catalog = config.catalog(CONFIG_DIR)
+
+    def level(service: str, municipality: str) -> float | None:
+        labels = {"service": service, "municipality": municipality}
+        return REGISTRY.get_sample_value("opstrack_eservice_status", labels)
+
+    settings = Settings(topic_prefix=f"t{uuid.uuid4().hex[:8]}-")
+    tick(engine, settings, BusinessCalendar(), SlaTargets(hours={}), catalog, now)
+    # The engine is down in Laxå (outage), the application e-service is slow everywhere.
+    assert level("e-tjanst-ansokan", "Laxå") == 3
+    assert level("ekonomiskt-bistand", "Laxå") == 3
+    assert level("e-tjanst-ansokan", "Askersund") == 2
+    assert level("ekonomiskt-bistand", "Askersund") == 0
+    # During the planned server work (in three days), the rest is maintenance.
+    during = now + 3 * D + H
+    tick(engine, settings, BusinessCalendar(), SlaTargets(hours={}), catalog, during)
+    assert level("ekonomiskt-bistand", "Askersund") == 1
+    assert level("ekonomiskt-bistand", "Laxå") == 3
