@@ -54,6 +54,12 @@ class ServiceLine:
     id: str
     level: Level  # now, the worst over the municipalities shown
     availability: dict[str, float | None]  # municipality -> share of the history window up
+    levels: dict[str, Level]  # municipality -> its level now
+
+    @property
+    def partial(self) -> bool:
+        """Whether only some of the municipalities shown are at the worst level."""
+        return len(set(self.levels.values())) > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +185,16 @@ def status_view(
     lines = []
     for s in shown:
         where = sorted(set(s.municipalities) & places)
-        level = worst(
-            i.level for i in current if s.id in i.services and set(i.municipalities) & set(where)
-        )
+        per = {
+            m: worst(i.level for i in current if s.id in i.services and m in i.municipalities)
+            for m in where
+        }
         lines.append(
             ServiceLine(
-                s.id, level, {m: _availability(catalog, relevant, s, m, start, now) for m in where}
+                s.id,
+                worst(per.values()),
+                {m: _availability(catalog, relevant, s, m, start, now) for m in where},
+                per,
             )
         )
     changed = [i.updated for i in items] + [start]

@@ -86,7 +86,11 @@ def summary_json(
             {
                 "id": line.id,
                 "name": catalog.services[line.id].public(lang),
-                "status": COMPONENT_STATUS[line.level],
+                # An outage in some of the municipalities shown only: Statuspage's
+                # partial outage.
+                "status": "partial_outage"
+                if line.level == "outage" and line.partial
+                else COMPONENT_STATUS[line.level],
                 "created_at": stamp,
                 "updated_at": stamp,
                 "position": pos,

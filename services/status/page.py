@@ -220,8 +220,11 @@ def _now(view: StatusView, catalog: Catalog, lang: str, delayed: bool) -> list[s
     ]
     for line in view.services:
         name = catalog.services[line.id].public(lang)
+        # Only some municipalities hit: say which, so nobody elsewhere is alarmed.
+        where = [m for m, level in line.levels.items() if level == line.level]
+        at = f" ({escape(', '.join(where))})" if line.partial else ""
         out.append(
-            f'<tr><th scope="row">{escape(name)}</th><td>{_level(line.level, lang)}</td></tr>'
+            f'<tr><th scope="row">{escape(name)}</th><td>{_level(line.level, lang)}{at}</td></tr>'
         )
     return [*out, "</tbody>", "</table>", "</section>"]
 

@@ -186,6 +186,10 @@ def test_engine_outage_in_one_municipality() -> None:
     everywhere = status_view(cat, [inc], [], NOW)
     assert levels(everywhere) == {"apply": "outage", "benefit": "outage", "web": "operational"}
     assert everywhere.level == "outage"
+    apply_line, benefit_line, web_line = everywhere.services
+    assert apply_line.levels == {"A": "operational", "B": "outage", "C": "operational"}
+    assert benefit_line.levels == {"A": "operational", "B": "outage"}
+    assert apply_line.partial and not web_line.partial
     assert [i.services for i in everywhere.current] == [("apply", "benefit")]
     assert everywhere.current[0].municipalities == ("B",)
     assert everywhere.current[0].notice is None  # the page shows the default text
