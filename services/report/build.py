@@ -106,6 +106,8 @@ def _sli_series(
         return ticket_series(sli, days, resolved_in)
     if family == "incidents":
         found = incidents.overlapping(conn, start_us, end_us)
+        if "municipality" in filters:  # an outage in Laxå is not downtime in Askersund
+            found = [i for i in found if i.affects(filters["municipality"])]
         return incident_series(sli, days, period.start, found, catalog, now, filters.get("service"))
     done = changes.implemented(conn, start_us, end_us)
     if "service" in filters:

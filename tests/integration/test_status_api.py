@@ -24,12 +24,13 @@ from sqlmodel import SQLModel
 from services import config
 from services.api.main import create_app
 from services.core.calendar import BusinessCalendar
+from services.core.goals import Indicator
 from services.core.periods import STOCKHOLM, parse_period
 from services.core.sla import SlaTargets
 from services.ingest.kafka import ensure_topics
 from services.ingest.pipeline_watch import PipelineWatch
 from services.processor.clock import tick
-from services.report.build import summary
+from services.report.build import _sli_series, days_of, summary
 from services.settings import CONFIG_DIR, Settings
 from services.stack.broker import EmbeddedBroker
 from services.store import changes, incidents, outbox
@@ -370,3 +371,40 @@ def test_the_worker_exports_the_public_state_per_municipality(engine: Engine) ->
     tick(engine, settings, BusinessCalendar(), SlaTargets(hours={}), catalog, during)
     assert level("ekonomiskt-bistand", "Askersund") == 1
     assert level("ekonomiskt-bistand", "Laxå") == 3
+
+
+def test_goal_availability_per_municipality(engine: Engine) -> None:
+    """An availability goal narrowed to a municipality counts only what touched it."""
+    now = datetime.now(UTC)
+    seed(engine, now)
+    week = parse_period(
+        f"{(now - 7 * D).astimezone(STOCKHOLM).date()}..{now.astimezone(STOCKHOLM).date()}"
+    )
+
+    def availability(municipality: str) -> float | None:
+        ind = Indicator.model_validate(
+            {
+                "id": "tillganglighet",
+                "title": {"sv": "Tillgänglighet"},
+                "unit": "percent",
+                "source": {
+                    "sli": "incidents.availability",
+                    "filters": {"service": "e-tjanst-ansokan", "municipality": municipality},
+                },
+                "target": {"rule": "at_least", "value": 0.99},
+            }
+        )
+        with engine.connect() as conn:
+            series = _sli_series(
+                conn, ind, week, days_of(week, now), config.catalog(CONFIG_DIR), now, (20,)
+            )
+        return series[-1].value
+
+    # The network was down two hours in Hallsberg five days ago; the engine has been down
+    # in Laxå for the last hour; nothing touched Askersund (its slow-down is no downtime).
+    # The report's availability so far is over the days up to today's end (the
+    # period's end here): 1 - downtime / that length.
+    elapsed = (week.end - week.start).total_seconds()
+    assert availability("Askersund") == 1.0
+    assert availability("Hallsberg") == pytest.approx(1 - 2 * 3600 / elapsed)
+    assert availability("Laxå") == pytest.approx(1 - 3600 / elapsed)
