@@ -47,7 +47,9 @@ class Service(BaseModel):
     def _e_service_named(self) -> Service:
         # The internal name may say more than residents should read; it is never shown.
         if self.e_service and self.public_name is None:
-            raise ValueError("an e-service (e_service: true) needs a public_name")
+            raise ValueError(
+                f"service '{self.id}' is an e-service (e_service: true): it needs a public_name"
+            )
         return self
 
     def public(self, lang: str) -> str:

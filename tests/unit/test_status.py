@@ -351,3 +351,23 @@ def test_downtime_per_municipality_in_the_read_api_rows() -> None:
     assert minutes("A") == 60  # only the network's hour touched A
     rows = incident_rows([engine, net], cat, start, end, NOW, (), None, "A")
     assert rows[0]["opened"] == 1  # the engine incident did not touch A
+
+
+def test_catalog_public_names_and_e_services() -> None:
+    from services.core.catalog import CatalogError
+
+    cat = catalog()
+    assert [s.id for s in cat.e_services()] == ["apply", "benefit", "web"]
+    assert cat.services["apply"].public("en") == "Ansök (en)"
+    assert cat.services["web"].public("en") == "Webbplatsen"  # no English: the Swedish one
+    assert cat.services["engine"].public("sv") == "Engine"  # none at all: the name
+    assert cat.municipalities() == ["A", "B", "C"]
+    # A file from before public names still loads: the fields are optional.
+    old = {"services": [{"id": "x", "name": "X", "owner": "O", "municipalities": ["A"]}]}
+    assert load_catalog(old).e_services() == []
+    bad = {"services": [old["services"][0] | {"e_service": True}]}
+    with pytest.raises(
+        CatalogError,
+        match=r"services\[0\]: service 'x' is an e-service \(e_service: true\): it needs a public_name",
+    ):
+        load_catalog(bad)
