@@ -78,7 +78,7 @@ def _delayed(request: Request, now: datetime, config: StatusConfig) -> bool:
     watch = getattr(request.app.state, "pipeline_watch", None)
     limit_us = int((now.timestamp() - config.delayed_after_minutes * 60) * 1_000_000)
     if watch is None:
-        return False  # an app without the watch (none in `opstrack api`) cannot tell
+        return False  # an app whose lifespan has not run has no watch: nothing to tell
     if watch.refreshed_at_us is None or watch.refreshed_at_us < limit_us:
         return True
     settings = request.app.state.settings
