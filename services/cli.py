@@ -325,11 +325,19 @@ def sli_incidents(
     period: PeriodOpt,
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     group_by: Annotated[str | None, typer.Option("--group-by", help="service or severity.")] = None,
+    municipality: Annotated[
+        str | None, typer.Option(help="Only incidents that touched this municipality.")
+    ] = None,
     as_json: JsonOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Incidents opened and resolved, MTTA, MTTR; downtime and availability per service."""
-    params = {"period": period, "service": service, "group_by": group_by}
+    params = {
+        "period": period,
+        "service": service,
+        "group_by": group_by,
+        "municipality": municipality,
+    }
     _show("Incidents", "/v1/sli/incidents", params, url, as_json, percent=("availability",))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.core.periods import STOCKHOLM
 from tests.conftest import AUTH
 from tests.e2e.stack import Up, opstrack, post
 
@@ -158,3 +159,18 @@ def test_alert_notice_and_planned_work_reach_the_page_in_seconds(up: Up) -> None
     feed = httpx.get(f"{up.url}/status/laxa/feed.atom").text
     assert "Det går inte att skicka in ansökningar i Laxå." in feed
     assert "INTERNAL" not in feed and "motor-db-02" not in feed
+
+    # Downtime per municipality, from the CLI: the outage was Laxå's alone.
+    today = datetime.now(UTC).astimezone(STOCKHOLM).date().isoformat()
+
+    def downtime(municipality: str) -> float:
+        shown = opstrack(
+            "sli", "incidents", "--period", today, "--service", "e-tjanst-ansokan",
+            "--municipality", municipality, "--json", "--url", up.url,
+        )  # fmt: skip
+        assert shown.returncode == 0, shown.stderr
+        (row,) = json.loads(shown.stdout)["rows"]
+        return float(row["downtime_minutes"])
+
+    assert downtime("Laxå") > 0
+    assert downtime("Askersund") == 0
