@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     topic_prefix: str = ""  # lets several stacks share one Kafka cluster
     partitions: int = Field(4, ge=1)  # of each topic opstrack creates; the unit of scale
 
-    # SLI rules (DESIGN.md): a change here needs a rebuild of the buckets.
+    # SLI rules (docs/definitions.md#short-abandons): a change here needs a rebuild of the buckets.
     short_abandon_seconds: float = Field(5.0, ge=0)
     answer_thresholds: tuple[int, ...] = (20, 60)
 
@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     # week's ... this year's figures from the store; the lease lasts 3 intervals.
     period_metrics_interval_seconds: float = Field(30.0, gt=0)
 
-    # Read limits: the longest period a read may ask for (README "Periods").
+    # Read limits: the longest period a read may ask for (docs/api.md#reading-figures).
     max_period_years: int = Field(10, ge=1, le=1100)
     # The goal reports kept rendered, by (period, language, format, goals, data version),
     # for at most report_cache_seconds (services/report/cache.py says why both).
@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(5_000_000, ge=1024)
     max_batch_events: int = Field(10_000, ge=1)
 
-    # Access control (README "Access control"). The API makes sure this token exists
+    # Access control (docs/access-control.md). The API makes sure this token exists
     # (source `dev`, scope `*`); `opstrack up` generates one on first start.
     dev_token: SecretStr | None = None
     # The bearer token the CLI sends (emit, import, simulate, sli …).
@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # Per webhook source, the shared secret of its HMAC signature (Zammad's
     # X-Hub-Signature); JSON in OPSTRACK_WEBHOOK_SECRETS, e.g. {"zammad": "…"}.
     webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+    # Set by `opstrack up` for its API: the file where the supervisor counts the
+    # restarts of its children, exported as opstrack_stack_restarts_total.
+    stack_state_file: str | None = None
 
     # Processor.
     processor_batch_size: int = Field(1000, ge=1)

@@ -8,7 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 
-from services.api.deps import CatalogDep, EngineDep, PeriodDep, group_by_dep, period_json
+from services.api.deps import (
+    CatalogDep,
+    EngineDep,
+    PeriodDep,
+    group_by_dep,
+    name_query,
+    period_json,
+)
 from services.core.entity_rows import INCIDENT_GROUPS, incident_rows
 from services.core.incidents import IncidentState
 from services.core.periods import local_iso
@@ -23,10 +30,8 @@ async def sli_incidents(
     catalog: CatalogDep,
     period: PeriodDep,
     groups: Annotated[tuple[str, ...], Depends(group_by_dep(INCIDENT_GROUPS))],
-    service: str | None = Query(None, description="only this service"),
-    municipality: str | None = Query(
-        None, description="only incidents that touched this municipality (Laxå)"
-    ),
+    service: str | None = name_query("only this service"),
+    municipality: str | None = name_query("only incidents that touched this municipality (Laxå)"),
 ) -> dict[str, Any]:
     """Downtime is the union of outages, a dependency's included, clipped to the period;
     per municipality with `municipality`."""
@@ -48,7 +53,7 @@ async def sli_incidents(
 async def list_incidents(
     engine: EngineDep,
     status: Literal["open", "resolved"] = Query("open", description="open or resolved"),
-    service: str | None = Query(None, description="only this service"),
+    service: str | None = name_query("only this service"),
 ) -> dict[str, Any]:
     """Open incidents (oldest first) or the latest resolved ones (newest first)."""
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from services import config
 from services.api import (
     alertmanager,
     auth,
     changes,
+    deps,
     goals,
     health,
+    home,
     http_metrics,
     incidents,
     metrics,
@@ -64,6 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Live service levels for IT operations: events in, SLIs out.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by `home` from local files, not from a CDN
+        redoc_url=None,
+        # Every route's query and path parameters obey the store's string rule.
+        dependencies=[Depends(deps.storable_request)],
     )
     app.add_middleware(http_metrics.CountResponses)
     app.include_router(ingest.router)
@@ -75,4 +81,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(status.router)  # public: never behind a token
     app.include_router(metrics.router)
+    home.install(app)
     return app

@@ -31,7 +31,7 @@ class CallBucket:
 
     Wait sums are kept in whole milliseconds so that adding buckets is exact
     (float sums would depend on the order of addition); thresholds are judged
-    on the exact wait, as DESIGN.md defines them.
+    on the exact wait, as docs/definitions.md#offered-and-answered defines them.
     """
 
     offered: int = 0

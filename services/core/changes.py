@@ -1,6 +1,6 @@
 """Changes and change freezes: state from events, freeze violations and the change figures.
 
-DESIGN.md, "SLI definitions": a `change.implemented` inside an active freeze whose
+docs/definitions.md#freeze-violations: a `change.implemented` inside an active freeze whose
 scope covers its service is a violation unless it is an emergency with an approver.
 All times in the state are UTC.
 """

@@ -1,4 +1,4 @@
-"""Read-API rows for incidents and changes: DESIGN.md's figures per group."""
+"""Read-API rows for incidents and changes: the figures of docs/definitions.md per group."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Incidents: state from events, downtime and availability per service, MTTA and MTTR.
 
-Follows DESIGN.md, "SLI definitions": downtime of a service is the union of its
+Follows docs/definitions.md#downtime-union: downtime of a service is the union of its
 outage intervals clipped to the period (an outage of a dependency counts too),
 availability = 1 - downtime / period length, MTTA = acknowledged - opened,
 MTTR = resolved - opened. All times in the state are UTC.

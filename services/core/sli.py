@@ -1,4 +1,4 @@
-"""Service-level indicators computed from buckets, exactly as DESIGN.md defines them.
+"""Service-level indicators computed from buckets, exactly as docs/definitions.md defines them.
 
 A figure with nothing to measure is None (null in JSON), never 0.
 """

@@ -32,7 +32,11 @@ DEADLETTER_REASONS = (
     "wrong_topic",
     "invalid_field",
     "processing_failed",
+    "store_rejected",
 )
+# How the worker's own reasons start (the rest are the validator's words).
+PROCESSING_FAILED = "processing failed"
+STORE_REJECTED = "store rejected"
 DEADLETTERED = Counter(
     "opstrack_processor_deadlettered_total",
     "Messages sent to the dead-letter topic, by the topic they came from and why: "
@@ -265,10 +269,12 @@ def deadletter_reason(topic: str, value: bytes | None, reason: str) -> str:
     """The label for a dead-lettered message from `topic` (unprefixed), from a small fixed set.
 
     Worked out from the message itself rather than the reason's wording, which is the
-    validator's and may change; `reason` only tells a processing failure apart.
+    validator's and may change; `reason` only tells the worker's own failures apart.
     """
-    if reason.startswith("processing failed"):
+    if reason.startswith(PROCESSING_FAILED):
         return "processing_failed"
+    if reason.startswith(STORE_REJECTED):
+        return "store_rejected"  # valid by the contract, refused by the store for good
     if not value:
         return "empty"  # a null (tombstone) or zero-length value
     try:

@@ -26,6 +26,7 @@ from services.processor.entities import apply_entity_batch
 from services.processor.reducers import TOPIC_FAMILIES, reducers
 from services.processor.transport import App
 from services.settings import Settings
+from services.store import errors as store_errors
 from services.store import workers
 from services.store.db import init_db, make_engine
 
@@ -72,18 +73,25 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
                 await dead_letter(value, reason)
 
         async def consume(values: list[bytes]) -> None:
+            # Transient store errors are retried inside handle(); what comes out is a
+            # message this code cannot process or the store refuses for good. A batch
+            # is one transaction, so nothing of it was written: split it in halves
+            # until the culprit is alone, dead-letter that, and apply the rest.
             try:
                 await handle(values)
-            except Exception:
-                # Not the store (that is retried): a message this code cannot
-                # process. Find it, dead-letter it, and keep the rest.
-                log.exception("batch on %s failed; applying it one by one", topic_name)
-                for value in values:
-                    try:
-                        await handle([value])
-                    except Exception as exc:
-                        m.PROCESSED.labels(topic_name, "invalid").inc()
-                        await dead_letter(value, f"processing failed: {exc!r}")
+            except Exception as exc:
+                if len(values) > 1:
+                    log.warning(
+                        "batch of %d on %s failed (%r); splitting it", len(values), topic_name, exc
+                    )
+                    half = len(values) // 2
+                    await consume(values[:half])
+                    await consume(values[half:])
+                    return
+                log.exception("message on %s set aside", topic_name)
+                m.PROCESSED.labels(topic_name, "invalid").inc()
+                why = m.STORE_REJECTED if store_errors.is_permanent(exc) else m.PROCESSING_FAILED
+                await dead_letter(values[0], f"{why}: {exc!r}")
 
         app.batch_agent(topic_name, consume, settings.processor_batch_size)
 
@@ -216,7 +224,11 @@ def _faust_app(settings: Settings) -> Any:
 
 
 async def _with_retry(apply: Callable[[], R], topic: str) -> R:
-    """Keep retrying while the store is away: the batch is neither lost nor half-applied."""
+    """Keep retrying while the store is away: the batch is neither lost nor half-applied.
+
+    A permanent store error (services.store.errors) is raised instead, for the
+    caller to find the event at fault.
+    """
     delay = 0.2
     while True:
         try:
@@ -227,6 +239,8 @@ async def _with_retry(apply: Callable[[], R], topic: str) -> R:
                 # in faust's consumer thread, so the group does not notice.
                 return apply()
         except DBAPIError as exc:
+            if store_errors.is_permanent(exc):
+                raise  # the data's fault: the same write fails every time
             m.STORE_RETRIES.labels(topic).inc()
             log.warning("store write failed (%s); retrying in %.1fs", exc.__class__.__name__, delay)
             await asyncio.sleep(delay)

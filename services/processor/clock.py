@@ -14,8 +14,9 @@ from sqlalchemy import Connection, Engine
 from services.core.calendar import BusinessCalendar
 from services.core.catalog import Catalog
 from services.core.changes import violation
-from services.core.contracts.sla import SlaBreached, SlaData, SlaWarning
-from services.core.events import TicketEvent, parse_event_json, topic_for
+from services.core.contracts.sla import SlaBreached, SlaWarning
+from services.core.contracts.text import STORED
+from services.core.events import TicketEvent, parse_stored_event_json, topic_for
 from services.core.incidents import IncidentState
 from services.core.sla import SlaTargets, sla_elapsed_hours, sla_level
 from services.core.status import LEVELS, current_levels
@@ -51,7 +52,7 @@ def _open_tickets(conn: Connection, calendar: BusinessCalendar | None) -> list[T
     keys = {("ticket", i) for i in tickets.open_ids(conn)}
     states = []
     for payloads in entities.payloads_of(conn, keys).values():
-        events: list[TicketEvent] = [parse_event_json(p) for p in payloads]  # type: ignore[misc]
+        events: list[TicketEvent] = [parse_stored_event_json(p) for p in payloads]  # type: ignore[misc]
         states.append(ticket_state(events, calendar))
     return states
 
@@ -91,21 +92,26 @@ def _raise(
 ) -> None:
     model = SlaWarning if event_type == "sla.warning" else SlaBreached
     clock_calendar = calendar if targets.clock == "business" else None
-    event = model(
-        specversion="1.0",
-        id=f"{event_type}:{state.ticket_id}",  # one per ticket: the outbox drops repeats
-        source="opstrack/processor",
-        type=event_type,
-        time=now,
-        data=SlaData(
-            ticket_id=state.ticket_id,
-            category=state.category,
-            priority=state.priority,
-            municipality=state.municipality,
-            target_hours=targets.hours[state.priority],
-            elapsed_hours=round(sla_elapsed_hours(state, now, clock_calendar), 3),
-            clock=targets.clock,
-        ),
+    # Built from stored events, so under their rule (an old one may hold a character
+    # refused at the door today; the worker then dead-letters this event, once).
+    event = model.model_validate(
+        {
+            "specversion": "1.0",
+            "id": f"{event_type}:{state.ticket_id}",  # one per ticket: the outbox drops repeats
+            "source": "opstrack/processor",
+            "type": event_type,
+            "time": now,
+            "data": {
+                "ticket_id": state.ticket_id,
+                "category": state.category,
+                "priority": state.priority,
+                "municipality": state.municipality,
+                "target_hours": targets.hours[state.priority],
+                "elapsed_hours": round(sla_elapsed_hours(state, now, clock_calendar), 3),
+                "clock": targets.clock,
+            },
+        },
+        context={STORED: True},
     )
     new = outbox.add(
         conn,

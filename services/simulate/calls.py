@@ -2,7 +2,7 @@
 
 The figures are calibrated so that January-July 2022 lands near the interim report:
 78 % of calls answered within 20 s (service level 1) and about 90 % within 60 s
-(service level 2), by DESIGN.md's definitions (short abandons left out).
+(service level 2), as docs/definitions.md#short-abandons defines it (short abandons left out).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 
-from services.core.events import parse_event_json
+from services.core.events import parse_stored_event_json
 from services.store.db import insert_for
 from services.store.tables import AppliedEvent, EntityEvent, OutboxEvent, StoreMeta
 
@@ -74,7 +74,7 @@ def rekey(conn: Connection) -> int:
     for rows in _pages(conn, select(OUTBOX.c.id, OUTBOX.c.payload)):
         updates = []
         for row in rows:
-            event = parse_event_json(row.payload)
+            event = parse_stored_event_json(row.payload)
             new = event.dedup_key
             if row.id != new:
                 updates.append({"old": row.id, "new": new})
@@ -91,7 +91,7 @@ def rekey(conn: Connection) -> int:
     for rows in _pages(conn, select(ENTITY_EVENTS.c.id, ENTITY_EVENTS.c.payload)):
         updates = []
         for row in rows:
-            new = parse_event_json(row.payload).dedup_key
+            new = parse_stored_event_json(row.payload).dedup_key
             if row.id != new:
                 updates.append({"old": row.id, "new": new})
         _rename(conn, ENTITY_EVENTS, updates)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +40,7 @@ from services.store import leases
 from services.store.db import make_engine
 from tests.conftest import AUTH
 from tests.integration.conftest import start_worker
+from tests.waiting import wait_until
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -524,13 +524,6 @@ def exports_lease_held(text: str) -> bool:
     return any(line.startswith(held) for line in text.splitlines())
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
-        time.sleep(0.2)
-
-
 def lease_holder(env: dict[str, str]) -> str | None:
     store = make_engine(env["OPSTRACK_DATABASE_URL"])
     try:
@@ -553,11 +546,11 @@ def test_one_of_two_workers_exports_and_the_other_takes_over(
     workers = [start_worker(first, tmp_path / "w1.log"), start_worker(second, tmp_path / "w2.log")]
     try:
         # Both serve /metrics, and between them one exports the period figures.
-        wait_until(lambda: all(scrape(p) for p in ports), 60, "/metrics on both workers")
+        wait_until(lambda: all(scrape(p) for p in ports), "/metrics on both workers", 60)
         wait_until(
             lambda: any(exports_period_figures(scrape(p)) for p in ports),
-            60,
             "period figures on either worker",
+            60,
         )
         texts = [scrape(p) for p in ports]
         holders = [i for i, t in enumerate(texts) if exports_period_figures(t)]
@@ -571,8 +564,8 @@ def test_one_of_two_workers_exports_and_the_other_takes_over(
                 'opstrack_indicator_value{indicator="serviceniva",kind="target"}'
                 in scrape(ports[holder])
             ),
-            60,
             "the goal gauges on the holder",
+            60,
         )
         assert not exports_lease_held(scrape(ports[other]))
         # Every worker exports what does not come from the lease.
@@ -584,7 +577,7 @@ def test_one_of_two_workers_exports_and_the_other_takes_over(
         workers[holder].kill()
         workers[holder].wait(10)
         wait_until(
-            lambda: exports_period_figures(scrape(ports[other])), 60, "the takeover by the other"
+            lambda: exports_period_figures(scrape(ports[other])), "the takeover by the other", 60
         )
         assert lease_holder(first) == f"{socket.gethostname()}:{workers[other].pid}"
         # Stopped in good order, a worker gives the lease up (no one else is left to

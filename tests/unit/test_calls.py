@@ -1,7 +1,7 @@
 """Tests for services.core.calls: folding call events into additive hourly buckets.
 
 Hand-worked examples first, then properties against a tiny reference written here
-from DESIGN.md's "SLI definitions", which works on the raw event dicts with datetime
+from docs/definitions.md#calls, which works on the raw event dicts with datetime
 arithmetic and never touches the bucket code.
 """
 
@@ -278,7 +278,7 @@ def reference_groups(events: list[dict[str, Any]]) -> dict[tuple[int, str, str],
 
 
 def reference_figures(calls: list[Any], rules: CallRules) -> dict[str, Any]:
-    """DESIGN.md's call SLIs for a list of (type, wait) of offered calls."""
+    """The call figures of docs/definitions.md#calls for a list of (type, wait) of offered calls."""
 
     def ratio(num: float, den: float) -> float | None:
         return num / den if den else None

@@ -318,7 +318,8 @@ def test_the_latest_notice_wins_whatever_the_arrival_order() -> None:
     [
         ("", "at least 1 character"),
         ("   ", "blank"),
-        ("nere\x00", r"U\+0000 at position 4"),
+        ("nere\x00", r"U\+0000 \(NUL\) at position 4"),
+        ("nere\ufffe", "U\\+FFFE"),
         ("x" * 1001, "1000"),
     ],
 )

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from services.core.contracts.envelope import Data, Envelope, Name, Severity
 from services.core.contracts.notice import Notice
+from services.core.contracts.text import Text
 
 Impact = Literal["outage", "degraded"]
 
@@ -25,7 +26,7 @@ class IncidentOpenedData(IncidentRef):
     planned_work: Name | None = Field(
         None, description="the change_id of planned work that caused it"
     )
-    title: str | None = Field(None, max_length=300)
+    title: Text | None = None
     notice: Notice | None = Field(None, description="what the public status page says")
 
 

@@ -14,22 +14,23 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.core.contracts.envelope import Instant
+from services.core.contracts.text import LongText
 
-# Control characters (but tab and newlines) and lone surrogates cannot be written in
-# HTML, XML or iCalendar; refused here, they never reach a page or a feed.
-_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# Beyond what no event may hold (contracts/text.py): the two noncharacters XML 1.0
+# cannot carry, so that every notice can be written into the Atom feed.
+_NOT_XML = re.compile("[\ufffe\uffff]")
 
 
 def _writable(value: str) -> str:
-    bad = _UNWRITABLE.search(value)
+    bad = _NOT_XML.search(value)
     if bad:
-        raise ValueError(f"control character U+{ord(bad.group()):04X} at position {bad.start()}")
+        raise ValueError(f"must not hold U+{ord(bad.group()):04X} at position {bad.start()}")
     if not value.strip():
         raise ValueError("must not be blank")
     return value
 
 
-Text = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_writable)]
+Text = Annotated[LongText, AfterValidator(_writable)]
 
 
 class NoticeText(BaseModel):
