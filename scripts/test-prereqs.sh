@@ -50,6 +50,13 @@ command -v prometheus >/dev/null && command -v promtool >/dev/null \
 # (Debian calls it chromium, Ubuntu chromium-browser; the test finds either on PATH).
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
   || { echo "installing chromium"; apt_install chromium; }
+# axe-core (npm, pinned) checks the status page for WCAG 2.1 AA in that Chromium:
+# tests/integration/test_status_chromium.py.
+AXE_VERSION=4.14.1
+axe_dir="$(dirname "$0")/../tests/status"
+grep -qs "\"version\": \"$AXE_VERSION\"" "$axe_dir/node_modules/axe-core/package.json" \
+  || { echo "installing axe-core $AXE_VERSION"; command -v npm >/dev/null || apt_install npm;
+       npm install --no-save --no-audit --no-fund --silent --prefix "$axe_dir" "axe-core@$AXE_VERSION"; }
 command -v docker-compose >/dev/null || { echo "installing docker-compose (tests/integration/test_compose.py validates docker-compose.yml)"; apt_install docker-compose; }
 command -v psql >/dev/null && command -v pg_isready >/dev/null \
   || { echo "installing the PostgreSQL client (psql, pg_isready)"; apt_install postgresql-client; }

@@ -18,6 +18,7 @@ from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
 from services.commands.grafana import grafana_app
 from services.commands.hints import Cli, cli_for
+from services.commands.notice import notice_app
 from services.commands.rebuild import rebuild
 from services.commands.rules import rules
 from services.commands.simulate import simulate as simulate_command
@@ -440,12 +441,20 @@ def sli_incidents(
     period: PeriodOpt,
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     group_by: Annotated[str | None, typer.Option("--group-by", help="service or severity.")] = None,
+    municipality: Annotated[
+        str | None, typer.Option(help="Only incidents that touched this municipality.")
+    ] = None,
     as_json: JsonOpt = False,
     wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Incidents opened and resolved, MTTA, MTTR; downtime and availability per service."""
-    params = {"period": period, "service": service, "group_by": group_by}
+    params = {
+        "period": period,
+        "service": service,
+        "group_by": group_by,
+        "municipality": municipality,
+    }
     _show("Incidents", "/v1/sli/incidents", params, url, as_json, wide, percent=("availability",))
 
 
@@ -472,6 +481,7 @@ app.add_typer(grafana_app, name="grafana")
 app.command("rules")(rules)
 app.add_typer(token_app, name="token")
 app.command("rebuild")(rebuild)
+app.add_typer(notice_app, name="notice")
 
 
 indicator_app = typer.Typer(help="Indicator values that no stream computes.", no_args_is_help=True)

@@ -13,6 +13,7 @@ from services.core.catalog import Catalog, load_catalog
 from services.core.goals import Goals, load_goals
 from services.core.sla import SlaTargets
 from services.core.staffing_plan import StaffingConfig, parse_config
+from services.status.config import StatusConfig, load_status_config
 
 T = TypeVar("T")
 
@@ -60,6 +61,12 @@ def sla_targets(config_dir: Path) -> SlaTargets:
         if priority not in (1, 2, 3, 4) or hours <= 0:
             raise ConfigError(f"{path}: targets_hours.{priority}: need priority 1-4 and hours > 0")
     return SlaTargets(hours=spec.targets_hours, clock=spec.clock)
+
+
+def status_page(config_dir: Path) -> StatusConfig:
+    """config/status.yaml, or the defaults if there is no such file."""
+    path = config_dir / "status.yaml"
+    return _load(path, load_status_config) if path.exists() else StatusConfig()
 
 
 def goals(config_dir: Path) -> Goals:

@@ -31,8 +31,10 @@ async def sli_incidents(
     period: PeriodDep,
     groups: Annotated[tuple[str, ...], Depends(group_by_dep(INCIDENT_GROUPS))],
     service: str | None = name_query("only this service"),
+    municipality: str | None = name_query("only incidents that touched this municipality (Laxå)"),
 ) -> dict[str, Any]:
-    """Downtime is the union of outages, a dependency's included, clipped to the period."""
+    """Downtime is the union of outages, a dependency's included, clipped to the period;
+    per municipality with `municipality`."""
     start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
 
     def query() -> list[IncidentState]:
@@ -41,7 +43,9 @@ async def sli_incidents(
 
     found = await run_in_threadpool(query)
     now = datetime.now(UTC)
-    rows = incident_rows(found, catalog, period.start, period.end, now, groups, service)
+    rows = incident_rows(
+        found, catalog, period.start, period.end, now, groups, service, municipality
+    )
     return {"period": period_json(period), "rows": rows}
 
 

@@ -21,6 +21,7 @@ from services.api import (
     metrics,
     sli,
     staffing,
+    status,
     tickets,
     webhooks,
 )
@@ -43,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watch = PipelineWatch(engine, settings)
         app.state.engine, app.state.settings, app.state.relay = engine, settings, relay
         app.state.catalog = config.catalog(settings.config_dir)
+        app.state.status_config = config.status_page(settings.config_dir)
+        app.state.pipeline_watch = watch  # the status page reads what it finds
         app.state.report_cache = ReportCache(
             settings.report_cache_size,
             settings.report_cache_seconds,
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(alertmanager.router)
     app.include_router(health.router)
+    app.include_router(status.router)  # public: never behind a token
     app.include_router(metrics.router)
     home.install(app)
     return app

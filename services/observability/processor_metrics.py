@@ -111,6 +111,12 @@ SERVICE_DOWN = Gauge(
     "1 while a service is in an outage, its own or a dependency's (cause label).",
     ["service", "cause"],
 )
+ESERVICE_STATUS = Gauge(
+    "opstrack_eservice_status",
+    "An e-service's state on the public status page now, per municipality: 0 operational, "
+    "1 maintenance, 2 degraded, 3 outage.",
+    ["service", "municipality"],
+)
 FREEZES_ACTIVE = Gauge("opstrack_freezes_active", "Change freezes in force now.")
 FREEZE_VIOLATIONS = Gauge(
     "opstrack_change_freeze_violations",

@@ -19,6 +19,7 @@ from services.core.contracts.text import STORED
 from services.core.events import TicketEvent, parse_stored_event_json, topic_for
 from services.core.incidents import IncidentState
 from services.core.sla import SlaTargets, sla_elapsed_hours, sla_level
+from services.core.status import LEVELS, current_levels
 from services.core.tickets import TicketState, ticket_state
 from services.observability import processor_metrics as m
 from services.settings import Settings
@@ -148,6 +149,11 @@ def _incident_gauges(conn: Connection, catalog: Catalog, now: datetime) -> None:
         inherited = any(d in down for d in catalog.dependencies(service))
         m.SERVICE_DOWN.labels(service, "dependency").set(int(inherited))
     _unacknowledged_gauges(open_now)
+    # The public page's state, for the incidents dashboard's status history.
+    work = changes.with_notice(conn, int(now.timestamp() * 1_000_000))
+    m.ESERVICE_STATUS.clear()
+    for (service, municipality), level in current_levels(catalog, open_now, work, now).items():
+        m.ESERVICE_STATUS.labels(service, municipality).set(LEVELS.index(level))
 
 
 def _unacknowledged_gauges(open_now: list[IncidentState]) -> None:

@@ -44,7 +44,7 @@ def migrate(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
         _token_event_sources(conn)
-        _call_talk_and_abandons(conn)
+        _added_columns(conn)
         if _meta(conn, DEDUP_KEY[0]) != DEDUP_KEY[1]:
             rekey(conn)
             _set_meta(conn, *DEDUP_KEY)
@@ -56,23 +56,27 @@ def _token_event_sources(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE api_tokens ADD COLUMN event_sources VARCHAR(1000)"))
 
 
-# Columns added to the call buckets after the first stores (issue 16): talk times and
-# abandons within each threshold. Older rows start at 0, which they are: those stores
-# never counted them (README: figures from before have no talk time).
+# Columns added to existing tables after the first stores, with their SQL type.
+# Call buckets (issue 16): talk times and abandons within each threshold; older rows
+# start at 0, which they are: those stores never counted them (figures from before
+# have no talk time). Public notices (issue 15): older events carry none, so NULL.
 _ADDED_COLUMNS = {
-    "call_buckets": (("talked", "INTEGER"), ("talk_ms", "BIGINT")),
-    "call_buckets_within": (("abandoned", "INTEGER"),),
+    "call_buckets": (
+        ("talked", "INTEGER NOT NULL DEFAULT 0"),
+        ("talk_ms", "BIGINT NOT NULL DEFAULT 0"),
+    ),
+    "call_buckets_within": (("abandoned", "INTEGER NOT NULL DEFAULT 0"),),
+    "incidents": (("notice", "TEXT"), ("notice_at_us", "BIGINT")),
+    "changes": (("notice", "TEXT"), ("notice_at_us", "BIGINT")),
 }
 
 
-def _call_talk_and_abandons(conn: Connection) -> None:
+def _added_columns(conn: Connection) -> None:
     for table, added in _ADDED_COLUMNS.items():
         columns = {c["name"] for c in inspect(conn).get_columns(table)}
         for name, sql_type in added:
             if name not in columns:
-                conn.execute(
-                    text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type} NOT NULL DEFAULT 0")
-                )
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
 
 
 def rekey(conn: Connection) -> int:

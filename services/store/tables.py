@@ -129,6 +129,8 @@ class IncidentRow(SQLModel, table=True):
     acknowledged_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     resolved_at_us: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
     outages: str = Field(sa_column=Column(Text, nullable=False))
+    notice: str | None = Field(default=None, sa_column=Column(Text))  # JSON, the public notice
+    notice_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class ChangeRow(SQLModel, table=True):
@@ -141,6 +143,8 @@ class ChangeRow(SQLModel, table=True):
     planned_start_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     planned_end_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     title: str | None = Field(default=None, sa_column=Column(Text))
+    notice: str | None = Field(default=None, sa_column=Column(Text))  # JSON, the public notice
+    notice_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class FreezeRow(SQLModel, table=True):

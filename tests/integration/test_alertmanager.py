@@ -364,7 +364,10 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
     switch: dict[str, Any] = {
         "labels": {"alertname": "CoreSwitchDown", "service": "network", "severity": "page"}
         | {"impact": "outage", "municipality": "Laxå"},
-        "annotations": {"summary": "Core switch in Laxå does not answer"},
+        "annotations": {
+            "summary": "Core switch in Laxå does not answer",
+            "public_notice_sv": "E-tjänsterna går inte att nå i Laxå.",
+        },
         "startsAt": rfc3339(starts),
         "generatorURL": "http://prometheus:9090/graph",
     }
@@ -396,6 +399,16 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
         "municipalities": ["Laxå"],
         "planned_work": None,
         "title": "Core switch in Laxå does not answer",
+        # The public notice from its annotation, through Alertmanager's webhook.
+        "notice": {
+            "sv": {
+                "what": "E-tjänsterna går inte att nå i Laxå.",
+                "affected": None,
+                "action": None,
+            },
+            "en": None,
+            "expected_end": None,
+        },
     }
     engine_fp = am.alert(alertname="ProcessEngineSlow")["fingerprint"]
     slow = wait_until(
@@ -406,6 +419,7 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
     # No service label: the job names it. Page without an impact: degraded, severity 2.
     assert (slow["data"]["service"], slow["data"]["severity"]) == ("processmotor", 2)
     assert slow["data"]["municipalities"] == ["Hallsberg"]
+    assert slow["data"]["notice"] is None  # no public annotation: the page's default text
 
     # While the page fires, the ticket alert of the same rule and service is inhibited.
     # Posted only now: a group whose alert started more than group_wait ago is sent at

@@ -36,6 +36,15 @@ instants = st.datetimes(
 waits = st.floats(min_value=0, max_value=86_400)
 levels = st.integers(min_value=1, max_value=4)
 values = st.booleans() | st.floats(allow_nan=False, allow_infinity=False)
+# A public notice's texts: printable (control characters are refused), not blank.
+notice_texts = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cc", "Cs", "Cn"]),
+    min_size=1,
+    max_size=100,
+).filter(str.strip)
+notice_text = st.fixed_dictionaries(
+    {"what": notice_texts}, optional={"affected": notice_texts, "action": notice_texts}
+)
 
 FIELDS: dict[str, st.SearchStrategy[Any]] = {
     **dict.fromkeys(("call_id", "queue", "municipality", "ticket_id", "category"), names),
@@ -61,6 +70,10 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "as_of": st.dates(min_value=date(1900, 1, 1), max_value=date(2999, 12, 31)),
     "target_hours": st.floats(min_value=0, max_value=1e6, exclude_min=True),
     "elapsed_hours": st.floats(min_value=0, max_value=1e6),
+    "notice": st.none()
+    | st.fixed_dictionaries(
+        {"sv": notice_text}, optional={"en": notice_text, "expected_end": instants}
+    ),
 }
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from services.core.contracts.envelope import Data, Envelope, Instant, Name
+from services.core.contracts.notice import Notice
 from services.core.contracts.text import Text
 
 
@@ -18,6 +19,9 @@ class ChangeScheduledData(Data):
     planned_end: Instant
     emergency: bool = False
     title: Text | None = None
+    notice: Notice | None = Field(
+        None, description="what the public status page says; planned work without one is not shown"
+    )
 
 
 class ChangeImplementedData(Data):

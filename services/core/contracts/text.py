@@ -62,3 +62,5 @@ def _checked(free_text: bool) -> AfterValidator:
 # Every string field of every event is one of these two; nothing else may hold a str.
 Name = Annotated[str, Field(min_length=1, max_length=200), _checked(free_text=False)]
 Text = Annotated[str, Field(max_length=300), _checked(free_text=True)]
+# A public notice's passages (contracts/notice.py): free text, longer.
+LongText = Annotated[str, Field(min_length=1, max_length=1000), _checked(free_text=True)]
