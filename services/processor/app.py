@@ -48,6 +48,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
     # SLA clocks on business hours need the calendar even when handling times do not.
     sla_calendar = calendar or BusinessCalendar()
     catalog = config.catalog(settings.config_dir)
+    labels = config.labels(settings.config_dir)  # bounds every metric label from event text
     targets = config.sla_targets(settings.config_dir)
     family_reducers = reducers(calendar)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
@@ -87,7 +88,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
 
         app.batch_agent(topic_name, consume, settings.processor_batch_size)
 
-    agent("calls", lambda v: apply_batch(engine, rules, v), observe.calls)
+    agent("calls", lambda v: apply_batch(engine, rules, v), partial(observe.calls, known=labels))
     for name, families in TOPIC_FAMILIES.items():
         chosen = {f: family_reducers[f] for f in families}
         agent(name, partial(apply_entity_batch, engine, chosen), observe.entities)
@@ -115,7 +116,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
         try:
             with m.CLOCK_SECONDS.time():
                 await asyncio.to_thread(
-                    tick, engine, settings, sla_calendar, targets, catalog, datetime.now(UTC)
+                    tick,
+                    engine,
+                    settings,
+                    sla_calendar,
+                    targets,
+                    catalog,
+                    labels,
+                    datetime.now(UTC),
                 )
         except DBAPIError as exc:
             log.warning("clock: store unavailable: %s", exc)
