@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     # How often a worker re-evaluates the goal table for its gauges.
     goals_interval_seconds: float = Field(60.0, gt=0)
 
+    # Swedish personal identity numbers and phone numbers in free text (incident and
+    # change titles, freeze reasons) are replaced before they are stored.
+    scrub_personal_data: bool = True
+
     # Ingest limits.
     max_body_bytes: int = Field(5_000_000, ge=1024)
     max_batch_events: int = Field(10_000, ge=1)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from services import config
+from services.core import scrub
 from services.core.calendar import BusinessCalendar
 from services.observability import processor_metrics as m
 from services.processor import goal_metrics, observe
@@ -43,6 +44,7 @@ R = TypeVar("R", bound=_Result)
 def create_app(settings: Settings, engine: Engine | None = None) -> Any:
     engine = engine or make_engine(settings.database_url)
     init_db(engine)
+    scrub.set_enabled(settings.scrub_personal_data)  # as the API that took the events in
     rules = settings.call_rules
     calendar = BusinessCalendar() if settings.business_calendar else None
     # SLA clocks on business hours need the calendar even when handling times do not.

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from services.core.contracts.envelope import Data, Envelope, Instant, Name
+from services.core.contracts.envelope import Data, Envelope, FreeText, Instant, Name
 
 
 class ChangeScheduledData(Data):
@@ -16,7 +16,7 @@ class ChangeScheduledData(Data):
     planned_start: Instant
     planned_end: Instant
     emergency: bool = False
-    title: str | None = Field(None, max_length=300)
+    title: FreeText | None = None
 
 
 class ChangeImplementedData(Data):
@@ -37,7 +37,7 @@ class FreezeDeclaredData(Data):
     scope: list[Name] = Field(
         min_length=1, max_length=200, description='services, or ["*"] for all'
     )
-    reason: str | None = Field(None, max_length=300)
+    reason: FreeText | None = None
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> FreezeDeclaredData:

@@ -9,6 +9,8 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from services.core.scrub import scrub_if_enabled
+
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -28,6 +30,11 @@ def plausible(t: datetime) -> datetime:
 Instant = Annotated[AwareDatetime, AfterValidator(plausible)]
 Priority = Annotated[int, Field(ge=1, le=4, description="1 is the most urgent")]
 Severity = Annotated[int, Field(ge=1, le=4, description="1 is the most severe")]
+# Text people type (titles, reasons): Swedish personal identity numbers and phone
+# numbers are replaced at validation, so ingest, webhooks and the worker all store
+# the scrubbed text (services/core/scrub.py). The length is checked before; the
+# replacements never make a text longer.
+FreeText = Annotated[str, Field(max_length=300), AfterValidator(scrub_if_enabled)]
 
 
 def dedup_key(source: str, event_id: str) -> str:

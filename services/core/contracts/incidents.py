@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from services.core.contracts.envelope import Data, Envelope, Name, Severity
+from services.core.contracts.envelope import Data, Envelope, FreeText, Name, Severity
 
 Impact = Literal["outage", "degraded"]
 
@@ -24,7 +24,7 @@ class IncidentOpenedData(IncidentRef):
     planned_work: Name | None = Field(
         None, description="the change_id of planned work that caused it"
     )
-    title: str | None = Field(None, max_length=300)
+    title: FreeText | None = None
 
 
 class IncidentUpdatedData(IncidentRef):
