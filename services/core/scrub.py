@@ -31,9 +31,11 @@ PERSONNUMMER = "[personnr]"  # 10 characters: the shortest personnummer has 10
 PHONE = "[telnr]"  # 7 characters: the shortest phone number has 8
 
 # A number stands on its own: not glued to a word, a digit, or a dotted/slashed
-# figure (version, IP, path), and not followed by one.
-_BEFORE = r"(?<![\w.+/-])"
-_AFTER = r"(?!\w|[-.:/,]\d)"
+# figure (version, IP, path), nor to the digits of a time (08:15), and not
+# followed by one. A replacement's brackets count as the digits they replaced, so
+# what was glued to a number stays glued and scrubbing a scrubbed text changes nothing.
+_BEFORE = r"(?<![\w.+/\]-])(?<![\d\]]:)"
+_AFTER = r"(?!\w|\[|[-+./:][\d\[])"
 
 _PNR = re.compile(
     _BEFORE + r"(?P<century>\d{2})?(?P<yy>\d{2})(?P<mm>\d{2})(?P<dd>\d{2})"
@@ -43,8 +45,8 @@ _PHONE = re.compile(
     _BEFORE + r"(?P<prefix>(?:\+|00)46[ -]?(?:\(0\)[ -]?)?|0)"
     r"(?P<number>[1-9](?:[ -]?\d){6,8})" + _AFTER
 )
-# Shapes that are not written for phone numbers: a personnummer's (whose check
-# digit failed) and a date's (04-05-2022).
+# Shapes that phone numbers are not written in: a personnummer's (whose check
+# digit failed) and a date's (04-05-2022, maybe followed by a time or a figure).
 _NOT_A_PHONE = re.compile(r"\d{6}[-+]\d{4}|\d{8}[-+]\d{4}|\d{2}([-/.])\d{2}\1\d{4}")
 
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # 29: leap years have one
@@ -98,7 +100,7 @@ def _personnummer(m: re.Match[str]) -> str:
 
 
 def _phone(m: re.Match[str]) -> str:
-    if _NOT_A_PHONE.fullmatch(m[0]):
+    if _NOT_A_PHONE.match(m[0]):
         return m[0]
     groups = re.split(r"[ -]", m["number"])
     if m["prefix"] == "0":
