@@ -9,8 +9,10 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.core.asterisk import parse_queues
 from services.core.catalog import Catalog, load_catalog
 from services.core.goals import Goals, load_goals
+from services.core.labels import LabelCatalog, label_catalog, parse_categories
 from services.core.sla import SlaTargets
 from services.core.staffing_plan import StaffingConfig, parse_config
 from services.status.config import StatusConfig, load_status_config
@@ -47,6 +49,17 @@ def _load(path: Path, loader: Callable[[Mapping[str, Any]], T]) -> T:
 
 def catalog(config_dir: Path) -> Catalog:
     return _load(config_dir / "services.yaml", load_catalog)
+
+
+def labels(config_dir: Path) -> LabelCatalog:
+    """The known label values (queues.yaml, services.yaml, categories.yaml), read once
+    per process: every metric label from an event's text goes through it."""
+    services = catalog(config_dir).services
+    return label_catalog(
+        queues=_load(config_dir / "queues.yaml", parse_queues),
+        services={s.id: s.municipalities for s in services.values()},
+        categories=_load(config_dir / "categories.yaml", parse_categories),
+    )
 
 
 def sla_targets(config_dir: Path) -> SlaTargets:

@@ -25,6 +25,7 @@ from services.api import (
     tickets,
     webhooks,
 )
+from services.core import scrub
 from services.ingest import routes as ingest
 from services.ingest.pipeline_watch import PipelineWatch
 from services.ingest.relay import Relay
@@ -35,6 +36,7 @@ from services.store.db import init_db, make_engine
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    scrub.set_enabled(settings.scrub_personal_data)  # for every event this process parses
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from services import config
+from services.core import scrub
 from services.core.calendar import BusinessCalendar
 from services.observability import processor_metrics as m
 from services.processor import goal_metrics, observe, period_metrics
@@ -44,11 +45,13 @@ R = TypeVar("R", bound=_Result)
 def create_app(settings: Settings, engine: Engine | None = None) -> Any:
     engine = engine or make_engine(settings.database_url)
     init_db(engine)
+    scrub.set_enabled(settings.scrub_personal_data)  # as the API that took the events in
     rules = settings.call_rules
     calendar = BusinessCalendar() if settings.business_calendar else None
     # SLA clocks on business hours need the calendar even when handling times do not.
     sla_calendar = calendar or BusinessCalendar()
     catalog = config.catalog(settings.config_dir)
+    labels = config.labels(settings.config_dir)  # bounds every metric label from event text
     targets = config.sla_targets(settings.config_dir)
     family_reducers = reducers(calendar)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
@@ -95,10 +98,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
 
         app.batch_agent(topic_name, consume, settings.processor_batch_size)
 
-    agent("calls", lambda v: apply_batch(engine, rules, v), observe.calls)
+    agent("calls", lambda v: apply_batch(engine, rules, v), partial(observe.calls, known=labels))
     for name, families in TOPIC_FAMILIES.items():
         chosen = {f: family_reducers[f] for f in families}
-        agent(name, partial(apply_entity_batch, engine, chosen), observe.entities)
+        agent(
+            name,
+            partial(apply_entity_batch, engine, chosen),
+            partial(observe.entities, known=labels),
+        )
 
     async def heartbeat(*_: Any, **__: Any) -> None:
         held = len(app.consumer.assignment())
@@ -123,7 +130,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
         try:
             with m.CLOCK_SECONDS.time():
                 await asyncio.to_thread(
-                    tick, engine, settings, sla_calendar, targets, catalog, datetime.now(UTC)
+                    tick,
+                    engine,
+                    settings,
+                    sla_calendar,
+                    targets,
+                    catalog,
+                    labels,
+                    datetime.now(UTC),
                 )
         except DBAPIError as exc:
             log.warning("clock: store unavailable: %s", exc)
@@ -167,6 +181,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
                 thresholds,
                 settings.business_calendar,
                 now,
+                labels,
             )
         except DBAPIError as exc:
             log.warning("period figures: store unavailable: %s", exc)

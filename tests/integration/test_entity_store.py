@@ -604,6 +604,7 @@ def test_tick_raises_each_sla_event_once_and_none_for_resolved(engine: Engine) -
     settings = Settings(topic_prefix="t-")
     targets = SlaTargets(hours={3: 24})  # calendar clock, warning at 18 h
     catalog = config.catalog(settings.config_dir)
+    labels = config.labels(settings.config_dir)
     now = utc("2022-06-03 08:00")
     apply(
         engine,
@@ -625,7 +626,7 @@ def test_tick_raises_each_sla_event_once_and_none_for_resolved(engine: Engine) -
     )
     raised_before = sample("opstrack_sla_events_total", {"type": "sla.breached", "priority": "3"})
 
-    tick(engine, settings, BusinessCalendar(), targets, catalog, now)
+    tick(engine, settings, BusinessCalendar(), targets, catalog, labels, now)
     with engine.connect() as conn:
         pending = outbox.pending(conn, 100)
     # Outbox rows are keyed by (source, id); the event ids are in their payloads.
@@ -651,13 +652,13 @@ def test_tick_raises_each_sla_event_once_and_none_for_resolved(engine: Engine) -
 
     # Later ticks raise nothing new for the same tickets (T-WARN is still below 24 h).
     before = snapshot(engine)
-    tick(engine, settings, BusinessCalendar(), targets, catalog, now)
-    tick(engine, settings, BusinessCalendar(), targets, catalog, utc("2022-06-03 11:00"))
+    tick(engine, settings, BusinessCalendar(), targets, catalog, labels, now)
+    tick(engine, settings, BusinessCalendar(), targets, catalog, labels, utc("2022-06-03 11:00"))
     assert snapshot(engine) == before
     assert sample("opstrack_sla_events_total", {"type": "sla.breached", "priority": "3"}) == raised
 
     # Once T-WARN passes its target, only its breach is added.
-    tick(engine, settings, BusinessCalendar(), targets, catalog, utc("2022-06-03 12:00"))
+    tick(engine, settings, BusinessCalendar(), targets, catalog, labels, utc("2022-06-03 12:00"))
     with engine.connect() as conn:
         ids = sorted(parse_event_json(p.payload).id for p in outbox.pending(conn, 100))
     assert ids == [

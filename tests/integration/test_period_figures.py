@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from services import config
 from services.core.calendar import BusinessCalendar
 from services.core.calls import CallRules
+from services.core.labels import LabelCatalog
 from services.observability import processor_metrics as m
 from services.processor import goal_metrics, observe, period_metrics
 from services.processor.calls import apply_batch
@@ -54,6 +55,15 @@ pytestmark = [
         "ignore:Using `httpx`:starlette.exceptions.StarletteDeprecationWarning"
     ),
 ]
+
+# The label catalog these tests' names are in (the shipped one knows other queues):
+# labels outside it are `other`, as test_bounded_labels.py shows.
+KNOWN = LabelCatalog(
+    queues=frozenset({"support", "vaxel"}),
+    municipalities=frozenset({"Askersund", "Laxå"}),
+    services=frozenset({"mdm", "network"}),
+    categories=frozenset({"Behörighet", "Nätverk"}),
+)
 
 TZ = ZoneInfo("Europe/Stockholm")
 RULES = CallRules(short_abandon_seconds=5.0, thresholds=(20, 60))
@@ -240,12 +250,12 @@ def value(name: str, **labels: str) -> float | None:
 def load(engine: Engine, calendar: BusinessCalendar) -> None:
     apply_batch(engine, RULES, CALLS)
     result = apply_entity_batch(engine, reducers(calendar), TICKETS + INCIDENTS)
-    observe.entities(result, "tickets")
+    observe.entities(result, "tickets", KNOWN)
 
 
 def refresh(engine: Engine) -> None:
     catalog = config.catalog(Settings().config_dir)
-    samples = period_metrics.period_samples(engine, catalog, RULES.thresholds, True, NOW)
+    samples = period_metrics.period_samples(engine, catalog, RULES.thresholds, True, NOW, KNOWN)
     period_metrics.publish_periods(samples, NOW)
 
 
@@ -396,6 +406,7 @@ def test_a_vanished_group_loses_its_series(engine: Engine) -> None:
         RULES.thresholds,
         True,
         NOW + timedelta(days=1),
+        KNOWN,
     )
     period_metrics.publish_periods(samples, NOW + timedelta(days=1))
     assert (
@@ -446,13 +457,13 @@ def test_handling_hours_histogram_counts_each_ticket_once(engine: Engine) -> Non
     # The same events again (duplicates, not applied) and a reopen and second
     # resolution of T1: the histogram does not count T1 again.
     again = apply_entity_batch(engine, cal, TICKETS)
-    observe.entities(again, "tickets")
+    observe.entities(again, "tickets", KNOWN)
     reopen = [
         ticket("reopened", local("2026-12-01 13:00"), "T1"),
         ticket("resolved", local("2026-12-01 15:00"), "T1"),
     ]
     for value_ in reopen:  # one at a time: reopened, then resolved again
-        observe.entities(apply_entity_batch(engine, cal, [value_]), "tickets")
+        observe.entities(apply_entity_batch(engine, cal, [value_]), "tickets", KNOWN)
     assert (count(), total()) == after
 
 
@@ -494,10 +505,14 @@ def test_newest_call_event_time_only_moves_forward(engine: Engine) -> None:
     queue = f"q-{uuid.uuid4().hex[:6]}"  # the gauge is process-wide: a queue of its own
     labels = {"queue": queue, "municipality": "Askersund"}
     newer, older = local("2026-12-04 10:00:20"), local("2026-12-01 10:00:20")
-    observe.calls(apply_batch(engine, RULES, [call("call.answered", newer, 20, queue)]), "calls")
+    observe.calls(
+        apply_batch(engine, RULES, [call("call.answered", newer, 20, queue)]), "calls", KNOWN
+    )
     assert value("opstrack_calls_last_event_timestamp_seconds", **labels) == newer.timestamp()
     # A late event of an earlier day does not make the queue look quiet.
-    observe.calls(apply_batch(engine, RULES, [call("call.answered", older, 20, queue)]), "calls")
+    observe.calls(
+        apply_batch(engine, RULES, [call("call.answered", older, 20, queue)]), "calls", KNOWN
+    )
     assert value("opstrack_calls_last_event_timestamp_seconds", **labels) == newer.timestamp()
 
 

@@ -7,6 +7,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.core.calls import CallRules
+from services.core.labels import LabelCatalog
 from services.processor import observe
 from services.processor.calls import apply_batch
 from services.store.db import init_db, make_engine
@@ -14,6 +15,12 @@ from services.store.db import init_db, make_engine
 pytestmark = pytest.mark.integration
 
 LABELS = {"queue": "talk-metrics-q", "municipality": "Laxå"}
+KNOWN = LabelCatalog(
+    queues=frozenset({LABELS["queue"]}),
+    municipalities=frozenset({"Laxå"}),
+    services=frozenset(),
+    categories=frozenset(),
+)
 
 
 def completed(n: int, talk: float) -> bytes:
@@ -39,8 +46,10 @@ def test_talk_times_count_once(sqlite_url: str) -> None:
     init_db(engine)
     before = sample("opstrack_calls_talked_total"), sample("opstrack_calls_talk_seconds_total")
     batch = [completed(1, 120.5), completed(2, 300)]
-    observe.calls(apply_batch(engine, CallRules(), batch), "calls")
-    observe.calls(apply_batch(engine, CallRules(), batch), "calls")  # redelivered: duplicates
+    observe.calls(apply_batch(engine, CallRules(), batch), "calls", KNOWN)
+    observe.calls(
+        apply_batch(engine, CallRules(), batch), "calls", KNOWN
+    )  # redelivered: duplicates
     engine.dispose()
     assert sample("opstrack_calls_talked_total") - before[0] == 2
     assert sample("opstrack_calls_talk_seconds_total") - before[1] == 420.5

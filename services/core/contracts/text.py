@@ -15,6 +15,8 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
+from services.core.scrub import scrub_if_enabled
+
 # Ids and labels: no control character at all (C0, DEL, C1), no lone surrogate.
 _NAME_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # The same rule for ids and labels as a JSON Schema pattern, for documents (OpenAPI)
@@ -59,8 +61,13 @@ def _checked(free_text: bool) -> AfterValidator:
     return AfterValidator(check)
 
 
-# Every string field of every event is one of these two; nothing else may hold a str.
+# Every string field of every event is one of these; nothing else may hold a str.
+# Free text (titles, reasons, public notices) also has Swedish personal identity and
+# phone numbers replaced as it is validated, so ingest, webhooks and the worker all
+# store the scrubbed text (services/core/scrub.py; the length is checked first and a
+# replacement is never longer than what it replaces).
+_SCRUBBED = AfterValidator(scrub_if_enabled)
 Name = Annotated[str, Field(min_length=1, max_length=200), _checked(free_text=False)]
-Text = Annotated[str, Field(max_length=300), _checked(free_text=True)]
+Text = Annotated[str, Field(max_length=300), _checked(free_text=True), _SCRUBBED]
 # A public notice's passages (contracts/notice.py): free text, longer.
-LongText = Annotated[str, Field(min_length=1, max_length=1000), _checked(free_text=True)]
+LongText = Annotated[str, Field(min_length=1, max_length=1000), _checked(free_text=True), _SCRUBBED]
