@@ -767,6 +767,7 @@ def test_events_stored_before_the_string_rule_stop_neither_their_entity_nor_the_
         BusinessCalendar(),
         SlaTargets(hours={3: 24}),
         config.catalog(settings.config_dir),
+        config.labels(settings.config_dir),
         utc("2022-06-03 08:00"),
     )
     with engine.connect() as conn:

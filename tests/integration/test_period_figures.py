@@ -14,6 +14,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -484,7 +485,7 @@ def test_clock_exports_opening_hours_and_zeros_that_are_data(engine: Engine) -> 
         (local("2026-12-07 16:59:59"), 1),
         (local("2026-12-07 17:00"), 0),
     ):
-        tick(engine, settings, cal, targets, catalog, at)
+        tick(engine, settings, cal, targets, catalog, KNOWN, at)
         assert value("opstrack_servicedesk_open") == is_open, at
     # Nothing open: 0 for every service of the catalog and every severity, not absent.
     for service in catalog.services:
@@ -496,7 +497,7 @@ def test_clock_exports_opening_hours_and_zeros_that_are_data(engine: Engine) -> 
         reducers(cal),
         [incident("opened", local("2026-12-07 09:00"), "I9", "mdm", severity=2, impact="outage")],
     )
-    tick(engine, settings, cal, targets, catalog, local("2026-12-07 10:00"))
+    tick(engine, settings, cal, targets, catalog, KNOWN, local("2026-12-07 10:00"))
     assert value("opstrack_incidents_open", service="mdm", severity="2") == 1
     assert value("opstrack_incidents_open", service="mdm", severity="1") == 0
 
@@ -504,14 +505,15 @@ def test_clock_exports_opening_hours_and_zeros_that_are_data(engine: Engine) -> 
 def test_newest_call_event_time_only_moves_forward(engine: Engine) -> None:
     queue = f"q-{uuid.uuid4().hex[:6]}"  # the gauge is process-wide: a queue of its own
     labels = {"queue": queue, "municipality": "Askersund"}
+    known = replace(KNOWN, queues=KNOWN.queues | {queue})
     newer, older = local("2026-12-04 10:00:20"), local("2026-12-01 10:00:20")
     observe.calls(
-        apply_batch(engine, RULES, [call("call.answered", newer, 20, queue)]), "calls", KNOWN
+        apply_batch(engine, RULES, [call("call.answered", newer, 20, queue)]), "calls", known
     )
     assert value("opstrack_calls_last_event_timestamp_seconds", **labels) == newer.timestamp()
     # A late event of an earlier day does not make the queue look quiet.
     observe.calls(
-        apply_batch(engine, RULES, [call("call.answered", older, 20, queue)]), "calls", KNOWN
+        apply_batch(engine, RULES, [call("call.answered", older, 20, queue)]), "calls", known
     )
     assert value("opstrack_calls_last_event_timestamp_seconds", **labels) == newer.timestamp()
 
