@@ -115,6 +115,25 @@ def _sli_series(
     return change_series(days, done, changes.all_freezes(conn))
 
 
+def affected_e_services(catalog: Catalog, service_id: str) -> list[str]:
+    """The e-services an outage of `service_id` reaches (itself included), sorted.
+
+    "Påverkade e-tjänster" lists only what residents use: the catalog's `e_service`.
+    """
+    reached = {service_id, *catalog.dependents(service_id)}
+    return sorted(s for s in reached if (svc := catalog.services.get(s)) and svc.e_service)
+
+
+def display_names(catalog: Catalog, service_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Each known service's name as the report shows it: the public name, else the catalog's
+    name (`E-tjänst ekonomiskt bistånd`); an id the catalog lacks is left out (shown as is)."""
+    return {
+        s.id: {"sv": s.public("sv"), "en": s.public("en")}
+        for sid in service_ids
+        if (s := catalog.services.get(sid)) is not None
+    }
+
+
 def summary(conn: Connection, catalog: Catalog, period: Period) -> Summary:
     start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
     major = []
@@ -135,12 +154,8 @@ def summary(conn: Connection, catalog: Catalog, period: Period) -> Summary:
                 opened_at=i.opened_at,
                 resolved_at=i.resolved_at,
                 duration_minutes=duration,
-                affected=sorted(catalog.dependents(i.service)),
-                public_names={
-                    s.id: {"sv": s.public("sv"), "en": s.public("en")}
-                    for sid in [i.service, *catalog.dependents(i.service)]
-                    if (s := catalog.services.get(sid)) is not None and s.public_name is not None
-                },
+                affected=affected_e_services(catalog, i.service),
+                public_names=display_names(catalog, [i.service, *catalog.dependents(i.service)]),
             )
         )
     freezes = changes.all_freezes(conn)
@@ -178,4 +193,5 @@ def report_input(
         area=goals.area,
         summary=summary(conn, catalog, period),
         generated_at=now,
+        judged_on=goals.judge_on,
     )

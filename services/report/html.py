@@ -6,7 +6,7 @@ import html
 from collections.abc import Sequence
 
 from services.report import fmt as show
-from services.report.blocks import Block, Cell, Heading, Para, StatusCell
+from services.report.blocks import Block, Cell, Heading, Para, StatusCell, Table
 
 _CSS = """
 @page { size: A4 landscape; margin: 12mm; }
@@ -26,7 +26,9 @@ thead { display: table-header-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 td.num { text-align: right; white-space: nowrap; }
 th.num { text-align: right; }
-td.status { white-space: nowrap; }
+td.status, td.date, p.meta { white-space: nowrap; }
+td.group { background: #fafafa; }
+p.note { font-size: 8.5pt; margin: -6px 0 8px; }
 .mark { display: inline-block; width: 1.2em; font-weight: bold; }
 .achieved .mark { color: #1a7f37; }
 .not_achieved .mark { color: #b42318; }
@@ -49,17 +51,33 @@ def _h(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _html_cell(cell: Cell, numeric: bool, lang: str) -> str:
+def _html_cell(cell: Cell, css: str, lang: str, span: int = 1) -> str:
+    rowspan = f' rowspan="{span}"' if span > 1 else ""
     if isinstance(cell, StatusCell):
         if cell.status is None:
             return f'<td class="status">{_h(show.DASH)}</td>'
         mark = _h(show.status_mark(cell.status))
         word = _h(show.status_word(cell.status, lang))
+        on = f" ({_h(show.judged_on(cell.on, lang))})" if cell.on else ""
         return (
             f'<td class="status {_h(cell.status)}">'
-            f'<span class="mark" aria-hidden="true">{mark}</span>{word}</td>'
+            f'<span class="mark" aria-hidden="true">{mark}</span>{word}{on}</td>'
         )
-    return f'<td class="num">{_h(cell)}</td>' if numeric else f"<td>{_h(cell)}</td>"
+    cls = f' class="{css}"' if css else ""
+    return f"<td{cls}{rowspan}>{_h(cell)}</td>"
+
+
+def _row(block: Table, r: int, lang: str) -> str:
+    cells = []
+    for i, c in enumerate(block.rows[r]):
+        span = block.span(r, i)
+        if span == 0:
+            continue  # the cell above spans this row
+        css = "num" if i in block.numeric else "date" if i in block.nowrap else ""
+        if block.groups and i < len(block.groups[r]):
+            css = "group"
+        cells.append(_html_cell(c, css, lang, span))
+    return "<tr>" + "".join(cells) + "</tr>"
 
 
 def render_html(blocks: Sequence[Block], lang: str) -> str:
@@ -77,12 +95,7 @@ def render_html(blocks: Sequence[Block], lang: str) -> str:
                 f'<th scope="col"{_NUM if i in block.numeric else ""}>{_h(h)}</th>'
                 for i, h in enumerate(block.headers)
             )
-            rows = "\n".join(
-                "<tr>"
-                + "".join(_html_cell(c, i in block.numeric, lang) for i, c in enumerate(row))
-                + "</tr>"
-                for row in block.rows
-            )
+            rows = "\n".join(_row(block, r, lang) for r in range(len(block.rows)))
             body.append(
                 f"<table{css}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
             )

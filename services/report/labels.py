@@ -22,6 +22,11 @@ LABELS: dict[str, dict[str, Any]] = {
             "Målvärde",
             "Status",
         ],
+        "judged_note": {
+            "forecast": "(prognos): status bedömd på prognosen för periodens sista dag, "
+            "inte på nuvärdet; ett mål kan vara uppnått fast nuvärdet ännu inte når målvärdet.",
+            "current": "(nuvärde): status bedömd på nuvärdet, värdet hittills under perioden.",
+        },
         "board_status": "Status per nämndmål",
         "board_headers": ["Kommunfullmäktiges mål", "Nämndmål", "Status"],
         "summary": "Sammanfattning av perioden",
@@ -62,6 +67,13 @@ LABELS: dict[str, dict[str, Any]] = {
             "Target",
             "Status",
         ],
+        "judged_note": {
+            "forecast": "(forecast): status judged on the forecast for the period's last day, "
+            "not on the current value; a goal can be achieved while the current value "
+            "does not yet meet its target.",
+            "current": "(current): status judged on the current value, the value so far "
+            "in the period.",
+        },
         "board_status": "Status per board goal",
         "board_headers": ["Council goal", "Board goal", "Status"],
         "summary": "Summary of the period",

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from services.report import fmt as show
-from services.report.blocks import Block, Cell, Heading, Para, StatusCell
+from services.report.blocks import Block, Cell, Heading, Para, StatusCell, Table
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _WHITESPACE = re.compile(r"\s*[\r\n]+\s*")
@@ -19,8 +19,16 @@ def _md_text(text: str) -> str:
 
 def _md_cell(cell: Cell, lang: str) -> str:
     if isinstance(cell, StatusCell):
-        return _md_text(show.status_label(cell.status, lang))
+        return _md_text(show.status_label(cell.status, lang, cell.on))
     return _md_text(cell)
+
+
+def _md_row(block: Table, r: int, lang: str) -> str:
+    # Markdown has no spanning cells: a goal is written on its first row only.
+    cells = [
+        "" if block.span(r, i) == 0 else _md_cell(c, lang) for i, c in enumerate(block.rows[r])
+    ]
+    return "| " + " | ".join(cells) + " |"
 
 
 def render_markdown(blocks: Sequence[Block], lang: str) -> str:
@@ -39,8 +47,6 @@ def render_markdown(blocks: Sequence[Block], lang: str) -> str:
                 )
                 + "|",
             ]
-            lines += [
-                "| " + " | ".join(_md_cell(c, lang) for c in row) + " |" for row in block.rows
-            ]
+            lines += [_md_row(block, r, lang) for r in range(len(block.rows))]
             out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal
 
 from services.core.evaluation import Evaluation
 from services.core.goals import Text
@@ -60,3 +61,5 @@ class ReportInput:
     area: Text | None  # the målområde the goals belong to
     summary: Summary
     generated_at: datetime
+    # What the statuses were judged on (the goals file's judge_on): every status says it.
+    judged_on: Literal["forecast", "current"] = "forecast"
