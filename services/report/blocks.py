@@ -176,7 +176,7 @@ def _summary_blocks(report: ReportInput, lang: str) -> list[Block]:
                         f.freeze_id,
                         show.timestamp(f.starts_at),
                         show.timestamp(f.effective_end),
-                        show.scope(f.scope, lang),
+                        show.scope([s.shown(x, lang) for x in f.scope], lang),
                         f.reason or show.DASH,
                     ]
                     for f in s.freezes
@@ -192,7 +192,12 @@ def _summary_blocks(report: ReportInput, lang: str) -> list[Block]:
             Table(
                 lab["violation_headers"],
                 [
-                    [v.change_id, v.service, show.timestamp(v.implemented_at), v.freeze_id]
+                    [
+                        v.change_id,
+                        s.shown(v.service, lang),
+                        show.timestamp(v.implemented_at),
+                        v.freeze_id,
+                    ]
                     for v in s.violations
                 ],
                 nowrap=frozenset({2}),

@@ -172,6 +172,10 @@ def summary(conn: Connection, catalog: Catalog, period: Period) -> Summary:
             for f in in_period
         ],
         violations=violations,
+        names=display_names(
+            catalog,
+            [v.service for v in violations] + [s for f in in_period for s in f.scope],
+        ),
     )
 
 

@@ -50,6 +50,12 @@ class Summary:
     major_incidents: list[MajorIncident] = field(default_factory=list)
     freezes: list[FreezeInfo] = field(default_factory=list)
     violations: list[ViolationInfo] = field(default_factory=list)
+    # Service id -> {"sv": ..., "en": ...}: names for the freezes' and changes' services.
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def shown(self, service_id: str, lang: str) -> str:
+        """A service as the report names it: its catalog name if known, else its id."""
+        return self.names.get(service_id, {}).get(lang, service_id)
 
 
 @dataclass(frozen=True)

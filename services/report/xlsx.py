@@ -250,7 +250,7 @@ def render_xlsx(report: ReportInput, lang: str) -> bytes:
                 f.freeze_id,
                 _local_naive(f.starts_at),
                 _local_naive(f.effective_end),
-                show.scope(f.scope, lang),
+                show.scope([s.shown(x, lang) for x in f.scope], lang),
                 f.reason,
             ]
             for f in s.freezes
@@ -262,7 +262,7 @@ def render_xlsx(report: ReportInput, lang: str) -> bytes:
         wb.create_sheet(lab["sheets"][3]),
         lab["violation_headers"],
         [
-            [v.change_id, v.service, _local_naive(v.implemented_at), v.freeze_id]
+            [v.change_id, s.shown(v.service, lang), _local_naive(v.implemented_at), v.freeze_id]
             for v in s.violations
         ],
         {3: _DATETIME},
