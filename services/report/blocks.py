@@ -30,7 +30,15 @@ class StatusCell:
     on: str | None = None  # what it was judged on ("forecast", "current"), shown after the word
 
 
-Cell = str | StatusCell
+@dataclass(frozen=True)
+class SparkCell:
+    """A small trend line of month values; `text` says the same in words."""
+
+    values: tuple[float, ...]
+    text: str
+
+
+Cell = str | StatusCell | SparkCell
 
 
 @dataclass(frozen=True)
@@ -126,9 +134,39 @@ def document(report: ReportInput, lang: str) -> list[Block]:
             groups=[(ci,) for ci, _ in board_indices(report)],
         )
     )
+    blocks.extend(_trend_blocks(report, lang))
     blocks.append(Heading(2, lab["summary"]))
     blocks.extend(_summary_blocks(report, lang))
     return blocks
+
+
+def _trend_blocks(report: ReportInput, lang: str) -> list[Block]:
+    """Month by month, for the indicators the streams feed: a row of values and a line."""
+    shown = {i: v for i, v in report.trends.items() if v}
+    if not shown:
+        return []
+    lab = LABELS[lang]
+    months = sorted({m for values in shown.values() for m, _ in values})
+    rows: list[list[Cell]] = []
+    for row in indicator_rows(report):
+        ind = row.result.indicator
+        if ind.id not in shown:
+            continue
+        by_month = dict(shown[ind.id])
+        cells: list[Cell] = [ind.title.get(lang)]
+        cells += [show.value(by_month.get(m), ind.unit, lang, ind.decimals) for m in months]
+        words = ", ".join(
+            f"{show.month_short(m, lang)} {show.value(v, ind.unit, lang, ind.decimals)}"
+            for m, v in shown[ind.id]
+        )
+        cells.append(SparkCell(tuple(v for _, v in shown[ind.id]), words))
+        rows.append(cells)
+    headers = [lab["goal_headers"][2], *(show.month_short(m, lang) for m in months), "Trend"]
+    return [
+        Heading(3, lab["trend"]),
+        Para(lab["trend_note"], "note"),
+        Table(headers, rows, frozenset(range(1, len(months) + 1)), "trend"),
+    ]
 
 
 def _summary_blocks(report: ReportInput, lang: str) -> list[Block]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -73,6 +73,46 @@ def observations(
             # A judged forecast entered by hand rides on the stream's latest value.
             series[-1] = Observation(series[-1].as_of, series[-1].value, forecasts[-1])
         out[ind.id] = series
+    return out
+
+
+def months(period: Period, now: datetime) -> list[Period]:
+    """The calendar months the period covers that have begun, each clipped to the period."""
+    out = []
+    first = period.start.astimezone(STOCKHOLM).date().replace(day=1)
+    while True:
+        after = (first + timedelta(days=32)).replace(day=1)
+        start = max(period.start, datetime.combine(first, time(), STOCKHOLM))
+        end = min(period.end, datetime.combine(after, time(), STOCKHOLM))
+        if start >= end or start >= now:
+            break
+        out.append(Period(f"{first:%Y-%m}", start, end))
+        first = after
+    return out
+
+
+def trends(
+    conn: Connection,
+    goals: Goals,
+    catalog: Catalog,
+    period: Period,
+    now: datetime,
+    thresholds: tuple[int, ...],
+) -> dict[str, list[tuple[date, float]]]:
+    """Each stream indicator's value month by month: the SLI over each month alone."""
+    out: dict[str, list[tuple[date, float]]] = {}
+    parts = months(period, now)
+    if len(parts) < 2:  # one month is the period itself: no trend to show
+        return out
+    for ind in indicators(goals):
+        if ind.source.sli is None:
+            continue
+        values = []
+        for month in parts:
+            series = _sli_series(conn, ind, month, days_of(month, now), catalog, now, thresholds)
+            if series and isinstance(series[-1].value, int | float):
+                values.append((month.start.astimezone(STOCKHOLM).date(), float(series[-1].value)))
+        out[ind.id] = values
     return out
 
 
@@ -198,4 +238,5 @@ def report_input(
         summary=summary(conn, catalog, period),
         generated_at=now,
         judged_on=goals.judge_on,
+        trends=trends(conn, goals, catalog, period, now, thresholds),
     )

@@ -253,6 +253,12 @@ def _join(parts: list[str], conjunction: str) -> str:
     return f"{', '.join(parts[:-1])} {conjunction} {parts[-1]}"
 
 
+def month_short(d: date, lang: str) -> str:
+    """`jan`, `feb` (sv); `Jan`, `Feb` (en): a month as a column header."""
+    names = get_month_names("abbreviated", context="stand-alone", locale=_locale(lang))
+    return str(names[d.month]).rstrip(".")
+
+
 _TERTIAL = re.compile(r"^(\d{4})-T([1-3])$")
 
 

@@ -6,7 +6,7 @@ import html
 from collections.abc import Sequence
 
 from services.report import fmt as show
-from services.report.blocks import Block, Cell, Heading, Para, StatusCell, Table
+from services.report.blocks import Block, Cell, Heading, Para, SparkCell, StatusCell, Table
 
 _CSS = """
 @page { size: A4 landscape; margin: 12mm; }
@@ -28,6 +28,8 @@ td.num { text-align: right; white-space: nowrap; }
 th.num { text-align: right; }
 td.status, td.date, p.meta { white-space: nowrap; }
 td.group { background: #fafafa; }
+td.spark { white-space: nowrap; vertical-align: middle; }
+table.trend { width: auto; }
 p.note { font-size: 8.5pt; margin: -6px 0 8px; }
 .mark { display: inline-block; width: 1.2em; font-weight: bold; }
 .achieved .mark { color: #1a7f37; }
@@ -51,8 +53,30 @@ def _h(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+_SPARK_W, _SPARK_H = 80, 18
+
+
+def sparkline(values: tuple[float, ...], text: str) -> str:
+    """An inline SVG line through the values (lowest at the bottom), `text` its alternative."""
+    low, high = min(values), max(values)
+    step = _SPARK_W / max(1, len(values) - 1)
+    points = " ".join(
+        f"{i * step:.1f},"
+        f"{(_SPARK_H - 2) - ((v - low) / (high - low) if high > low else 0.5) * (_SPARK_H - 4):.1f}"
+        for i, v in enumerate(values)
+    )
+    return (
+        f'<svg class="spark" role="img" aria-label="{_h(text)}" width="{_SPARK_W}" '
+        f'height="{_SPARK_H}" viewBox="-2 0 {_SPARK_W + 4} {_SPARK_H}">'
+        f"<title>{_h(text)}</title>"
+        f'<polyline fill="none" stroke="#000" stroke-width="1.5" points="{points}"/></svg>'
+    )
+
+
 def _html_cell(cell: Cell, css: str, lang: str, span: int = 1) -> str:
     rowspan = f' rowspan="{span}"' if span > 1 else ""
+    if isinstance(cell, SparkCell):
+        return f'<td class="spark">{sparkline(cell.values, cell.text)}</td>'
     if isinstance(cell, StatusCell):
         if cell.status is None:
             return f'<td class="status">{_h(show.DASH)}</td>'

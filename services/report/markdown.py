@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from services.report import fmt as show
-from services.report.blocks import Block, Cell, Heading, Para, StatusCell, Table
+from services.report.blocks import Block, Cell, Heading, Para, SparkCell, StatusCell, Table
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _WHITESPACE = re.compile(r"\s*[\r\n]+\s*")
@@ -17,7 +17,21 @@ def _md_text(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", _WHITESPACE.sub(" ", text))
 
 
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def spark_text(values: tuple[float, ...]) -> str:
+    """A line of block characters, lowest value ▁, highest █ (all alike: the middle)."""
+    low, high = min(values), max(values)
+    if high == low:
+        return _BARS[3] * len(values)
+    top = len(_BARS) - 1
+    return "".join(_BARS[round((v - low) / (high - low) * top)] for v in values)
+
+
 def _md_cell(cell: Cell, lang: str) -> str:
+    if isinstance(cell, SparkCell):
+        return spark_text(cell.values)
     if isinstance(cell, StatusCell):
         return _md_text(show.status_label(cell.status, lang, cell.on))
     return _md_text(cell)

@@ -69,3 +69,6 @@ class ReportInput:
     generated_at: datetime
     # What the statuses were judged on (the goals file's judge_on): every status says it.
     judged_on: Literal["forecast", "current"] = "forecast"
+    # Indicator id -> each month's own value (the SLI over that month alone, in the
+    # period), for the indicators the streams feed; months with no value are left out.
+    trends: dict[str, list[tuple[date, float]]] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -848,3 +849,47 @@ def test_unknown_format_or_language_is_refused() -> None:
         render(seed_report(), "sv", "pdf")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no such language"):
         render(seed_report(), "de", "md")  # type: ignore[arg-type]
+
+
+# -- month by month ----------------------------------------------------------------------
+
+
+def trend_report() -> ReportInput:
+    """Handling time 30, 20, 25 hours in January to March; answered calls 70 % and 80 %
+    in January and February (no calls in March)."""
+    return replace(
+        seed_report(),
+        trends={
+            "handling-time": [
+                (date(2022, 1, 1), 30.0),
+                (date(2022, 2, 1), 20.0),
+                (date(2022, 3, 1), 25.0),
+            ],
+            "answered-calls": [(date(2022, 1, 1), 0.70), (date(2022, 2, 1), 0.80)],
+        },
+    )
+
+
+def test_markdown_shows_each_month_and_a_line_of_bars() -> None:
+    text = nb(render(trend_report(), "sv", "md").decode())
+    assert "### Månad för månad" in text
+    assert "| Indikator | jan | feb | mars | Trend |" in text
+    # Lowest ▁, highest █; 25 is half-way: 3.5 of 7 steps, rounded to the 5th bar.
+    assert md_rows(text, "Indikator") == [
+        ["Minska genomsnittlig ärendehanteringstid", "30 timmar", "20 timmar", "25 timmar", "█▁▅"],
+        [CALLS, "70 %", "80 %", DASH, "▁█"],
+    ]
+    en = nb(render(trend_report(), "en", "md").decode())
+    assert "| Indicator | Jan | Feb | Mar | Trend |" in en
+    assert "| 30 h | 20 h | 25 h |" in en
+    # No trends (a period of one month, or no stream indicators): no section.
+    assert "Månad för månad" not in render(seed_report(), "sv", "md").decode()
+
+
+def test_html_sparkline_has_its_values_in_words() -> None:
+    page = nb(render(trend_report(), "sv", "html").decode())
+    label = "jan 30 timmar, feb 20 timmar, mars 25 timmar"
+    assert f'<svg class="spark" role="img" aria-label="{label}"' in page
+    assert f"<title>{label}</title>" in page
+    # x every 40 of 80 units; y from 16 (lowest) up to 2 (highest), 25 h half-way at 9.
+    assert 'points="0.0,2.0 40.0,16.0 80.0,9.0"' in page
