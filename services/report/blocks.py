@@ -163,9 +163,9 @@ def _trend_blocks(report: ReportInput, lang: str) -> list[Block]:
         rows.append(cells)
     headers = [lab["goal_headers"][2], *(show.month_short(m, lang) for m in months), "Trend"]
     return [
-        Heading(3, lab["trend"]),
-        Para(lab["trend_note"], "note"),
+        Heading(3, lab["trend"]),  # the heading stays with its table on paper
         Table(headers, rows, frozenset(range(1, len(months) + 1)), "trend"),
+        Para(lab["trend_note"], "note"),
     ]
 
 

@@ -30,7 +30,8 @@ td.status, td.date, p.meta { white-space: nowrap; }
 td.group { background: #fafafa; }
 td.spark { white-space: nowrap; vertical-align: middle; }
 table.trend { width: auto; }
-p.note { font-size: 8.5pt; margin: -6px 0 8px; }
+table.boards, table.trend { break-inside: avoid; page-break-inside: avoid; }
+p.note { font-size: 8.5pt; margin: -6px 0 10px; }
 .mark { display: inline-block; width: 1.2em; font-weight: bold; }
 .achieved .mark { color: #1a7f37; }
 .not_achieved .mark { color: #b42318; }
