@@ -893,3 +893,15 @@ def test_html_sparkline_has_its_values_in_words() -> None:
     assert f"<title>{label}</title>" in page
     # x every 40 of 80 units; y from 16 (lowest) up to 2 (highest), 25 h half-way at 9.
     assert 'points="0.0,2.0 40.0,16.0 80.0,9.0"' in page
+
+
+def test_json_has_the_title_what_statuses_were_judged_on_and_the_months() -> None:
+    body = json.loads(render(trend_report(), "sv", "json"))
+    assert body["title"] == f"Måluppfyllelse januari{DASH}augusti 2022"
+    assert body["judged_on"] == "forecast"
+    rows = {r["indicator_id"]: r for r in body["rows"]}
+    assert rows["answered-calls"]["months"] == [
+        {"month": "2022-01", "value": 0.70},
+        {"month": "2022-02", "value": 0.80},
+    ]
+    assert rows["budget"]["months"] == []
