@@ -32,9 +32,10 @@ class StatusCell:
 
 @dataclass(frozen=True)
 class SparkCell:
-    """A small trend line of month values; `text` says the same in words."""
+    """A small trend line of month values, one per column (None: no value that month);
+    `text` says the same in words."""
 
-    values: tuple[float, ...]
+    values: tuple[float | None, ...]
     text: str
 
 
@@ -159,7 +160,7 @@ def _trend_blocks(report: ReportInput, lang: str) -> list[Block]:
             f"{show.month_short(m, lang)} {show.value(v, ind.unit, lang, ind.decimals)}"
             for m, v in shown[ind.id]
         )
-        cells.append(SparkCell(tuple(v for _, v in shown[ind.id]), words))
+        cells.append(SparkCell(tuple(by_month.get(m) for m in months), words))
         rows.append(cells)
     headers = [lab["goal_headers"][2], *(show.month_short(m, lang) for m in months), "Trend"]
     return [

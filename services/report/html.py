@@ -57,20 +57,33 @@ def _h(text: str) -> str:
 _SPARK_W, _SPARK_H = 80, 18
 
 
-def sparkline(values: tuple[float, ...], text: str) -> str:
-    """An inline SVG line through the values (lowest at the bottom), `text` its alternative."""
-    low, high = min(values), max(values)
+def sparkline(values: tuple[float | None, ...], text: str) -> str:
+    """An inline SVG line through the values (lowest at the bottom), one x step a month,
+    broken where a month has no value; `text` is its alternative for readers and print."""
+    known = [v for v in values if v is not None]
+    low, high = (min(known), max(known)) if known else (0.0, 0.0)
     step = _SPARK_W / max(1, len(values) - 1)
-    points = " ".join(
-        f"{i * step:.1f},"
-        f"{(_SPARK_H - 2) - ((v - low) / (high - low) if high > low else 0.5) * (_SPARK_H - 4):.1f}"
-        for i, v in enumerate(values)
+
+    def y(v: float) -> float:
+        return (_SPARK_H - 2) - ((v - low) / (high - low) if high > low else 0.5) * (_SPARK_H - 4)
+
+    runs: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            runs.append([])
+        else:
+            runs[-1].append(f"{i * step:.1f},{y(v):.1f}")
+    shapes = "".join(
+        f'<polyline fill="none" stroke="#000" stroke-width="1.5" points="{" ".join(run)}"/>'
+        if len(run) > 1
+        else f'<circle r="1.5" cx="{run[0].split(",")[0]}" cy="{run[0].split(",")[1]}"/>'
+        for run in runs
+        if run
     )
     return (
         f'<svg class="spark" role="img" aria-label="{_h(text)}" width="{_SPARK_W}" '
         f'height="{_SPARK_H}" viewBox="-2 0 {_SPARK_W + 4} {_SPARK_H}">'
-        f"<title>{_h(text)}</title>"
-        f'<polyline fill="none" stroke="#000" stroke-width="1.5" points="{points}"/></svg>'
+        f"<title>{_h(text)}</title>{shapes}</svg>"
     )
 
 

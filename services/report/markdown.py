@@ -20,13 +20,21 @@ def _md_text(text: str) -> str:
 _BARS = "▁▂▃▄▅▆▇█"
 
 
-def spark_text(values: tuple[float, ...]) -> str:
-    """A line of block characters, lowest value ▁, highest █ (all alike: the middle)."""
-    low, high = min(values), max(values)
-    if high == low:
-        return _BARS[3] * len(values)
+def spark_text(values: tuple[float | None, ...]) -> str:
+    """A line of block characters, lowest value ▁, highest █ (all alike: the middle);
+    a month with no value is a middle dot."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return ""
+    low, high = min(known), max(known)
     top = len(_BARS) - 1
-    return "".join(_BARS[round((v - low) / (high - low) * top)] for v in values)
+
+    def bar(v: float | None) -> str:
+        if v is None:
+            return "·"
+        return _BARS[3] if high == low else _BARS[round((v - low) / (high - low) * top)]
+
+    return "".join(bar(v) for v in values)
 
 
 def _md_cell(cell: Cell, lang: str) -> str:

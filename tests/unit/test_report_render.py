@@ -877,7 +877,7 @@ def test_markdown_shows_each_month_and_a_line_of_bars() -> None:
     # Lowest ▁, highest █; 25 is half-way: 3.5 of 7 steps, rounded to the 5th bar.
     assert md_rows(text, "Indikator") == [
         ["Minska genomsnittlig ärendehanteringstid", "30 timmar", "20 timmar", "25 timmar", "█▁▅"],
-        [CALLS, "70 %", "80 %", DASH, "▁█"],
+        [CALLS, "70 %", "80 %", DASH, "▁█·"],  # no calls in March: a dot
     ]
     en = nb(render(trend_report(), "en", "md").decode())
     assert "| Indicator | Jan | Feb | Mar | Trend |" in en
@@ -893,6 +893,25 @@ def test_html_sparkline_has_its_values_in_words() -> None:
     assert f"<title>{label}</title>" in page
     # x every 40 of 80 units; y from 16 (lowest) up to 2 (highest), 25 h half-way at 9.
     assert 'points="0.0,2.0 40.0,16.0 80.0,9.0"' in page
+    # The calls stop in February: their line ends at February's x, under its column.
+    assert 'points="0.0,16.0 40.0,2.0"' in page
+
+
+def test_a_month_alone_between_gaps_is_a_dot() -> None:
+    report = replace(
+        seed_report(),
+        trends={
+            "handling-time": [(date(2022, 1, 1), 30.0), (date(2022, 3, 1), 20.0)],
+            "answered-calls": [(date(2022, 2, 1), 0.5)],
+        },
+    )
+    page = render(report, "sv", "html").decode()
+    # Handling time: January and March, no line across February: two dots.
+    assert '<circle r="1.5" cx="0.0" cy="2.0"/><circle r="1.5" cx="80.0" cy="16.0"/>' in page
+    # A single value sits in the middle.
+    assert '<circle r="1.5" cx="40.0" cy="9.0"/>' in page
+    text = nb(render(report, "sv", "md").decode())
+    assert md_rows(text, "Indikator")[1][-1] == "·▄·"
 
 
 def test_json_has_the_title_what_statuses_were_judged_on_and_the_months() -> None:
