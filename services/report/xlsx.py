@@ -213,6 +213,27 @@ def _table_sheet(
     _widths(ws, widths)
 
 
+def _trend_sheet(ws: Any, report: ReportInput, lang: str) -> None:
+    """Month by month: each stream-fed indicator's months as numbers in its unit's format."""
+    months = sorted({m for values in report.trends.values() for m, _ in values})
+    _header(ws, 1, [LABELS[lang]["goal_headers"][2], *(show.month_short(m, lang) for m in months)])
+    row = 1
+    for r in indicator_rows(report):
+        ind = r.result.indicator
+        by_month = dict(report.trends.get(ind.id, []))
+        if not by_month:
+            continue
+        row += 1
+        _put(ws, row, 1, ind.title.get(lang)).alignment = _WRAP
+        for col, m in enumerate(months, start=2):
+            _put_value(ws.cell(row=row, column=col), by_month.get(m), ind.unit, lang, ind.decimals)
+        for col in range(1, len(months) + 2):
+            ws.cell(row=row, column=col).border = _BORDER
+    _put(ws, row + 2, 1, LABELS[lang]["trend_note"])
+    ws.freeze_panes = "B2"
+    _widths(ws, (48, *(12 for _ in months)))
+
+
 def render_xlsx(report: ReportInput, lang: str) -> bytes:
     lab = LABELS[lang]
     s = report.summary
@@ -268,6 +289,8 @@ def render_xlsx(report: ReportInput, lang: str) -> bytes:
         {3: _DATETIME},
         (20, 18, 17, 20),
     )
+    if any(report.trends.values()):
+        _trend_sheet(wb.create_sheet(lab["trend"]), report, lang)
 
     stamp = report.generated_at.astimezone(UTC).replace(tzinfo=None)
     wb.properties.creator = "opstrack"

@@ -914,6 +914,19 @@ def test_a_month_alone_between_gaps_is_a_dot() -> None:
     assert md_rows(text, "Indikator")[1][-1] == "·▄·"
 
 
+def test_xlsx_has_a_sheet_of_months_with_numbers() -> None:
+    wb = open_xlsx(render(trend_report(), "sv", "xlsx"))
+    assert wb.sheetnames[-1] == "Månad för månad"
+    ws = wb["Månad för månad"]
+    assert [c.value for c in ws[1]] == ["Indikator", "jan", "feb", "mars"]
+    assert [c.value for c in ws[2]] == ["Minska genomsnittlig ärendehanteringstid", 30, 20, 25]
+    assert ws["B2"].number_format == '#,##0 "timmar"'
+    assert [c.value for c in ws[3]] == [CALLS, 0.7, 0.8, None]
+    assert ws["B3"].number_format == "0%"
+    # Without months, no such sheet.
+    assert len(open_xlsx(render(seed_report(), "sv", "xlsx")).sheetnames) == 4
+
+
 def test_json_has_the_title_what_statuses_were_judged_on_and_the_months() -> None:
     body = json.loads(render(trend_report(), "sv", "json"))
     assert body["title"] == f"Måluppfyllelse januari{DASH}augusti 2022"
