@@ -14,8 +14,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from services.commands.asterisk import asterisk
-from services.commands.csv_import import import_csv
 from services.commands.grafana import grafana_app
 from services.commands.hints import Cli, cli_for
 from services.commands.notice import notice_app
@@ -23,6 +21,8 @@ from services.commands.rebuild import rebuild
 from services.commands.rules import rules
 from services.commands.simulate import simulate as simulate_command
 from services.commands.token import token_app
+from services.sources.asterisk.command import asterisk
+from services.sources.csv.command import import_csv
 
 # What a command needs beyond typer is imported inside it (here and in services/commands):
 # `opstrack up` starts its API and worker as `python -m services.cli …`, and every
