@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.report.model import MajorIncident, Summary
+from services.readmodel.goal_model import MajorIncident, Summary
 from services.report.render import render
 from tests.unit.test_report_render import seed_report
 
