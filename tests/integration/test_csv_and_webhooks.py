@@ -28,7 +28,7 @@ from services.stack.broker import EmbeddedBroker
 from services.store.outbox import OUTBOX
 from tests.conftest import AUTH
 from tests.integration.conftest import serving
-from tests.unit.test_webhook_mapping import glpi_payload, zammad_payload
+from tests.unit.test_ticket_webhooks_mapping import glpi_payload, zammad_payload
 
 pytestmark = pytest.mark.integration
 
