@@ -14,8 +14,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from services.commands.asterisk import asterisk
-from services.commands.csv_import import import_csv
 from services.commands.grafana import grafana_app
 from services.commands.hints import Cli, cli_for
 from services.commands.notice import notice_app
@@ -23,6 +21,8 @@ from services.commands.rebuild import rebuild
 from services.commands.rules import rules
 from services.commands.simulate import simulate as simulate_command
 from services.commands.token import token_app
+from services.sources.asterisk.command import asterisk
+from services.sources.csv.command import import_csv
 
 # What a command needs beyond typer is imported inside it (here and in services/commands):
 # `opstrack up` starts its API and worker as `python -m services.cli …`, and every
@@ -332,7 +332,7 @@ def sli_calls(
 ) -> None:
     """Call service levels: offered, answered within 20/60 s, abandon rate, ASA."""
     from services import client
-    from services.render import calls_table, show
+    from services.cli_tables import calls_table, show
 
     params: dict[str, Any] = {
         "period": period,
@@ -365,8 +365,8 @@ def staffing(
     """Agents each half hour needs for the target (Erlang C and A), from a running stack;
     with --roster, against those scheduled and the service level they should give."""
     from services import client
+    from services.cli_tables_staffing import staffing_table
     from services.core.roster import RosterError, apply_roster, parse_roster
-    from services.render_staffing import staffing_table
 
     rostered = None
     if roster is not None:
@@ -403,7 +403,7 @@ def _show(
     percent: tuple[str, ...] = (),
 ) -> None:
     from services import client
-    from services.render import rows_table, show
+    from services.cli_tables import rows_table, show
 
     body = client.get_json(url, path, params)
     if as_json:

@@ -9,10 +9,10 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.core.asterisk import parse_queues
 from services.core.catalog import Catalog, load_catalog
 from services.core.goals import Goals, load_goals
 from services.core.labels import LabelCatalog, label_catalog, parse_categories
+from services.core.queues import parse_queues
 from services.core.sla import SlaTargets
 from services.core.staffing_plan import StaffingConfig, parse_config
 from services.status.config import StatusConfig, load_status_config

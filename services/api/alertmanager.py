@@ -1,7 +1,7 @@
 """POST /v1/webhooks/alertmanager: monitoring alerts → incident events → the outbox.
 
 Alertmanager's webhook payload is mapped by `config/alerts.yaml` (see
-services.core.alert_mapping), then the events go the way of POST /v1/events: validated
+services.sources.alertmanager.mapping), then the events go the way of POST /v1/events: validated
 whole (422 and nothing stored if any alert is wrong), stored in the outbox (a repeated
 id is a duplicate), handed to the relay, 202.
 
@@ -14,18 +14,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from services.api.auth import RESPONSES, IngestCaller, admit, webhook_refused
 from services.api.deps import CatalogDep, EngineDep, RelayDep, SettingsDep
-from services.core.alert_mapping import AlertSpec, load_alert_spec, map_alerts
-from services.core.mapping import MappingError
 from services.ingest.accept import Accepted, read_json_object, store_events
 from services.ingest.batch import invalid_body, validate
 from services.observability import ingest_metrics as metrics
+from services.sources.alertmanager.mapping import AlertSpec, map_alerts
+from services.sources.alertmanager.read import read_alert_spec
+from services.sources.mapping import MappingError
 
 router = APIRouter(prefix="/v1/webhooks", tags=["ingest"])
 
@@ -33,10 +33,10 @@ router = APIRouter(prefix="/v1/webhooks", tags=["ingest"])
 def _load(path: Path) -> AlertSpec | JSONResponse:
     """The spec, read on every request so an edited mapping needs no restart."""
     try:
-        return load_alert_spec(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except (OSError, yaml.YAMLError, MappingError) as exc:
+        return read_alert_spec(path)
+    except MappingError as exc:
         # The operator's file is wrong, not the alert: a 5xx makes Alertmanager retry.
-        return JSONResponse({"detail": f"{path}: {exc}"}, status_code=500)
+        return JSONResponse({"detail": str(exc)}, status_code=500)
 
 
 # The body read by hand below, documented for clients and for schemathesis: Alertmanager's

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from services import config
 from services.api.deps import CatalogDep, EngineDep, PeriodDep, ReportCacheDep, SettingsDep
-from services.report.build import report_input
+from services.readmodel.goals import report_input
 from services.report.cache import ReportBusy
 from services.report.render import render
 from services.store import inbox

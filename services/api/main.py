@@ -11,22 +11,22 @@ from services import config
 from services.api import (
     alertmanager,
     auth,
+    calls,
     changes,
     deps,
+    events,
     goals,
     health,
     home,
     http_metrics,
     incidents,
     metrics,
-    sli,
     staffing,
     status,
     tickets,
     webhooks,
 )
 from services.core import scrub
-from services.ingest import routes as ingest
 from services.ingest.pipeline_watch import PipelineWatch
 from services.ingest.relay import Relay
 from services.report.cache import ReportCache
@@ -75,9 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(deps.storable_request)],
     )
     app.add_middleware(http_metrics.CountResponses)
-    app.include_router(ingest.router)
+    app.include_router(events.router)
     # Reads are open unless `auth_read` is set (health and /metrics stay open).
-    for read in (sli, tickets, incidents, changes, goals, staffing):
+    for read in (calls, tickets, incidents, changes, goals, staffing):
         app.include_router(read.router, dependencies=[auth.READ_ACCESS])
     app.include_router(webhooks.router)
     app.include_router(alertmanager.router)

@@ -9,41 +9,34 @@ Mounted in services/api/main.py like the other routers: `app.include_router(webh
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from services.api.auth import RESPONSES, WebhookCaller, admit, check_signature, webhook_refused
 from services.api.deps import EngineDep, RelayDep, SettingsDep
-from services.core.mapping import MappingError
-from services.core.webhook_mapping import WebhookSpec, load_webhook_spec, map_payload
 from services.ingest.accept import Accepted, read_json_object, store_events
 from services.ingest.batch import invalid_body, validate
 from services.observability import ingest_metrics as metrics
+from services.sources.mapping import MappingError
+from services.sources.ticket_webhooks.mapping import WebhookSpec, map_payload
+from services.sources.ticket_webhooks.read import UnknownSource, read_webhook_spec
 
 router = APIRouter(prefix="/v1/webhooks", tags=["ingest"])
-
-# The source names a file, so it may not name anything else (no '/', no '..').
-_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 def _load(directory: Path, source: str) -> WebhookSpec | JSONResponse:
     """The source's spec, read on every request so an edited mapping needs no restart."""
-    path = directory / f"{source}.yaml"
-    if not _SOURCE.match(source) or not path.is_file():
-        known = sorted(p.stem for p in directory.glob("*.yaml")) if directory.is_dir() else []
-        detail = f"unknown webhook source {source!r}; known: {', '.join(known) or 'none'}"
-        return JSONResponse({"detail": detail}, status_code=404)
     try:
-        return load_webhook_spec(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except (yaml.YAMLError, MappingError) as exc:
+        return read_webhook_spec(directory, source)
+    except UnknownSource as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+    except MappingError as exc:
         # The operator's file is wrong, not the sender's payload: a 5xx makes the sender retry.
-        return JSONResponse({"detail": f"{path}: {exc}"}, status_code=500)
+        return JSONResponse({"detail": str(exc)}, status_code=500)
 
 
 @router.post(

@@ -90,7 +90,7 @@ def list_tokens(
     wide: Annotated[bool, typer.Option("--wide", help="One line per token, however wide.")] = False,
 ) -> None:
     """Every token's id, source, scopes, rate, when created and last used (never the token)."""
-    from services.render import show, tokens_table
+    from services.cli_tables import show, tokens_table
     from services.store import tokens
     from services.store.db import init_db, make_engine
 

@@ -101,6 +101,14 @@ _TOPICS = {
     "sla": "sla",
 }
 TOPICS = tuple(dict.fromkeys(_TOPICS.values()))
+# Which families each topic carries (freezes travel with changes): the one definition,
+# read from _TOPICS above.
+TOPIC_FAMILIES: dict[str, frozenset[str]] = {
+    topic: frozenset(f for f, t in _TOPICS.items() if t == topic) for topic in TOPICS
+}
+# The topics a worker applies from (unprefixed). The sla topic carries the SLA clock's
+# notifications for others to consume; nothing applies them.
+APPLIED_TOPICS: tuple[str, ...] = tuple(t for t in TOPICS if t != "sla")
 
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 

@@ -13,8 +13,8 @@ import threading
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from services.core.events import APPLIED_TOPICS
 from services.observability import ingest_metrics as metrics
-from services.processor.reducers import APPLIED_TOPICS
 from services.settings import Settings
 from services.store import outbox
 from services.store.db import now_us

@@ -15,7 +15,7 @@ from services.core.goals import Goals
 from services.core.periods import STOCKHOLM, parse_period
 from services.observability import processor_metrics as m
 from services.processor.period_metrics import Sample
-from services.report.build import last_day, observations
+from services.readmodel.goals import last_day, observations
 
 
 def goal_samples(

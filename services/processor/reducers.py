@@ -9,23 +9,19 @@ from sqlalchemy import Connection
 
 from services.core.calendar import BusinessCalendar
 from services.core.changes import change_state, freeze_state
-from services.core.events import Event
+from services.core.events import APPLIED_TOPICS, Event
+from services.core.events import TOPIC_FAMILIES as FAMILIES
 from services.core.incidents import incident_state
 from services.core.indicators import latest_values
 from services.core.tickets import TicketState, ticket_state
 from services.processor.entities import Reducer
 from services.store import changes, incidents, indicators, tickets
 
-# Which families each topic carries (freezes travel with changes).
+# The entity topics and their families, each applied by a reducer below; calls have
+# their own path (services.processor.calls).
 TOPIC_FAMILIES: dict[str, frozenset[str]] = {
-    "tickets": frozenset({"ticket"}),
-    "incidents": frozenset({"incident"}),
-    "changes": frozenset({"change", "freeze"}),
-    "indicators": frozenset({"indicator"}),
+    topic: FAMILIES[topic] for topic in APPLIED_TOPICS if topic != "calls"
 }
-# The topics a worker applies from (unprefixed): calls and the entity topics. The sla
-# topic carries the SLA clock's notifications for others to consume; nothing applies them.
-APPLIED_TOPICS: tuple[str, ...] = ("calls", *TOPIC_FAMILIES)
 
 
 def reducers(calendar: BusinessCalendar | None) -> dict[str, Reducer]:

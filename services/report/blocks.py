@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from services.readmodel.goal_model import ReportInput
 from services.report import fmt as show
 from services.report.labels import LABELS
-from services.report.model import ReportInput
 from services.report.rows import board_indices, board_rows, indicator_rows
 
 _GOAL_NUMERIC = frozenset({3, 4, 5})  # nuvärde, prognos, målvärde: right-aligned

@@ -6,9 +6,9 @@ import json
 from datetime import datetime
 
 from services.core.periods import rfc3339
+from services.readmodel.goal_model import ReportInput
 from services.report import fmt as show
 from services.report.blocks import title
-from services.report.model import ReportInput
 from services.report.rows import board_rows, indicator_rows
 
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from services.readmodel.goal_model import ReportInput
 from services.report.blocks import document
 from services.report.html import render_html
 from services.report.jsondoc import render_json
 from services.report.labels import LABELS
 from services.report.markdown import render_markdown
-from services.report.model import ReportInput
 
 Lang = Literal["sv", "en"]
 Format = Literal["md", "html", "json", "xlsx"]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from services.core.evaluation import BoardGoalResult, CouncilGoalResult, IndicatorResult
-from services.report.model import ReportInput
+from services.readmodel.goal_model import ReportInput
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # type: 
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 
+from services.readmodel.goal_model import ReportInput
 from services.report import fmt as show
 from services.report.blocks import title
 from services.report.labels import LABELS
-from services.report.model import ReportInput
 from services.report.rows import board_indices, board_rows, indicator_rows
 
 _THIN = Side(style="thin", color="808080")

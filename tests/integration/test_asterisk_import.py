@@ -20,9 +20,9 @@ import typer
 from typer.testing import CliRunner
 
 from services.client import ClientError
-from services.commands.asterisk import asterisk
-from services.ingest.asterisk_import import ImportSummary, import_file, state_path
 from services.settings import CONFIG_DIR
+from services.sources.asterisk.command import asterisk
+from services.sources.asterisk.follow import ImportSummary, import_file, state_path
 from tests.e2e.stack import Up
 from tests.unit.test_asterisk import EXPECTED_08, EXPECTED_09, QUEUE_LOG, flat
 from tests.waiting import wait_until

@@ -28,8 +28,8 @@ from services.store.tokens import TOKENS
 from tests.e2e.stack import opstrack
 from tests.integration.conftest import serving
 from tests.integration.test_api import HTTPX_WARNING, TestClient
-from tests.unit.test_alert_mapping import alert, payload
-from tests.unit.test_webhook_mapping import glpi_payload, zammad_payload
+from tests.unit.test_alertmanager_mapping import alert, payload
+from tests.unit.test_ticket_webhooks_mapping import glpi_payload, zammad_payload
 
 pytestmark = [
     pytest.mark.integration,

@@ -22,13 +22,13 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from services.client import ClientError
-from services.commands.csv_import import import_csv
 from services.settings import Settings
+from services.sources.csv.command import import_csv
 from services.stack.broker import EmbeddedBroker
 from services.store.outbox import OUTBOX
 from tests.conftest import AUTH
 from tests.integration.conftest import serving
-from tests.unit.test_webhook_mapping import glpi_payload, zammad_payload
+from tests.unit.test_ticket_webhooks_mapping import glpi_payload, zammad_payload
 
 pytestmark = pytest.mark.integration
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from services.cli_tables_staffing import staffing_table
 from services.core.calendar import BusinessCalendar
 from services.core.calls import CallRules, fold_calls
 from services.core.events import parse_event
 from services.core.roster import apply_roster, parse_roster
-from services.render_staffing import staffing_table
 from services.simulate.syd_it_2022 import generate
 from services.stack.broker import EmbeddedBroker
 from services.store import calls

@@ -30,7 +30,7 @@ from services.core.sla import SlaTargets
 from services.ingest.kafka import ensure_topics
 from services.ingest.pipeline_watch import PipelineWatch
 from services.processor.clock import tick
-from services.report.build import _sli_series, days_of, summary
+from services.readmodel.goals import _sli_series, days_of, summary
 from services.settings import CONFIG_DIR, Settings
 from services.stack.broker import EmbeddedBroker
 from services.store import changes, incidents, outbox

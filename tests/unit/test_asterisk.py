@@ -1,4 +1,4 @@
-"""Tests for services.core.asterisk: Asterisk queue_log lines → opstrack call events.
+"""Tests for services.sources.asterisk.parse: Asterisk queue_log lines → opstrack call events.
 
 The queue_log below is written by hand the way Asterisk's app_queue writes it
 (epoch|uniqueid|queue|agent|EVENT|data…), on Monday 2022-05-02 between 07:53
@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 
-from services.core.asterisk import (
+from services.core.calls import BucketKey, CallBucket, CallRules, fold_calls, total
+from services.core.events import parse_event
+from services.core.queues import parse_queues
+from services.core.sli import call_figures
+from services.settings import CONFIG_DIR
+from services.sources.asterisk.parse import (
     EXPIRE_AFTER_SECONDS,
     SOURCE,
     QueueLogParser,
-    parse_queues,
 )
-from services.core.calls import BucketKey, CallBucket, CallRules, fold_calls, total
-from services.core.events import parse_event
-from services.core.sli import call_figures
-from services.settings import CONFIG_DIR
 
 QUEUES = {
     "askersund": "Askersund",

@@ -18,13 +18,15 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.core.alert_mapping import load_alert_spec, map_alerts
-from services.core.asterisk import QueueLogParser, parse_queues
-from services.core.asterisk_log import ENDS, ENTER, IGNORED
-from services.core.asterisk_stays import load_stays
 from services.core.events import parse_event
-from services.core.mapping import MappingError, load_mapping, rows_to_events
-from services.core.webhook_mapping import load_webhook_spec, map_payload
+from services.core.queues import parse_queues
+from services.sources.alertmanager.mapping import load_alert_spec, map_alerts
+from services.sources.asterisk.log import ENDS, ENTER, IGNORED
+from services.sources.asterisk.parse import QueueLogParser
+from services.sources.asterisk.stays import load_stays
+from services.sources.csv.mapping import load_mapping, rows_to_events
+from services.sources.mapping import MappingError
+from services.sources.ticket_webhooks.mapping import load_webhook_spec, map_payload
 from tests.strategies import json_values
 
 FAST = settings(max_examples=100, deadline=None)

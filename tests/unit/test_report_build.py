@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.core.periods import parse_period
-from services.report.build import months
+from services.readmodel.goals import months
 
 
 def test_months_of_a_tertial_that_has_begun_in_june() -> None:

@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from services.core.catalog import load_catalog
-from services.report.build import affected_e_services, display_names
-from services.report.model import MajorIncident, Summary
+from services.readmodel.goal_model import MajorIncident, Summary
+from services.readmodel.goals import affected_e_services, display_names
 from services.report.render import render
 from tests.unit.test_report_render import seed_report
 

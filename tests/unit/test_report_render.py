@@ -27,8 +27,14 @@ from services.core.evaluation import (
     IndicatorResult,
 )
 from services.core.goals import BoardGoal, CouncilGoal, Indicator, Target, Text, Value
+from services.readmodel.goal_model import (
+    FreezeInfo,
+    MajorIncident,
+    ReportInput,
+    Summary,
+    ViolationInfo,
+)
 from services.report import fmt
-from services.report.model import FreezeInfo, MajorIncident, ReportInput, Summary, ViolationInfo
 from services.report.render import render
 
 AREA = (

@@ -52,9 +52,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from services.core.asterisk_log import ENDS, ENTER, IGNORED, NO_ID, TALKS, event_name, number
-from services.core.asterisk_stays import End, Stay, StayKey, Talk, dump_stays, load_stays
 from services.core.events import EventError, parse_event
+from services.sources.asterisk.log import ENDS, ENTER, IGNORED, NO_ID, TALKS, event_name, number
+from services.sources.asterisk.stays import End, Stay, StayKey, Talk, dump_stays, load_stays
 
 SOURCE = "asterisk/queue_log"
 UNKNOWN_MUNICIPALITY = "unknown"
@@ -62,29 +62,6 @@ MAX_WAIT_SECONDS = 86_400  # the contract's limit: a longer stay is a clock or e
 # Stays still open this long (in log time) after their last line are dropped:
 # no stay can end more than a day after it entered, so their end was lost.
 EXPIRE_AFTER_SECONDS = 2 * 86_400
-
-
-def parse_queues(raw: object) -> dict[str, str]:
-    """The mapping of a queues file, `{"queues": {asterisk queue: municipality}}`.
-
-    YAML reads an unquoted numeric queue name (`500: Askersund`) as a number;
-    it is taken as the queue's name all the same.
-    """
-    if not isinstance(raw, Mapping) or set(raw) != {"queues"}:
-        raise ValueError(
-            "expected one key, `queues:`, mapping each Asterisk queue to its municipality"
-        )
-    queues = raw["queues"]
-    if not isinstance(queues, Mapping):
-        raise ValueError("`queues:` must map each Asterisk queue to its municipality")
-    out: dict[str, str] = {}
-    for name, municipality in queues.items():
-        if isinstance(name, bool) or not isinstance(name, str | int) or not str(name).strip():
-            raise ValueError(f"queues: {name!r} is not a queue name")
-        if not isinstance(municipality, str) or not 1 <= len(municipality.strip()) <= 200:
-            raise ValueError(f"queues.{name}: the municipality must be a name (1-200 characters)")
-        out[str(name).strip()] = municipality.strip()
-    return out
 
 
 def _iso(epoch: float) -> str:

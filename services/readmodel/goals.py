@@ -1,4 +1,4 @@
-"""Gathering a goal report's inputs from the store: observations per indicator, the summary."""
+"""The goal figures from the store: observations per indicator, the period's summary, a report's input."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from services.core.indicator_sources import (
     ticket_series,
 )
 from services.core.periods import STOCKHOLM, Period
-from services.report.model import (
+from services.readmodel.goal_model import (
     FreezeInfo,
     MajorIncident,
     ReportInput,

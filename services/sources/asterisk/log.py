@@ -1,6 +1,6 @@
 """The queue_log line format: which events end a stay, where their wait is, what is ignored.
 
-Only the vocabulary of Asterisk's lines (described in `services.core.asterisk`),
+Only the vocabulary of Asterisk's lines (described in `services.sources.asterisk.parse`),
 kept apart from the parser so the stay snapshot can check its end events against it.
 """
 

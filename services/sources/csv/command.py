@@ -2,7 +2,7 @@
 
 Register it in services/cli.py, on the same `import` group as the other importers:
 
-    from services.commands.csv_import import import_csv
+    from services.sources.csv.command import import_csv
 
     import_app = typer.Typer(help="Import events from other systems.", no_args_is_help=True)
     app.add_typer(import_app, name="import")
@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services.core.mapping import Kind
+from services.sources.csv.mapping import Kind
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -40,7 +40,7 @@ def import_csv(
     """Import a CSV export: every row is checked before anything is sent; re-importing counts nothing twice."""
     from services import client
     from services.commands.sending import send_with_progress
-    from services.ingest.csv_import import load_spec, prepare
+    from services.sources.csv.read import load_spec, prepare
 
     spec = load_spec(mapping)
     if spec.kind != kind:

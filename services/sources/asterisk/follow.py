@@ -1,6 +1,6 @@
 """Import an Asterisk queue_log into opstrack: read it once, or follow it as it grows.
 
-The parsing is pure (`services.core.asterisk`); this module does the I/O: it
+The parsing is pure (`services.sources.asterisk.parse`); this module does the I/O: it
 reads the file, posts the events through the ingest API in batches, and, when
 following, tails the file across log rotation and keeps its place in a state
 file so that a restarted follower goes on where the last one stopped.
@@ -29,7 +29,8 @@ import yaml
 
 from services.client import ClientError, post_batches
 from services.config import ConfigError
-from services.core.asterisk import QueueLogParser, parse_queues
+from services.core.queues import parse_queues
+from services.sources.asterisk.parse import QueueLogParser
 
 STATE_VERSION = 1
 HEAD_BYTES = 256  # the first bytes of a file tell it apart from its successor

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.core.asterisk_log import ENDS
+from services.sources.asterisk.log import ENDS
 
 SNAPSHOT_VERSION = 1
 StayKey = tuple[str, str]  # (uniqueid, queue)

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from services.core.contracts.tickets import TicketData
 from services.core.events import EVENT_MODELS
-from services.core.mapping import MappingError, Scalar, ValueMap, event_id
 from services.core.timeparse import parse_time
+from services.sources.mapping import MappingError, Scalar, ValueMap, event_id
 
 Paths = str | list[str]  # a dotted path (`ticket.priority.name`, `items.0.id`), or alternatives
 Problem = tuple[str, str]  # (where, message)

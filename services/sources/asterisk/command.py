@@ -2,7 +2,7 @@
 
 Register it in services/cli.py with:
 
-    from services.commands.asterisk import asterisk
+    from services.sources.asterisk.command import asterisk
 
     import_app = typer.Typer(help="Import events from other systems.", no_args_is_help=True)
     app.add_typer(import_app, name="import")
@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
 if TYPE_CHECKING:  # imported when the command runs: the importer brings an HTTP client
-    from services.ingest.asterisk_import import ImportProgress, ImportSummary
+    from services.sources.asterisk.follow import ImportProgress, ImportSummary
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -64,7 +64,7 @@ def asterisk(
 ) -> None:
     """Import phone-queue calls from an Asterisk queue_log (caller numbers are never sent)."""
     from services.client import ClientError
-    from services.ingest.asterisk_import import import_file
+    from services.sources.asterisk.follow import import_file
 
     if queues is None:
         from services.settings import get_settings

@@ -1,4 +1,4 @@
-"""Tests for services.core.alert_mapping with the shipped config/alerts.yaml.
+"""Tests for services.sources.alertmanager.mapping with the shipped config/alerts.yaml.
 
 Payloads follow Alertmanager's webhook payload version 4 (Alertmanager docs,
 "Configuration > webhook_config"): times as Go writes them (RFC 3339 with nanoseconds,
@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from services import config
-from services.core.alert_mapping import AlertSpec, load_alert_spec, map_alerts
 from services.core.events import parse_event
-from services.core.mapping import MappingError
+from services.sources.alertmanager.mapping import AlertSpec, load_alert_spec, map_alerts
+from services.sources.mapping import MappingError
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = load_alert_spec(yaml.safe_load((REPO / "config" / "alerts.yaml").read_text("utf-8")))

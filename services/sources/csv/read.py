@@ -1,7 +1,7 @@
 """Reading a CSV export with its mapping spec into checked events, for `opstrack import csv`.
 
 All or nothing per file: every row is read and every event checked with parse_event
-(in `services.core.mapping`) before anything is sent, and any problem stops the
+(in `services.sources.csv.mapping`) before anything is sent, and any problem stops the
 import with a list of the bad lines.
 """
 
@@ -15,8 +15,7 @@ from typing import Any
 import yaml
 
 from services.client import ClientError
-from services.core.mapping import (
-    MappingError,
+from services.sources.csv.mapping import (
     MappingSpec,
     Row,
     RowProblem,
@@ -24,6 +23,7 @@ from services.core.mapping import (
     load_mapping,
     rows_to_events,
 )
+from services.sources.mapping import MappingError
 
 MOST_SHOWN = 50  # problems listed; the rest are counted
 

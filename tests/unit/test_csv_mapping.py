@@ -1,4 +1,4 @@
-"""Tests for services.core.mapping (CSV rows → events) and services.ingest.csv_import (reading).
+"""Tests for services.sources.csv.mapping (CSV rows → events) and services.sources.csv.read (reading).
 
 Expected events are worked out by hand from the rows. Europe/Stockholm changed to
 summer time on 2022-03-27 (02:00 → 03:00, so 02:30 never happened) and back on
@@ -14,18 +14,17 @@ import pytest
 
 from services.client import ClientError
 from services.core.events import parse_event
-from services.core.mapping import (
-    MappingError,
+from services.core.tickets import ticket_state
+from services.core.timeparse import parse_seconds
+from services.sources.csv.mapping import (
     MappingSpec,
     RowProblem,
-    event_id,
     header_problems,
     load_mapping,
     rows_to_events,
 )
-from services.core.tickets import ticket_state
-from services.core.timeparse import parse_seconds
-from services.ingest.csv_import import load_spec, prepare, read_rows, sniff_delimiter
+from services.sources.csv.read import load_spec, prepare, read_rows, sniff_delimiter
+from services.sources.mapping import MappingError, event_id
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -438,7 +437,7 @@ def test_parse_seconds(text: str, seconds: float) -> None:
     assert parse_seconds(text) == seconds
 
 
-# --- reading the file (services.ingest.csv_import) ----------------------------------------------
+# --- reading the file (services.sources.csv.read) ----------------------------------------------
 
 
 @pytest.mark.parametrize(

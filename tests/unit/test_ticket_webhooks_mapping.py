@@ -1,4 +1,4 @@
-"""Tests for services.core.webhook_mapping with the shipped specs in config/webhooks/.
+"""Tests for services.sources.ticket_webhooks.mapping with the shipped specs in config/webhooks/.
 
 The payloads follow the documented formats: Zammad's default webhook payload (admin
 documentation, "Webhook Payload": {"ticket": {...}, "article": {...}}, timestamps in
@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from services.core.events import parse_event
-from services.core.mapping import MappingError
 from services.core.tickets import ticket_state
-from services.core.webhook_mapping import (
+from services.sources.mapping import MappingError
+from services.sources.ticket_webhooks.mapping import (
     WebhookSpec,
     load_webhook_spec,
     lookup,

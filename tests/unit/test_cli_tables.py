@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from rich.console import Console, RenderableType
 
-from services.render import calls_table, rows_table, show, tokens_table
+from services.cli_tables import calls_table, rows_table, show, tokens_table
 
 PERIOD = {
     "label": "2022-05-02..2022-05-03",

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from services.core.contracts.envelope import FIRST_YEAR, LAST_YEAR, Severity
 from services.core.contracts.incidents import Impact
-from services.core.mapping import MappingError, event_id
+from services.sources.mapping import MappingError, event_id
 
 _IMPACTS: tuple[Impact, ...] = ("outage", "degraded")
 _FINGERPRINT = re.compile(r"[0-9A-Za-z]{1,64}")  # it becomes part of ids

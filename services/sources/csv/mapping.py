@@ -11,7 +11,6 @@ what was stored; the first import of an id wins, as everywhere in opstrack.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,22 +18,18 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from services.core.events import EventError, parse_event
 from services.core.timeparse import Ambiguous, parse_seconds, parse_time, shift
+from services.sources.mapping import MappingError, Scalar, ValueMap, event_id
 
 Kind = Literal["calls", "tickets", "incidents"]
-Scalar = str | int | float
 Row = tuple[int, Mapping[str, str]]  # (line number in the file, cells by header name)
 Built = tuple[dict[str, Any], str]  # (event, the mapped field its time came from)
 
 # Terminal outcomes of a call; the last five are `call.exited` with that reason.
 OUTCOMES = ("answered", "abandoned", "timeout", "key", "empty", "full", "closed")
-
-
-class MappingError(ValueError):
-    """The spec is not usable; the one-line message names the field at fault."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,35 +63,6 @@ KINDS: dict[str, _Kind] = {
         ("municipalities", "title", "planned_work", "acknowledged_at", "resolved_at"),
     ),
 }
-
-
-class ValueMap(BaseModel):
-    """A raw value (cell or payload value) → an event field value, through an optional map."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    map: dict[str, Scalar] | None = None
-    default: Scalar | None = None  # when the value is empty, or not in the map
-
-    @field_validator("map", mode="before")
-    @classmethod
-    def _string_keys(cls, v: Any) -> Any:
-        # YAML reads `1:` or `5:` as numbers; raw values are compared as text.
-        return {str(k): val for k, val in v.items()} if isinstance(v, dict) else v
-
-    def resolve(self, raw: object) -> object | None:
-        """The field value, None when empty and there is no default; ValueError if unmapped."""
-        text = "" if raw is None else str(raw).strip()
-        if self.map is None and text:
-            return text if isinstance(raw, str) else raw
-        if self.map is not None and text:
-            folded = {k.casefold(): v for k, v in self.map.items()}
-            if text.casefold() in folded:
-                return folded[text.casefold()]
-            if self.default is None:
-                known = ", ".join(repr(k) for k in self.map)
-                raise ValueError(f"{text!r} is not in the map (known: {known})")
-        return self.default
 
 
 class Column(ValueMap):
@@ -180,15 +146,6 @@ def header_problems(header: Iterable[str], spec: MappingSpec) -> list[RowProblem
         for c in spec.used_columns()
         if c not in have
     ]
-
-
-def event_id(*parts: str) -> str:
-    """Parts joined by '-'; ids are at most 200 characters, so a longer one keeps its
-    first part readable and replaces the rest by a digest of the whole."""
-    eid = "-".join(parts)
-    if len(eid) <= 200:
-        return eid
-    return f"{parts[0][:100]}-{hashlib.sha256(eid.encode()).hexdigest()}"
 
 
 def rows_to_events(

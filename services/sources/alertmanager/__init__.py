@@ -1,0 +1,1 @@
+"""Alertmanager webhooks: alerts → incident events by config/alerts.yaml."""

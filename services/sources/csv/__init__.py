@@ -1,0 +1,1 @@
+"""CSV exports: the mapping spec, reading the file, `opstrack import csv`."""

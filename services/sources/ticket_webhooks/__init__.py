@@ -1,0 +1,1 @@
+"""Ticket system webhooks (Zammad, GLPI, ...): payloads → ticket events by config/webhooks/<source>.yaml."""
