@@ -360,7 +360,15 @@ def test_the_worker_exports_the_public_state_per_municipality(engine: Engine) ->
         return REGISTRY.get_sample_value("opstrack_eservice_status", labels)
 
     settings = Settings(topic_prefix=f"t{uuid.uuid4().hex[:8]}-")
-    tick(engine, settings, BusinessCalendar(), SlaTargets(hours={}), catalog, now)
+    tick(
+        engine,
+        settings,
+        BusinessCalendar(),
+        SlaTargets(hours={}),
+        catalog,
+        config.labels(settings.config_dir),
+        now,
+    )
     # The engine is down in Laxå (outage), the application e-service is slow everywhere.
     assert level("e-tjanst-ansokan", "Laxå") == 3
     assert level("ekonomiskt-bistand", "Laxå") == 3
@@ -368,7 +376,15 @@ def test_the_worker_exports_the_public_state_per_municipality(engine: Engine) ->
     assert level("ekonomiskt-bistand", "Askersund") == 0
     # During the planned server work (in three days), the rest is maintenance.
     during = now + 3 * D + H
-    tick(engine, settings, BusinessCalendar(), SlaTargets(hours={}), catalog, during)
+    tick(
+        engine,
+        settings,
+        BusinessCalendar(),
+        SlaTargets(hours={}),
+        catalog,
+        config.labels(settings.config_dir),
+        during,
+    )
     assert level("ekonomiskt-bistand", "Askersund") == 1
     assert level("ekonomiskt-bistand", "Laxå") == 3
 
