@@ -18,9 +18,11 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
+from services import config
 from services.commands.rules import RULES_DIR
 from services.core.incidents import IncidentState
 from services.processor.clock import _unacknowledged_gauges
+from services.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +106,8 @@ def test_the_unacknowledged_gauges_hold_the_oldest_opening_per_service_and_sever
             incident(5, "processmotor", 1, acked=False),
             incident(9, "processmotor", 1, acked=False),
             incident(7, "network", 2, acked=False),
-        ]
+        ],
+        config.labels(Settings().config_dir),
     )
 
     def value(name: str, service: str, severity: str) -> float | None:
@@ -114,7 +117,9 @@ def test_the_unacknowledged_gauges_hold_the_oldest_opening_per_service_and_sever
     assert value(oldest, "processmotor", "1") == (t0 + timedelta(minutes=5)).timestamp()
     assert value("opstrack_incidents_unacknowledged", "processmotor", "1") == 2
     assert value("opstrack_incidents_unacknowledged", "network", "2") == 1
-    _unacknowledged_gauges([])  # all acknowledged or resolved: the series go
+    _unacknowledged_gauges(
+        [], config.labels(Settings().config_dir)
+    )  # all acknowledged or resolved: go
     assert value(oldest, "processmotor", "1") is None
     assert value("opstrack_incidents_unacknowledged", "network", "2") is None
 
