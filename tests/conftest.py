@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from services.stack.broker import EmbeddedBroker
 from services.store.db import init_db, make_engine
+from tests.kafka.cluster import KafkaCluster
 
 # No timed assertions on these shared, noisy machines: a slow example is not a failure.
 hypothesis_settings.register_profile("opstrack", deadline=None)
@@ -46,6 +47,15 @@ def broker() -> Iterator[EmbeddedBroker]:
     """One Tansu broker for the whole session; tests use their own topic names."""
     with EmbeddedBroker() as b:
         yield b
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """Three Apache Kafka brokers (KRaft) for the whole session, as production runs
+    them: replication factor 3, min.insync.replicas 2. Tests use their own topic
+    prefixes (KafkaCluster.opstrack_env); one that kills a broker restarts it."""
+    with KafkaCluster(nodes=3, workdir=tmp_path_factory.mktemp("kafka")) as cluster:
+        yield cluster
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from types import FrameType
 import httpx
 from sqlalchemy import Connection
 
-from services.ingest.kafka import ensure_topics
+from services.ingest.kafka import ensure_settings_topics
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
 from services.stack.procs import port_free, spawn, stop
@@ -102,7 +102,7 @@ def start(config: StackConfig, step: Callable[[str], None] = lambda _: None) -> 
             bootstrap = config.kafka
         settings = Settings(database_url=config.database_url, kafka_bootstrap=bootstrap)
         step("creating topics")
-        ensure_topics(bootstrap, settings.topic_partitions())
+        ensure_settings_topics(settings)
         step("preparing the database")
         engine = make_engine(config.database_url)
         init_db(engine)

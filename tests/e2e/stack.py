@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +19,19 @@ import pytest
 
 from services.stack.procs import free_port
 from tests.conftest import AUTH, TEST_TOKEN
+from tests.kafka.cluster import KafkaCluster
 
 BATCH = "application/cloudevents-batch+json"
 
 
 class Up:
-    def __init__(self, tmp: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, env: dict[str, str] | None = None, kafka: str | None = None
+    ) -> None:
+        """`kafka`: bootstrap of an Apache Kafka cluster (`opstrack up --kafka`); None:
+        the embedded broker. `env` then carries the cluster's OPSTRACK_* settings."""
         self.tmp = tmp
+        self.kafka = kafka
         self.extra_env = env or {}
         self.port = free_port()
         self.worker_port = free_port()
@@ -37,6 +45,7 @@ class Up:
             "--worker-port", str(self.worker_port),
             "--db", f"sqlite:///{self.tmp / 'opstrack.db'}",
             "--state-dir", str(self.tmp / "state"),
+            *(["--kafka", self.kafka] if self.kafka else []),
         ]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSTRACK_")}
         env |= {"OPSTRACK_DEV_TOKEN": TEST_TOKEN} | self.extra_env
@@ -72,6 +81,26 @@ class Up:
         self.out.close()
         self.proc = None
         return code
+
+
+@dataclass(frozen=True)
+class OnBroker:
+    """Where a parametrised end-to-end test's stack sends its events."""
+
+    kind: str  # "embedded" (Tansu, started by `opstrack up`) or "kafka"
+    kafka: str | None = None  # `opstrack up --kafka` bootstrap
+    env: dict[str, str] = field(default_factory=dict)  # OPSTRACK_* for that cluster
+
+
+@pytest.fixture(params=["embedded", pytest.param("kafka", marks=pytest.mark.kafka)])
+def on_broker(request: pytest.FixtureRequest) -> OnBroker:
+    """Each test that takes this runs once on the embedded broker and once on the
+    session's Apache Kafka cluster (tests/kafka/cluster.py), in topics of its own."""
+    if request.param == "embedded":
+        return OnBroker("embedded")
+    cluster: KafkaCluster = request.getfixturevalue("kafka_cluster")
+    prefix = f"e2e{uuid.uuid4().hex[:8]}-"
+    return OnBroker("kafka", cluster.bootstrap, cluster.opstrack_env(prefix))
 
 
 @pytest.fixture

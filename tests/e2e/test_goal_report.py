@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.e2e.stack import Up, opstrack, post
+from tests.e2e.stack import OnBroker, Up, opstrack, post
 
 pytestmark = pytest.mark.e2e
 
@@ -112,8 +112,12 @@ def table_rows(markdown: str) -> list[tuple[str, ...]]:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Up]:
-    s = Up(tmp_path, env={"OPSTRACK_GOALS_INTERVAL_SECONDS": "1"})
+def stack(tmp_path: Path, on_broker: OnBroker) -> Iterator[Up]:
+    s = Up(
+        tmp_path,
+        env={"OPSTRACK_GOALS_INTERVAL_SECONDS": "1"} | on_broker.env,
+        kafka=on_broker.kafka,
+    )
     yield s
     if s.proc is not None:
         s.stop()
