@@ -109,7 +109,10 @@ class Admin:
             found = admin.describe_configs([resource])
         finally:
             admin.close()
-        return str(found["topic"][topic]["min.insync.replicas"]["value"])
+        # A broker that has not caught up with the topic's creation yet knows no config.
+        value = found["topic"].get(topic, {}).get("min.insync.replicas")
+        assert value is not None, f"no min.insync.replicas for {topic} yet"
+        return str(value["value"])
 
     def lag(self) -> int:
         """Records on the topics the workers apply that the group has not committed yet."""
@@ -208,10 +211,14 @@ def test_three_brokers_three_workers_faults_and_nothing_lost(
     admin = Admin(kafka_cluster, settings)
 
     # The topics are laid out as production's: 6 partitions, 3 replicas, 2 in sync to ack.
-    parts = admin.partitions()
-    assert len(parts) == PARTITIONS * len(TOPICS)
-    assert all(len(p["replica_nodes"]) == 3 for p in parts), parts
-    assert {admin.min_insync(t) for t in admin.topics} == {"2"}
+    def laid_out() -> list[dict[str, Any]]:
+        parts = admin.partitions()
+        assert len(parts) == PARTITIONS * len(TOPICS)
+        assert all(len(p["replica_nodes"]) == 3 for p in parts), parts
+        assert {admin.min_insync(t) for t in admin.topics} == {"2"}
+        return parts
+
+    parts = wait_for(laid_out, 30, "the topics created on every broker")
 
     calls = generate_calls(2500, seed=131, start=START, hours=24)
     tickets = generate_tickets(400, seed=132, start=START, hours=24 * 10)
