@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from services.core.events import parse_event_json
+from services.store import calls
 from services.store.db import insert_for
 from services.store.tables import AppliedEvent, EntityEvent, OutboxEvent, StoreMeta
 
@@ -35,6 +36,9 @@ META: Table = StoreMeta.__table__  # type: ignore[attr-defined]
 # Event ids were deduplicated across all sources until stores said this; since then
 # the key is the event's (source, id), as CloudEvents makes ids unique only per source.
 DEDUP_KEY = ("dedup_key", "source+id")
+# Stores made before the daily and monthly call rollups have none: summed once
+# from the hourly buckets (services/store/calls.py).
+ROLLUPS = ("call_rollups", "day+month")
 _LOCK = 72_010_612  # any fixed number: the advisory lock of this migration
 _CHUNK = 1000
 
@@ -47,6 +51,9 @@ def migrate(engine: Engine) -> None:
         if _meta(conn, DEDUP_KEY[0]) != DEDUP_KEY[1]:
             rekey(conn)
             _set_meta(conn, *DEDUP_KEY)
+        if _meta(conn, ROLLUPS[0]) != ROLLUPS[1]:
+            calls.rebuild_all_rollups(conn)
+            _set_meta(conn, *ROLLUPS)
 
 
 def _token_event_sources(conn: Connection) -> None:

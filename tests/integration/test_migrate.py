@@ -114,7 +114,10 @@ def test_an_old_store_is_rekeyed_by_source_and_id(old_store: Engine) -> None:
         # The old token keeps its own source and what lies below it.
         old = next(t for t in tokens.all_tokens(conn) if t.id == "tok_old")
         assert old.event_sources == ("asterisk", "asterisk/*")
-        assert conn.execute(select(META.c.value)).scalars().all() == ["source+id"]
+        assert dict(conn.execute(select(META.c.key, META.c.value)).all()) == {
+            "dedup_key": "source+id",
+            "call_rollups": "day+month",  # and the call rollups summed from the hours
+        }
 
 
 def test_the_migration_runs_once_and_again_changes_nothing(old_store: Engine) -> None:
