@@ -203,6 +203,33 @@ def sum_buckets(
     return out
 
 
+def daily_sums(
+    conn: Connection,
+    start_hour: int,
+    end_hour: int,
+    filters: Mapping[str, str | None] | None = None,
+) -> dict[int, CallBucket]:
+    """The buckets of [start_hour, end_hour) summed per local day, keyed by the
+    day's start (UTC epoch seconds): whole days from the daily rollups, the
+    hours at the edges from the hourly buckets. Days with no offered call are left out."""
+    d0, d1 = next_start(start_hour, "day"), period_start(end_hour, "day")
+    out: dict[int, CallBucket] = {}
+    edges = [(start_hour, end_hour)]
+    if d0 < d1:
+        edges = [r for r in ((start_hour, d0), (d1, end_hour)) if r[0] < r[1]]
+        days: dict[tuple[Any, ...], CallBucket] = {}
+        conds = [
+            and_(t.c.grain == "day", t.c.start >= d0, t.c.start < d1)
+            for t in (ROLLUPS, ROLLUPS_WITHIN)
+        ]
+        _sum_into(days, conn, ROLLUPS, ROLLUPS_WITHIN, conds[0], conds[1], ("start",), filters)
+        out = {int(k[0]): v for k, v in days.items()}
+    for a, b in edges:
+        for (hour,), bucket in sum_buckets(conn, a, b, by=("hour",), filters=filters).items():
+            out.setdefault(period_start(int(hour), "day"), CallBucket()).add(bucket)
+    return {day: b for day, b in sorted(out.items()) if b.offered}
+
+
 def _sum_into(
     out: dict[tuple[Any, ...], CallBucket],
     conn: Connection,

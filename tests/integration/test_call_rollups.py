@@ -97,6 +97,18 @@ def reference(
     return normal({k: v for k, v in out.items() if v.offered or not by})
 
 
+def per_day(
+    batches: list[dict[BucketKey, CallBucket]], start: int, end: int, queue: str | None
+) -> dict[tuple[Any, ...], CallBucket]:
+    out: dict[tuple[Any, ...], CallBucket] = {}
+    for batch in batches:
+        for k, b in batch.items():
+            if start <= k.hour < end and (not queue or k.queue == queue):
+                d = datetime.fromtimestamp(k.hour, STOCKHOLM).date()
+                out.setdefault((local(d.year, d.month, d.day),), CallBucket()).add(b)
+    return normal({k: v for k, v in out.items() if v.offered})
+
+
 def normal(sums: dict[tuple[Any, ...], CallBucket]) -> dict[tuple[Any, ...], CallBucket]:
     # A threshold nobody was answered within is stored as no row: 0 and absent are one.
     for b in sums.values():
@@ -125,6 +137,11 @@ def test_rollups_answer_what_the_hours_sum_to(store: Engine, case: dict[str, Any
     with store.connect() as conn:
         got = calls.sum_buckets(conn, start, end, by=by, filters={"queue": queue})
     assert normal(got) == reference(case["batches"], start, end, by, queue)
+
+    # Per local day, as the goal report reads its daily series.
+    with store.connect() as conn:
+        days = calls.daily_sums(conn, start, end, filters={"queue": queue})
+    assert normal({(d,): b for d, b in days.items()}) == per_day(case["batches"], start, end, queue)
 
     # `opstrack rebuild --from`: everything from `since` on is cleared; the rollups
     # of since's day and month keep what came before it.
