@@ -17,10 +17,10 @@ the report p99 < 1 s.
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import statistics
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -41,59 +41,62 @@ RUNS = 50
 TOKEN = "opstrack-bench-national"  # noqa: S105 - a throwaway in-process API's
 
 
-def rows(municipalities: int, seed: int) -> tuple[io.StringIO, io.StringIO, int]:
-    """COPY text of the hourly buckets and their answered-within rows."""
-    rnd = random.Random(seed)
-    buckets, within = io.StringIO(), io.StringIO()
+def lines(municipalities: int, seed: int, within: bool) -> Iterator[str]:
+    """COPY text, one municipality at a time: of the hourly buckets, or of their
+    answered-within rows (the same random figures: one generator per municipality)."""
     first, end = int(FIRST.timestamp()), int(END.timestamp())
-    n = 0
+    day_hours = {
+        h: 7 <= datetime.fromtimestamp(h, STOCKHOLM).hour < 18 for h in range(first, end, 3600)
+    }
     for m in range(municipalities):
+        rnd = random.Random(seed * 1000 + m)
         muni = f"kommun-{m:03}"
+        out = []
         for q in QUEUES:
             queue = f"{muni}-{q}"
-            for hour in range(first, end, 3600):
+            for hour, busy in day_hours.items():
                 # Busy by day, a trickle at night; every hour has a bucket.
-                local_hour = datetime.fromtimestamp(hour, STOCKHOLM).hour
-                offered = rnd.randint(5, 40) if 7 <= local_hour < 18 else rnd.randint(1, 3)
+                offered = rnd.randint(5, 40) if busy else rnd.randint(1, 3)
                 answered = offered - rnd.randint(0, offered // 4)
                 abandoned = offered - answered
                 short = rnd.randint(0, abandoned)
                 w20 = rnd.randint(answered // 2, answered)
                 w60 = rnd.randint(w20, answered)
                 wait_a = answered * rnd.randint(5_000, 60_000)
-                buckets.write(
-                    f"{hour}\t{queue}\t{muni}\t{offered}\t{answered}\t{abandoned}\t{short}\t0"
-                    f"\t{wait_a}\t{wait_a + abandoned * 30_000}\n"
-                )
-                within.write(
-                    f"{hour}\t{queue}\t{muni}\t20\t{w20}\n{hour}\t{queue}\t{muni}\t60\t{w60}\n"
-                )
-                n += 1
-    buckets.seek(0)
-    within.seek(0)
-    return buckets, within, n
+                if within:
+                    out.append(f"{hour}\t{queue}\t{muni}\t20\t{w20}\n")
+                    out.append(f"{hour}\t{queue}\t{muni}\t60\t{w60}\n")
+                else:
+                    out.append(
+                        f"{hour}\t{queue}\t{muni}\t{offered}\t{answered}\t{abandoned}\t{short}"
+                        f"\t0\t{wait_a}\t{wait_a + abandoned * 30_000}\n"
+                    )
+        yield "".join(out)
 
 
 def seed(url: str, municipalities: int) -> tuple[int, float, float]:
     """Load the buckets with COPY; returns (buckets, seconds to load, seconds to roll up)."""
     t0 = time.perf_counter()
-    buckets, within, n = rows(municipalities, seed=13)
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    columns = (
+        "hour, queue, municipality, offered, answered, abandoned, short_abandoned, exited,"
+        " wait_answered_ms, wait_offered_ms"
+    )
+    copies = {
+        False: f"COPY call_buckets ({columns}) FROM STDIN",
+        True: "COPY call_buckets_within (hour, queue, municipality, threshold_s, answered)"
+        " FROM STDIN",
+    }
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        columns = (
-            "hour, queue, municipality, offered, answered, abandoned, short_abandoned, exited,"
-            " wait_answered_ms, wait_offered_ms"
-        )
-        with cur.copy(f"COPY call_buckets ({columns}) FROM STDIN") as copy:
-            while chunk := buckets.read(1 << 20):
-                copy.write(chunk)
-        with cur.copy(
-            "COPY call_buckets_within (hour, queue, municipality, threshold_s, answered) FROM STDIN"
-        ) as copy:
-            while chunk := within.read(1 << 20):
-                copy.write(chunk)
+        for within, statement in copies.items():
+            with cur.copy(statement) as copy:
+                for chunk in lines(municipalities, 13, within):
+                    copy.write(chunk)
         cur.execute("ANALYZE call_buckets")
         cur.execute("ANALYZE call_buckets_within")
+        cur.execute("SELECT count(*) FROM call_buckets")
+        row = cur.fetchone()
+        n = int(row[0]) if row else 0
     loaded = time.perf_counter() - t0
     engine = make_engine(url)
     t0 = time.perf_counter()
