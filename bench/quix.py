@@ -46,7 +46,7 @@ def main(bootstrap: str, url: str, topic_name: str, group: str) -> None:
         state_dir=settings.worker_datadir,
         consumer_extra_config={
             # The embedded broker answers a fetch only when the wait runs out
-            # (DESIGN.md); the same 100 ms as the other two sides.
+            # (docs/architecture.md#the-embedded-broker-measured-facts); the same 100 ms as the other two sides.
             "fetch.wait.max.ms": 100,
             # The same group tuning as the opstrack worker (services/settings.py).
             "session.timeout.ms": 2000,

@@ -12,10 +12,13 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from services.commands.asterisk import asterisk
 from services.commands.csv_import import import_csv
 from services.commands.grafana import grafana_app
+from services.commands.hints import Cli, cli_for
+from services.commands.notice import notice_app
 from services.commands.rebuild import rebuild
 from services.commands.rules import rules
 from services.commands.simulate import simulate as simulate_command
@@ -42,6 +45,12 @@ _state = {"debug": False}
 UrlOpt = Annotated[
     str,
     typer.Option("--url", envvar="OPSTRACK_URL", help="The opstrack API to talk to."),
+]
+WideOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="The full table with long headers, however wide (else it fits the terminal)."
+    ),
 ]
 SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -84,41 +93,76 @@ def _start(
     with err.status("starting opstrack …") as status:
         stack = start(config, step=lambda s: status.update(f"{s} …"))
     api = stack.api_url
+    cli = cli_for(api)
     broker = f"{stack.bootstrap} (embedded Tansu, memory only)" if stack.broker else stack.bootstrap
     out.print(
         f"[bold green]opstrack is up[/]\n"
-        f"  API             {api}   (OpenAPI docs: {api}/docs)\n"
-        f"  send events     opstrack emit events.ndjson   (POST {api}/v1/events)\n"
-        f"  service levels  {api}/v1/sli/calls?period={year}   or   opstrack sli calls --period {year}\n"
-        f"  goal report     {api}/v1/goals/report?period={year}   or   opstrack report --period {year}\n"
+        f"  API             {api}   (docs: {api}/docs)\n"
+        f"  send events     {escape(cli.run('emit', 'events.ndjson'))}   (POST {api}/v1/events)\n"
+        f"  service levels  {escape(cli.run('sli', 'calls', '--period', str(year)))}"
+        f"   or   {api}/v1/sli/calls?period={year}\n"
+        f"  goal report     {escape(cli.run('report', '--period', str(year)))}"
+        f"   or   {api}/v1/goals/report?period={year}\n"
         f"  metrics         {api}/metrics (ingest)   {stack.worker_url}/metrics (processor)\n"
         f"  ready           {api}/readyz\n"
         f"  broker          {broker}\n"
         f"  database        {db}\n"
         f"  logs            {stack.log_dir}/\n"
-        f"  {_token_line(stack)}"
+        f"  {_token_line(stack, cli)}",
+        highlight=False,
+        markup=True,
+        soft_wrap=True,  # a command line wraps in the terminal, never with a newline in it
     )
     return stack
 
 
-def _token_line(stack: Any) -> str:
+def _token_line(stack: Any, cli: Cli) -> str:
     if stack.dev_token_new:
-        return (
-            f"dev token       {stack.dev_token}   (source dev, scope *; shown only now)\n"
-            f"                export OPSTRACK_API_TOKEN={stack.dev_token}"
-        )
+        return _new_token_line(stack.dev_token, stack.config.state_dir)
     if stack.dev_token:
         return "dev token       OPSTRACK_DEV_TOKEN   (send it as OPSTRACK_API_TOKEN)"
-    return "tokens          opstrack token list | create   (send one as OPSTRACK_API_TOKEN)"
+    tokens = escape(cli.run("token", "list", "--db", stack.config.database_url, url=False))
+    return f"tokens          {tokens}   (send one as OPSTRACK_API_TOKEN)"
 
 
-def _serve(stack: Any) -> None:
+def _new_token_line(token: str, state_dir: Path) -> str:
+    """A new dev token goes to the terminal only: off a TTY (a log, a pipe) it is
+    written to a file only its owner can read, and the output says where."""
+    if _stdout_is_terminal():
+        return (
+            f"dev token       {token}   (source dev, scope *; shown only now)\n"
+            f"                export OPSTRACK_API_TOKEN={token}"
+        )
+    from services.stack.secrets import write_secret
+
+    path = write_secret(state_dir / "dev-token", token)
+    return (
+        f"dev token       in {path}   (source dev, scope *; readable by you only)\n"
+        f'                export OPSTRACK_API_TOKEN="$(cat {path})"'
+    )
+
+
+def _stdout_is_terminal() -> bool:
+    # Not rich's is_terminal: FORCE_COLOR makes that true for a file too.
+    try:
+        return os.isatty(sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _serve(stack: Any, before_stop: Any = lambda: None) -> None:
     from services.stack.supervisor import run_until_stopped
 
     out.print("Press Ctrl-C to stop.")
-    code = run_until_stopped(stack)
+    code = run_until_stopped(stack, say=_say, before_stop=before_stop)
     err.print("opstrack stopped.")
     raise typer.Exit(code)
+
+
+def _say(message: str) -> None:
+    """What the supervisor reports while it runs (a child died, restarted): to stderr, timed."""
+    stamp = datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    err.print(f"{stamp} {message}", highlight=False, markup=False)
 
 
 @app.command()
@@ -143,12 +187,28 @@ def demo(
     worker_port: WorkerPortOpt = 6066,
     state_dir: StateDirOpt = Path(".opstrack"),
     seed: Annotated[int, typer.Option(help="The simulation's seed.")] = 2022,
+    live: Annotated[
+        bool,
+        typer.Option(
+            help="After 2022, keep simulating today in real time (--no-live: stop sending)."
+        ),
+    ] = True,
+    backfill: Annotated[
+        str,
+        typer.Option(help="What the live simulation sends at once first: this year or month."),
+    ] = "year",
 ) -> None:
-    """`up`, then the seed department's January-July 2022 simulated, then its goal report."""
+    """`up`, the seed department's January-July 2022 and its goal report, then the department
+    live: this year so far at once, then its calls and tickets as they happen."""
     from services.commands.simulate import simulate
-    from services.demo import settle, write_report
+    from services.core.periods import STOCKHOLM
+    from services.demo import Live, backfill_start, settle, write_report
     from services.stack.supervisor import demo_token
 
+    since = backfill_start(backfill, datetime.now(tz=STOCKHOLM).date())  # bad input before start
+    # The demo loads seven months and this year so far (over 200,000 events) at once: at the default
+    # 2,000 events/s per source that alone would take 45 s. Its own stack, its own limit.
+    os.environ.setdefault("OPSTRACK_RATE_LIMIT", "100000")
     stack = _start("127.0.0.1", port, db, kafka, worker_port, state_dir, 2022)
     try:
         if not os.environ.get("OPSTRACK_API_TOKEN"):
@@ -161,14 +221,34 @@ def demo(
     except BaseException:
         stack.stop()
         raise
+    cli = cli_for(stack.api_url)
+    tries = [
+        cli.run("sli", "calls", "--period", "2022-T1", "--group-by", "queue"),
+        cli.run("sli", "incidents", "--period", "2022-06", "--group-by", "service"),
+        cli.run("report", "--period", DEMO_PERIOD),
+    ]
+    if cli.activate is not None:
+        tries.append(f"(or `{cli.activate}` first, then `opstrack …`)")
     out.print(
         f"[bold]Demo data loaded[/]: the seed department's January-July 2022.\n"
         f"  goal report     {path.resolve()}   (also {stack.api_url}/v1/goals/report?period={DEMO_PERIOD})\n"
-        f"  try             opstrack sli calls --period 2022-T1 --group-by queue\n"
-        f"                  opstrack sli incidents --period 2022-06 --group-by service\n"
-        f"                  opstrack report --period {DEMO_PERIOD}"
+        f"  try             " + "\n                  ".join(escape(t) for t in tries),
+        highlight=False,
+        soft_wrap=True,
     )
-    _serve(stack)
+    if not live:
+        _serve(stack)  # never returns: it exits when the stack stops
+    feed = Live(stack.api_url, seed, since, say=lambda line: out.print(line, highlight=False))
+    month = f"{datetime.now(tz=STOCKHOLM).date():%Y-%m}"
+    out.print(
+        f"[bold]Live[/]: the department's days since {since} are being sent, then its calls "
+        "and tickets as they happen (Europe/Stockholm), until you stop the demo.\n"
+        f"  try             {escape(cli.run('sli', 'calls', '--period', month, '--group-by', 'queue'))}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    feed.start()
+    _serve(stack, feed.stop)
 
 
 DEMO_FROM, DEMO_TO = date(2022, 1, 1), date(2022, 7, 31)
@@ -247,11 +327,12 @@ def sli_calls(
         typer.Option("--group-by", help="queue, municipality, hour or day (comma-separated)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Call service levels: offered, answered within 20/60 s, abandon rate, ASA."""
     from services import client
-    from services.render import calls_table
+    from services.render import calls_table, show
 
     params: dict[str, Any] = {
         "period": period,
@@ -263,7 +344,44 @@ def sli_calls(
     if as_json:
         out.print_json(json.dumps(body))
     else:
-        out.print(calls_table(body))
+        show(out, calls_table(body, out.width, wide), wide)
+
+
+@app.command("staffing")
+def staffing(
+    week: Annotated[str, typer.Option(help="ISO week, e.g. 2022-W36.")],
+    queue: Annotated[str | None, typer.Option(help="Only this queue (else all pooled).")] = None,
+    target: Annotated[
+        float | None, typer.Option(help="Share answered in time (config/staffing.yaml: 0.70).")
+    ] = None,
+    within: Annotated[int | None, typer.Option(help="Answer-time threshold, s (20).")] = None,
+    roster: Annotated[
+        Path | None,
+        typer.Option(help="CSV of scheduled agents per half hour (date,start,agents)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    url: UrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Agents each half hour needs for the target (Erlang C and A), from a running stack;
+    with --roster, against those scheduled and the service level they should give."""
+    from services import client
+    from services.core.roster import RosterError, apply_roster, parse_roster
+    from services.render_staffing import staffing_table
+
+    rostered = None
+    if roster is not None:
+        try:
+            rostered = parse_roster(roster.read_text(encoding="utf-8"))
+        except (OSError, RosterError) as exc:
+            raise client.ClientError(f"{roster}: {exc}") from None
+    params = {"week": week, "queue": queue, "target": target, "within": within}
+    body = client.get_json(url, "/v1/staffing", params)
+    if rostered is not None:
+        body = apply_roster(body, rostered)
+    if as_json:
+        out.print_json(json.dumps(body))
+    else:
+        out.print(staffing_table(body))
 
 
 PeriodOpt = Annotated[
@@ -281,16 +399,17 @@ def _show(
     params: dict[str, Any],
     url: str,
     as_json: bool,
+    wide: bool,
     percent: tuple[str, ...] = (),
 ) -> None:
     from services import client
-    from services.render import rows_table
+    from services.render import rows_table, show
 
     body = client.get_json(url, path, params)
     if as_json:
         out.print_json(json.dumps(body))
     else:
-        out.print(rows_table(title, body, percent))
+        show(out, rows_table(title, body, percent, out.width, wide), wide)
 
 
 @sli_app.command("tickets")
@@ -306,6 +425,7 @@ def sli_tickets(
         ),
     ] = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Tickets created and resolved; handling time in hours (mean, median, p90), pauses excluded."""
@@ -316,7 +436,7 @@ def sli_tickets(
         "municipality": municipality,
         "group_by": group_by,
     }
-    _show("Tickets", "/v1/sli/tickets", params, url, as_json)
+    _show("Tickets", "/v1/sli/tickets", params, url, as_json, wide)
 
 
 @sli_app.command("incidents")
@@ -324,12 +444,21 @@ def sli_incidents(
     period: PeriodOpt,
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     group_by: Annotated[str | None, typer.Option("--group-by", help="service or severity.")] = None,
+    municipality: Annotated[
+        str | None, typer.Option(help="Only incidents that touched this municipality.")
+    ] = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Incidents opened and resolved, MTTA, MTTR; downtime and availability per service."""
-    params = {"period": period, "service": service, "group_by": group_by}
-    _show("Incidents", "/v1/sli/incidents", params, url, as_json, percent=("availability",))
+    params = {
+        "period": period,
+        "service": service,
+        "group_by": group_by,
+        "municipality": municipality,
+    }
+    _show("Incidents", "/v1/sli/incidents", params, url, as_json, wide, percent=("availability",))
 
 
 @sli_app.command("changes")
@@ -338,11 +467,12 @@ def sli_changes(
     service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
     group_by: Annotated[str | None, typer.Option("--group-by", help="service.")] = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
     url: UrlOpt = "http://127.0.0.1:8000",
 ) -> None:
     """Changes implemented, change-freeze violations, incidents during freezes."""
     params = {"period": period, "service": service, "group_by": group_by}
-    _show("Changes", "/v1/sli/changes", params, url, as_json)
+    _show("Changes", "/v1/sli/changes", params, url, as_json, wide)
 
 
 import_app = typer.Typer(help="Import events from other systems' files.", no_args_is_help=True)
@@ -354,6 +484,7 @@ app.add_typer(grafana_app, name="grafana")
 app.command("rules")(rules)
 app.add_typer(token_app, name="token")
 app.command("rebuild")(rebuild)
+app.add_typer(notice_app, name="notice")
 
 
 indicator_app = typer.Typer(help="Indicator values that no stream computes.", no_args_is_help=True)
@@ -482,7 +613,8 @@ def main() -> None:
     except Exception as exc:
         if _state["debug"] or not _user_error(exc):
             raise
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        # Escaped: a message may hold brackets, e.g. "opstrack[embedded]".
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -100,6 +101,10 @@ def _request(http: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx
     kwargs["headers"] = headers if "authorization" in headers else {**headers, **bearer()}
     try:
         r = http.request(method, path, **kwargs)
+        # Over the source's rate limit: the server says when the batch will fit.
+        while r.status_code == 429 and r.headers.get("retry-after", "").isdigit():
+            time.sleep(int(r.headers["retry-after"]))
+            r = http.request(method, path, **kwargs)
     except httpx.ConnectError:
         raise ClientError(
             f"cannot reach opstrack at {http.base_url} (is `opstrack up` running? see --url)"

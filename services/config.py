@@ -9,9 +9,13 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.core.asterisk import parse_queues
 from services.core.catalog import Catalog, load_catalog
 from services.core.goals import Goals, load_goals
+from services.core.labels import LabelCatalog, label_catalog, parse_categories
 from services.core.sla import SlaTargets
+from services.core.staffing_plan import StaffingConfig, parse_config
+from services.status.config import StatusConfig, load_status_config
 
 T = TypeVar("T")
 
@@ -47,6 +51,17 @@ def catalog(config_dir: Path) -> Catalog:
     return _load(config_dir / "services.yaml", load_catalog)
 
 
+def labels(config_dir: Path) -> LabelCatalog:
+    """The known label values (queues.yaml, services.yaml, categories.yaml), read once
+    per process: every metric label from an event's text goes through it."""
+    services = catalog(config_dir).services
+    return label_catalog(
+        queues=_load(config_dir / "queues.yaml", parse_queues),
+        services={s.id: s.municipalities for s in services.values()},
+        categories=_load(config_dir / "categories.yaml", parse_categories),
+    )
+
+
 def sla_targets(config_dir: Path) -> SlaTargets:
     path = config_dir / "sla.yaml"
     try:
@@ -61,5 +76,25 @@ def sla_targets(config_dir: Path) -> SlaTargets:
     return SlaTargets(hours=spec.targets_hours, clock=spec.clock)
 
 
+def status_page(config_dir: Path) -> StatusConfig:
+    """config/status.yaml, or the defaults if there is no such file."""
+    path = config_dir / "status.yaml"
+    return _load(path, load_status_config) if path.exists() else StatusConfig()
+
+
 def goals(config_dir: Path) -> Goals:
     return _load(config_dir / "goals.yaml", load_goals)
+
+
+def staffing(config_dir: Path) -> StaffingConfig:
+    """config/staffing.yaml's `staffing:` settings; the defaults when there is no file."""
+    path = config_dir / "staffing.yaml"
+    if not path.is_file():
+        return StaffingConfig()
+
+    def load(raw: Mapping[str, Any]) -> StaffingConfig:
+        if set(raw) - {"staffing"}:
+            raise ValueError("expected one key, `staffing:`")
+        return parse_config(raw.get("staffing"))
+
+    return _load(path, load)

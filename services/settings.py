@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     replication_factor: int = Field(1, ge=1)
     min_insync_replicas: int | None = Field(None, ge=1)
 
-    # SLI rules (DESIGN.md): a change here needs a rebuild of the buckets.
+    # SLI rules (docs/definitions.md#short-abandons): a change here needs a rebuild of the buckets.
     short_abandon_seconds: float = Field(5.0, ge=0)
     answer_thresholds: tuple[int, ...] = (20, 60)
 
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # week's ... this year's figures from the store; the lease lasts 3 intervals.
     period_metrics_interval_seconds: float = Field(30.0, gt=0)
 
-    # Read limits: the longest period a read may ask for (README "Periods").
+    # Read limits: the longest period a read may ask for (docs/api.md#reading-figures).
     max_period_years: int = Field(10, ge=1, le=1100)
     # The goal reports kept rendered, by (period, language, format, goals, data version),
     # for at most report_cache_seconds (services/report/cache.py says why both).
@@ -54,11 +54,15 @@ class Settings(BaseSettings):
     # Reports rendered at once; four times as many may wait, more get 503 + Retry-After.
     report_renders: int = Field(2, ge=1)
 
+    # Swedish personal identity numbers and phone numbers in free text (incident and
+    # change titles, freeze reasons) are replaced before they are stored.
+    scrub_personal_data: bool = True
+
     # Ingest limits.
     max_body_bytes: int = Field(5_000_000, ge=1024)
     max_batch_events: int = Field(10_000, ge=1)
 
-    # Access control (README "Access control"). The API makes sure this token exists
+    # Access control (docs/access-control.md). The API makes sure this token exists
     # (source `dev`, scope `*`); `opstrack up` generates one on first start.
     dev_token: SecretStr | None = None
     # The bearer token the CLI sends (emit, import, simulate, sli …).
@@ -66,13 +70,19 @@ class Settings(BaseSettings):
     # Whether the read API (/v1/sli, tickets, goals …) needs a token too.
     auth_read: bool = False
     # Per source, in events a second, in each API process; a token's --rate overrides it.
-    # Generous by default so that benchmarks are not throttled.
-    rate_limit: float = Field(20_000, gt=0)
-    # A source may send this many seconds' worth of its rate at once (100,000 events).
+    # One API process takes ~7,000 events/s from one sender and ~12,000 from four
+    # (README's benchmark): one source at 2,000/s leaves most of it to the others.
+    rate_limit: float = Field(2_000, gt=0)
+    # A source may send this many seconds' worth of its rate at once (10,000 events:
+    # one batch of the largest size, OPSTRACK_MAX_BATCH_EVENTS, still passes).
     rate_burst_seconds: float = Field(5.0, gt=0)
     # Per webhook source, the shared secret of its HMAC signature (Zammad's
     # X-Hub-Signature); JSON in OPSTRACK_WEBHOOK_SECRETS, e.g. {"zammad": "…"}.
     webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+    # Set by `opstrack up` for its API: the file where the supervisor counts the
+    # restarts of its children, exported as opstrack_stack_restarts_total.
+    stack_state_file: str | None = None
 
     # Processor.
     processor_batch_size: int = Field(1000, ge=1)

@@ -13,7 +13,11 @@ from sqlalchemy import Engine, create_engine, text
 
 from services.stack.broker import EmbeddedBroker
 from services.store.db import init_db, make_engine
+from tests.ci_skips import pytest_make_collect_report, pytest_runtest_makereport
 from tests.kafka.cluster import KafkaCluster
+
+# Hooks defined in tests/ci_skips.py, registered by being names in this conftest.
+__all__ = ["pytest_make_collect_report", "pytest_runtest_makereport"]
 
 # No timed assertions on these shared, noisy machines: a slow example is not a failure.
 hypothesis_settings.register_profile("opstrack", deadline=None)

@@ -26,6 +26,10 @@ class FaultProxy:
         self._open: set[socket.socket] = set()
         self.accepted = 0  # connections passed through, for the test to show
         self.refused = 0  # connections closed because the proxy was cut
+        # Connections a cut reset while a request was in flight: the client had sent
+        # bytes the server had not yet answered (a statement inside a write, say).
+        self.interrupted = 0
+        self._awaiting: set[socket.socket] = set()  # clients whose request is unanswered
         self._thread = threading.Thread(target=self._accept, name="faultproxy", daemon=True)
         self._thread.start()
 
@@ -34,6 +38,8 @@ class FaultProxy:
         self._cut.set()
         with self._lock:
             held, self._open = self._open, set()
+            self.interrupted += len(self._awaiting & held)
+            self._awaiting.clear()
         for s in held:
             _reset(s)
 
@@ -74,17 +80,24 @@ class FaultProxy:
                 self._open |= {client, server}
             self.accepted += 1
             for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+                threading.Thread(target=self._pump, args=(a, b, client), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, client: socket.socket) -> None:
         try:
             while data := src.recv(65536):
+                with self._lock:
+                    # A request is in flight from the client's bytes to the server's answer.
+                    if src is client:
+                        self._awaiting.add(client)
+                    else:
+                        self._awaiting.discard(client)
                 dst.sendall(data)
         except OSError:
             pass
         # One side ended: end the other too, so neither waits on a half-open connection.
         with self._lock:
             self._open -= {src, dst}
+            self._awaiting.discard(client)
         _reset(src)
         _reset(dst)
 

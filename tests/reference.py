@@ -1,4 +1,4 @@
-"""An independent reference for the call SLIs, written from DESIGN.md, for tests only.
+"""An independent reference for the call SLIs, written from docs/definitions.md#calls, for tests only.
 
 It works on raw event dicts with plain Python and `datetime`, without the
 bucket, fold or store code of opstrack, so a test can compare what opstrack
@@ -77,7 +77,7 @@ def expected_calls(
     short_abandon: float = 5.0,
     thresholds: tuple[int, ...] = (20, 60),
 ) -> list[dict[str, Any]]:
-    """API rows for the events, per DESIGN.md's definitions, computed from scratch."""
+    """API rows for the events, per docs/definitions.md, computed from scratch."""
     seen: dict[str, dict[str, Any]] = {}
     for e in events:
         seen.setdefault(e["id"], e)
@@ -130,6 +130,19 @@ def expected_calls(
             "abandon_rate": (len(abandoned) - short) / considered if considered else None,
             "asa_seconds": sum(answered) / len(answered) if answered else None,
             "avg_wait_seconds": sum(w for _, w in calls) / offered if offered else None,
+            # These generated calls report no talk times.
+            "talked": 0,
+            "aht_seconds": None,
+        }
+        # Asterisk's SL and SL2 (README, "What the numbers mean").
+        ab_within = {str(t): sum(1 for w in abandoned if w <= t) for t in thresholds}
+        ended = len(answered) + len(abandoned)
+        row |= {
+            "abandoned_within": ab_within,
+            "asterisk_sl": {t: n / len(answered) if answered else None for t, n in within.items()},
+            "asterisk_sl2": {
+                t: (n + ab_within[t]) / ended if ended else None for t, n in within.items()
+            },
         }
         rows.append(row)
     return rows
@@ -200,40 +213,6 @@ def generate_tickets(n: int, seed: int, start: datetime, hours: int) -> list[dic
             _event(k, f"{data['ticket_id']}:{j}:{k}", at, data) for j, (k, at) in enumerate(steps)
         ]
     return out
-
-
-def _quantiles(values: list[float]) -> dict[str, float | None]:
-    """Mean, median, p90 by the stdlib (p90 'inclusive' = linear interpolation)."""
-    if not values:
-        return {"mean": None, "median": None, "p90": None}
-    p90 = (
-        values[0] if len(values) == 1 else statistics.quantiles(values, n=10, method="inclusive")[8]
-    )
-    return {"mean": statistics.fmean(values), "median": statistics.median(values), "p90": p90}
-
-
-def expected_tickets(
-    events: Iterable[dict[str, Any]], period: tuple[datetime, datetime]
-) -> list[dict[str, Any]]:
-    """The ungrouped /v1/sli/tickets row (calendar hours) of generate_tickets' events:
-    handling time = resolved - created - time paused."""
-    per_ticket: dict[str, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
-    for e in {e["id"]: e for e in events if e["type"].startswith("ticket.")}.values():
-        per_ticket[e["data"]["ticket_id"]][e["type"]].append(datetime.fromisoformat(e["time"]))
-    created = resolved = 0
-    hours = []
-    for t in per_ticket.values():
-        if period[0] <= t["ticket.created"][0] < period[1]:
-            created += 1
-        if t["ticket.resolved"] and period[0] <= t["ticket.resolved"][0] < period[1]:
-            resolved += 1
-            paused = sum(
-                (b - a for a, b in zip(t["ticket.paused"], t["ticket.resumed"], strict=True)),
-                timedelta(),
-            )
-            span = t["ticket.resolved"][0] - t["ticket.created"][0] - paused
-            hours.append(span.total_seconds() / 3600)
-    return [{"created": created, "resolved": resolved, "handling_time_hours": _quantiles(hours)}]
 
 
 def generate_incidents(n: int, seed: int, start: datetime, hours: int) -> list[dict[str, Any]]:

@@ -21,3 +21,11 @@ json_values: st.SearchStrategy[Any] = st.recursive(
     ),
     max_leaves=12,
 )
+
+# What the event contract lets into a string, by Unicode category rather than by the
+# contract's own pattern: ids and labels hold no control character (Cc: C0, DEL, C1)
+# and no lone surrogate (Cs); free text may also hold tab, line feed and return.
+names = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=200)
+free_texts = st.text(
+    st.characters(exclude_categories=("Cc", "Cs"), include_characters="\t\n\r"), max_size=300
+)

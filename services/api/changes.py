@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 
-from services.api.deps import EngineDep, PeriodDep, group_by_dep, period_json
+from services.api.deps import EngineDep, PeriodDep, group_by_dep, name_query, period_json
 from services.core.changes import ChangeState, FreezeState, violation
 from services.core.entity_rows import CHANGE_GROUPS, change_rows
 from services.core.incidents import IncidentState
@@ -23,7 +23,7 @@ async def sli_changes(
     engine: EngineDep,
     period: PeriodDep,
     groups: Annotated[tuple[str, ...], Depends(group_by_dep(CHANGE_GROUPS))],
-    service: str | None = Query(None, description="only this service"),
+    service: str | None = name_query("only this service"),
 ) -> dict[str, Any]:
     """A change implemented inside an active freeze covering its service is a violation,
     unless it is an emergency with an approver."""

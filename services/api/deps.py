@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Engine
 
 from services.core.catalog import Catalog
+from services.core.contracts.text import NAME_PATTERN, unstorable
 from services.core.grouping import GroupError, parse_group_by
 from services.core.periods import Period, PeriodError, parse_period, rfc3339
 from services.ingest.relay import Relay
@@ -46,7 +48,7 @@ def _period(
         # Documented, not enforced here: parse_period checks more (months 01-12 …)
         # and says what is wrong. It lets API clients and schemathesis write periods.
         json_schema_extra={
-            "pattern": r"^[0-9]{4}(-([TtQq][0-9]|[Ww][0-9]{2}|[0-9]{2}(-[0-9]{2}(\.\.[0-9]{4}-[0-9]{2}-[0-9]{2})?)?))?$",
+            "pattern": r"^(19|2[0-9])[0-9]{2}(-([TtQq][0-9]|[Ww][0-9]{2}|[0-9]{2}(-[0-9]{2}(\.\.(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2})?)?))?$",
             "examples": ["2022", "2022-T2", "2022-Q3", "2022-07", "2022-W27", "2022-07-15"],
         },
     ),
@@ -91,3 +93,35 @@ CatalogDep = Annotated[Catalog, Depends(_catalog)]
 
 def period_json(p: Period) -> dict[str, str]:
     return {"label": p.label, "from": rfc3339(p.start), "to": rfc3339(p.end)}
+
+
+def name_query(description: str) -> Any:
+    """An optional query filter naming an id or label (a queue, a service, ...).
+
+    The pattern documents the rule; storable_request, on every route, enforces it.
+    """
+    return Query(None, description=description, json_schema_extra={"pattern": NAME_PATTERN})
+
+
+def storable_request(request: Request) -> None:
+    """Refuse (422, naming it) a query or path parameter the store could not hold or match.
+
+    A dependency of the whole app, so no read endpoint can forget it: a NUL in
+    `?queue=` used to reach PostgreSQL and come back as a 500.
+    """
+    errors = [
+        {
+            "type": "string_unstorable",
+            "loc": (where, name),
+            "msg": f"must not hold {problem}",
+            "input": value,
+        }
+        for where, items in (
+            ("query", request.query_params.multi_items()),
+            ("path", list(request.path_params.items())),
+        )
+        for name, value in items
+        if isinstance(value, str) and (problem := unstorable(name) or unstorable(value))
+    ]
+    if errors:
+        raise RequestValidationError(errors)

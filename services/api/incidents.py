@@ -8,7 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 
-from services.api.deps import CatalogDep, EngineDep, PeriodDep, group_by_dep, period_json
+from services.api.deps import (
+    CatalogDep,
+    EngineDep,
+    PeriodDep,
+    group_by_dep,
+    name_query,
+    period_json,
+)
 from services.core.entity_rows import INCIDENT_GROUPS, incident_rows
 from services.core.incidents import IncidentState
 from services.core.periods import local_iso
@@ -23,9 +30,11 @@ async def sli_incidents(
     catalog: CatalogDep,
     period: PeriodDep,
     groups: Annotated[tuple[str, ...], Depends(group_by_dep(INCIDENT_GROUPS))],
-    service: str | None = Query(None, description="only this service"),
+    service: str | None = name_query("only this service"),
+    municipality: str | None = name_query("only incidents that touched this municipality (Laxå)"),
 ) -> dict[str, Any]:
-    """Downtime is the union of outages, a dependency's included, clipped to the period."""
+    """Downtime is the union of outages, a dependency's included, clipped to the period;
+    per municipality with `municipality`."""
     start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
 
     def query() -> list[IncidentState]:
@@ -34,7 +43,9 @@ async def sli_incidents(
 
     found = await run_in_threadpool(query)
     now = datetime.now(UTC)
-    rows = incident_rows(found, catalog, period.start, period.end, now, groups, service)
+    rows = incident_rows(
+        found, catalog, period.start, period.end, now, groups, service, municipality
+    )
     return {"period": period_json(period), "rows": rows}
 
 
@@ -42,7 +53,7 @@ async def sli_incidents(
 async def list_incidents(
     engine: EngineDep,
     status: Literal["open", "resolved"] = Query("open", description="open or resolved"),
-    service: str | None = Query(None, description="only this service"),
+    service: str | None = name_query("only this service"),
 ) -> dict[str, Any]:
     """Open incidents (oldest first) or the latest resolved ones (newest first)."""
 

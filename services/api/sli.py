@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
-from services.api.deps import EngineDep, PeriodDep, SettingsDep, group_by_dep, period_json
+from services.api.deps import (
+    EngineDep,
+    PeriodDep,
+    SettingsDep,
+    group_by_dep,
+    name_query,
+    period_json,
+)
 from services.core.grouping import CALL_GROUPS, regroup, store_columns
 from services.core.sli import call_figures
 from services.store.calls import sum_buckets
@@ -21,10 +28,10 @@ async def calls(
     settings: SettingsDep,
     period: PeriodDep,
     groups: Annotated[tuple[str, ...], Depends(group_by_dep(CALL_GROUPS))],
-    queue: str | None = Query(None, description="only this queue"),
-    municipality: str | None = Query(None, description="only this municipality"),
+    queue: str | None = name_query("only this queue"),
+    municipality: str | None = name_query("only this municipality"),
 ) -> dict[str, Any]:
-    """Offered, answered, abandoned calls and their service levels (DESIGN.md definitions)."""
+    """Offered, answered, abandoned calls and their service levels (docs/definitions.md#calls)."""
     cols = store_columns(groups)
 
     def query() -> dict[tuple[Any, ...], Any]:

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 
-from services.api.deps import EngineDep, PeriodDep, SettingsDep, group_by_dep, period_json
+from services.api.deps import (
+    EngineDep,
+    PeriodDep,
+    SettingsDep,
+    group_by_dep,
+    name_query,
+    period_json,
+)
 from services.core.ticket_figures import TICKET_GROUPS, ticket_rows
 from services.store import tickets
 
@@ -20,9 +27,9 @@ async def sli_tickets(
     settings: SettingsDep,
     period: PeriodDep,
     groups: Annotated[tuple[str, ...], Depends(group_by_dep(TICKET_GROUPS))],
-    category: str | None = Query(None, description="only this category"),
+    category: str | None = name_query("only this category"),
     priority: int | None = Query(None, ge=1, le=4, description="only this priority"),
-    municipality: str | None = Query(None, description="only this municipality"),
+    municipality: str | None = name_query("only this municipality"),
 ) -> dict[str, Any]:
     """Handling time counts at the final resolution, pauses subtracted, in hours."""
     filters = {"category": category, "priority": priority, "municipality": municipality}

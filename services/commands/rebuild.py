@@ -44,6 +44,7 @@ def rebuild(
     from sqlalchemy.exc import SQLAlchemyError
 
     from services import client
+    from services.core import scrub
     from services.core.periods import STOCKHOLM
     from services.core.timeparse import parse_time
     from services.processor.replay import clear, replay, start_hour
@@ -51,6 +52,7 @@ def rebuild(
     from services.store.db import from_us, init_db, make_engine
 
     settings = Settings() if database_url is None else Settings(database_url=database_url)
+    scrub.set_enabled(settings.scrub_personal_data)  # the events are parsed again
     since = None if from_ is None else parse_time(from_, "iso", STOCKHOLM, "earlier")
     hour = start_hour(since)
     where = make_url(settings.database_url).render_as_string(hide_password=True)

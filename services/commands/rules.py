@@ -1,4 +1,5 @@
-"""`opstrack rules`: write Prometheus rule files from config/slos.yaml (or check them for drift).
+"""`opstrack rules`: write Prometheus rule files and docs/runbook.md from config/slos.yaml
+(or check them for drift).
 
 Register it in services/cli.py with:
 
@@ -16,9 +17,11 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:  # imported when the command runs, not by every `opstrack` process
-    from services.core.slo import Objective
+    from services.core.slo import Spec
 
-RULES_DIR = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules"
+REPO = Path(__file__).resolve().parents[2]
+RULES_DIR = REPO / "deploy" / "prometheus" / "rules"
+RUNBOOK = REPO / "docs" / "runbook.md"
 
 console = Console(soft_wrap=True)
 
@@ -27,6 +30,10 @@ def rules(
     out: Annotated[
         Path, typer.Option("--out", help="Where the rule files go (one per group).")
     ] = RULES_DIR,
+    runbook_path: Annotated[
+        Path,
+        typer.Option("--runbook", help="Where the runbook of the alerts goes (Markdown)."),
+    ] = RUNBOOK,
     check: Annotated[
         bool, typer.Option("--check", help="Fail if the files differ from what would be written.")
     ] = False,
@@ -38,22 +45,28 @@ def rules(
         ),
     ] = None,
 ) -> list[str]:
-    """Prometheus recording rules and burn-rate alerts for the SLOs, plus the ITSM alerts."""
+    """Prometheus rules and alerts for the service levels and ITSM, and their runbook."""
     from services.client import ClientError
-    from services.observability.rules import HEADER, note, rule_files
+    from services.observability.rule_yaml import HEADER
+    from services.observability.rules import note, rule_files, runbook
 
     if config_dir is None:
         from services.settings import get_settings
 
         config_dir = get_settings().config_dir
-    objectives = load_objectives(config_dir)
-    files = rule_files(objectives)
+    spec = load_spec_file(config_dir)
+    files = rule_files(spec)
     # Generated files no longer generated (a group renamed, say) are drift too.
     ours = {p.name for p in out.glob("*.yml") if p.read_text().startswith(HEADER)}
     stale = sorted(n for n in files if _read(out / n) != files[n]) + sorted(ours - set(files))
+    doc = runbook(spec)
+    doc_stale = _read(runbook_path) != doc
+    changed = [*stale, *([runbook_path.name] if doc_stale else [])]
     if check:
-        if stale:
-            raise ClientError(f"rule files out of date: {', '.join(stale)} (run `opstrack rules`)")
+        if changed:
+            raise ClientError(
+                f"rule files out of date: {', '.join(changed)} (run `opstrack rules`)"
+            )
     else:
         out.mkdir(parents=True, exist_ok=True)
         for name in stale:
@@ -61,26 +74,33 @@ def rules(
                 (out / name).write_text(files[name])
             else:
                 (out / name).unlink()
-    for text in filter(None, map(note, objectives)):
+        if doc_stale:
+            runbook_path.parent.mkdir(parents=True, exist_ok=True)
+            runbook_path.write_text(doc)
+    for text in filter(None, map(note, spec.objectives)):
         console.print(f"note: {text}", highlight=False)
     verb = "checked" if check else "written"
-    console.print(f"{len(files)} rule files {verb} in {out}; {len(stale)} changed", highlight=False)
-    return stale
+    console.print(
+        f"{len(files)} rule files and the runbook {verb} in {out} and {runbook_path};"
+        f" {len(changed)} changed",
+        highlight=False,
+    )
+    return changed
 
 
-def load_objectives(config_dir: Path) -> tuple[Objective, ...]:
+def load_spec_file(config_dir: Path) -> Spec:
     """slos.yaml checked against the worker's counters and the service catalog."""
     import yaml
 
     from services import config
-    from services.core.slo import load_slos
+    from services.core.slo import load_spec
     from services.observability.rules import known_counters
 
     path = config_dir / "slos.yaml"
     catalog = config.catalog(config_dir)
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return load_slos(data, known_counters(), frozenset(catalog.services))
+        return load_spec(data, known_counters(), frozenset(catalog.services))
     except FileNotFoundError:
         raise config.ConfigError(f"{path}: no such file") from None
     except (yaml.YAMLError, ValueError) as exc:

@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -86,8 +85,12 @@ def create(
 
 
 @token_app.command("list")
-def list_tokens(db: DbOpt = "sqlite:///./opstrack.db") -> None:
+def list_tokens(
+    db: DbOpt = "sqlite:///./opstrack.db",
+    wide: Annotated[bool, typer.Option("--wide", help="One line per token, however wide.")] = False,
+) -> None:
     """Every token's id, source, scopes, rate, when created and last used (never the token)."""
+    from services.render import show, tokens_table
     from services.store import tokens
     from services.store.db import init_db, make_engine
 
@@ -98,12 +101,11 @@ def list_tokens(db: DbOpt = "sqlite:///./opstrack.db") -> None:
             rows = tokens.all_tokens(conn)
     finally:
         engine.dispose()
-    table = Table()
-    table.add_column("id", no_wrap=True)  # what `token revoke` takes: never broken
-    for name in ("source", "scopes", "event sources", "rate", "created (UTC)", "last used"):
-        table.add_column(name)
-    for t in rows:
-        table.add_row(
+    if not rows:
+        out.print("no tokens (create one with `opstrack token create`)")
+        return
+    cells = [
+        [
             t.id,
             t.source,
             ",".join(t.scopes),
@@ -111,8 +113,10 @@ def list_tokens(db: DbOpt = "sqlite:///./opstrack.db") -> None:
             f"{t.rate:g}/s" if t.rate else "default",
             _when(t.created_at_us),
             _when(t.last_used_at_us) if t.last_used_at_us else "never",
-        )
-    out.print(table if rows else "no tokens (create one with `opstrack token create`)")
+        ]
+        for t in rows
+    ]
+    show(out, tokens_table(cells, out.width, wide), wide)
 
 
 @token_app.command("revoke")

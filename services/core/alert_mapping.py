@@ -86,12 +86,21 @@ class MunicipalitiesRule(_Rule):
     map: dict[str, str] = Field(default_factory=dict)  # label value → name used in opstrack
 
 
+class NoticeRule(_Rule):
+    """The public notice from annotations: <prefix>notice_sv (what does not work; without
+    it there is no notice), <prefix>notice_en, <prefix>affected_sv/_en,
+    <prefix>action_sv/_en and <prefix>expected_end (RFC 3339)."""
+
+    prefix: str = "public_"
+
+
 class AlertSpec(_Rule):
     source: str = "/monitoring/alertmanager"  # the CloudEvents source of the events
     service: ServiceRule = ServiceRule()
     severity: SeverityRule = SeverityRule()
     impact: ImpactRule = ImpactRule()
     municipalities: MunicipalitiesRule = MunicipalitiesRule()
+    notice: NoticeRule = NoticeRule()
 
 
 def load_alert_spec(data: Mapping[str, Any]) -> AlertSpec:
@@ -171,6 +180,9 @@ def _alert_events(
         "municipalities": _municipalities(labels, spec.municipalities),
         "title": (annotations.get("summary") or labels.get("alertname") or incident_id)[:300],
     }
+    notice = _notice(annotations, spec.notice)
+    if notice is not None:
+        opened["notice"] = notice
     events = [_event(spec, incident_id, "opened", starts, opened)]
     if status == "resolved":
         ends = _time(alert, "endsAt")
@@ -201,17 +213,18 @@ def _strings(alert: Mapping[str, Any], key: str) -> dict[str, str]:
     return {str(k): v for k, v in value.items()}
 
 
-def _time(alert: Mapping[str, Any], key: str) -> datetime:
+def _time(alert: Mapping[str, Any], key: str, field: str | None = None) -> datetime:
     raw = alert.get(key)
+    field = field or key
     try:
         t = datetime.fromisoformat(_NANOS.sub(r"\1", str(raw)))
     except ValueError:
-        raise _Bad(key, f"{raw!r} is not an RFC 3339 time") from None
+        raise _Bad(field, f"{raw!r} is not an RFC 3339 time") from None
     # Go's zero time (year 1) is how Alertmanager writes "not set".
     if t.tzinfo is None or t.year < FIRST_YEAR:
-        raise _Bad(key, f"{raw!r} is not set, or has no UTC offset")
+        raise _Bad(field, f"{raw!r} is not set, or has no UTC offset")
     if t.year > LAST_YEAR:  # year 9999 would overflow on its way to UTC
-        raise _Bad(key, f"{raw!r} is after {LAST_YEAR}")
+        raise _Bad(field, f"{raw!r} is after {LAST_YEAR}")
     return t
 
 
@@ -276,6 +289,31 @@ def _severity(labels: dict[str, str], impact: Impact, rule: SeverityRule) -> int
     known = ", ".join(repr(k) for k in rule.map)
     got = f"{value!r} is not mapped" if value else "is missing"
     raise _Bad(f"labels.{rule.label}", f"{got} (known: {known}); or set {rule.explicit_label}")
+
+
+def _notice(annotations: dict[str, str], rule: NoticeRule) -> dict[str, Any] | None:
+    """The notice the alert rule wrote for the public, or None: an alert's summary and
+    description are written for operators and are never made public by themselves."""
+
+    def text(lang: str) -> dict[str, str] | None:
+        got = {
+            key: annotations.get(f"{rule.prefix}{name}_{lang}", "").strip()
+            for key, name in (("what", "notice"), ("affected", "affected"), ("action", "action"))
+        }
+        return {k: v for k, v in got.items() if v} if got["what"] else None
+
+    sv = text("sv")
+    if sv is None:
+        return None
+    notice: dict[str, Any] = {"sv": sv}
+    if (en := text("en")) is not None:
+        notice["en"] = en
+    end = annotations.get(f"{rule.prefix}expected_end", "").strip()
+    if end:
+        notice["expected_end"] = _time(
+            {"end": end}, "end", f"annotations.{rule.prefix}expected_end"
+        ).isoformat()
+    return notice
 
 
 def _municipalities(labels: dict[str, str], rule: MunicipalitiesRule) -> list[str]:

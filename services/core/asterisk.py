@@ -17,17 +17,26 @@ EXITWITHKEY or EXITEMPTY; the data field that holds the wait differs per event:
     EXITWITHKEY(key|position|origposition|waittime)                  wait = data4
                 (older versions write only key|position: wait = end - enter)
 
-What follows a CONNECT (COMPLETECALLER, COMPLETEAGENT, TRANSFER, BLINDTRANSFER,
-ATTENDEDTRANSFER) changes nothing: the stay was answered. Member and system
-lines (RINGNOANSWER, AGENTLOGIN, PAUSE, QUEUESTART, …) are recognised and
-ignored on purpose; anything else is reported with its line number.
+What ends an answered call's conversation (COMPLETECALLER, COMPLETEAGENT:
+holdtime|calltime|origposition; TRANSFER, BLINDTRANSFER, ATTENDEDTRANSFER with
+holdtime|calltime|origposition as their last three fields) gives its talk time:
+a `call.completed` event, which counts no call again. Member and system lines
+(RINGNOANSWER, AGENTLOGIN, PAUSE, QUEUESTART, …) are recognised and ignored on
+purpose; anything else is reported with its line number.
 
-Each stay gives `call.queued` (at ENTERQUEUE) and one terminal event (at the
-end line, with the wait from the line's data, or end - enter when the data has
-none). Lines may arrive out of order, so the parser keeps per-stay state and
-emits what a line completes. Event ids are `asterisk:{uniqueid}:{queue}:{type}`,
-so importing the same lines again (or resuming after a crash) only produces
-duplicates that the ingest API acknowledges and does not count.
+Each stay gives `call.queued` (at ENTERQUEUE) and one terminal event (at the end
+line, with the wait from the line's data, or end - enter when the data has none),
+and an answered one `call.completed` (at its talk line). The terminal and
+completed events carry the ENTERQUEUE time as `entered_at`: the call counts in
+the hour it entered even when the end line's wait disagrees with the timestamps
+(as Asterisk-based statistics tools count it); the thresholds are judged on the
+line's own wait. Lines may arrive out of order, so the parser keeps per-stay state
+and emits an end once its ENTERQUEUE is known; an end whose ENTERQUEUE never
+comes (the log began mid-call) is emitted without `entered_at` at `flush()` (the
+end of a one-off import) or when the stay expires (a follower). Event ids are
+`asterisk:{uniqueid}:{queue}:{type}`, so importing the same lines again (or
+resuming after a crash) only produces duplicates that the ingest API acknowledges
+and does not count.
 
 Known limit: a call that enters the *same* queue twice (say, the dialplan sends
 it back after a timeout) has one id per event type there, so a second stay
@@ -43,8 +52,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from services.core.asterisk_log import ENDS, ENTER, IGNORED, NO_ID, event_name, number
-from services.core.asterisk_stays import End, Stay, StayKey, dump_stays, load_stays
+from services.core.asterisk_log import ENDS, ENTER, IGNORED, NO_ID, TALKS, event_name, number
+from services.core.asterisk_stays import End, Stay, StayKey, Talk, dump_stays, load_stays
 from services.core.events import EventError, parse_event
 
 SOURCE = "asterisk/queue_log"
@@ -124,7 +133,7 @@ class QueueLogParser:
         if event in IGNORED:
             self.ignored += 1
             return []
-        if event != ENTER and event not in ENDS:
+        if event != ENTER and event not in ENDS and event not in TALKS:
             return self._problem(line_no, f"unknown event {event_name(fields[4])}")
         uniqueid, queue = fields[1].strip(), fields[2].strip()
         if uniqueid in NO_ID or queue in NO_ID:
@@ -134,9 +143,18 @@ class QueueLogParser:
         data = fields[5:]
         if event == ENTER:
             out = self._enter(line_no, uniqueid, queue, epoch)
+        elif event in TALKS:
+            out = self._talk(line_no, uniqueid, queue, epoch, event, data)
         else:
             out = self._end(line_no, uniqueid, queue, epoch, event, data)
-        self._expire(epoch)
+        out.extend(self._expire(epoch))
+        return out
+
+    def flush(self) -> list[dict[str, Any]]:
+        """At the end of a one-off import: emit the ends whose ENTERQUEUE never came."""
+        out: list[dict[str, Any]] = []
+        for key, stay in list(self._stays.items()):
+            out.extend(self._settle(key, stay, final=True))
         return out
 
     def feed_all(self, lines: Iterable[str], first_line: int = 1) -> list[dict[str, Any]]:
@@ -148,6 +166,11 @@ class QueueLogParser:
     def _enter(self, line_no: int, uniqueid: str, queue: str, epoch: float) -> list[dict[str, Any]]:
         key = (uniqueid, queue)
         stay = self._stays.get(key)
+        if stay is not None and stay.entered is not None and stay.counted:
+            # Its stay has ended (an answered one only awaited its talk line): the call
+            # entered the queue again, a stay of its own.
+            del self._stays[key]
+            stay = None
         if stay is not None and stay.entered is not None:
             return self._problem(
                 line_no, f"call {uniqueid} entered queue {queue} twice in one stay; ignored"
@@ -159,12 +182,7 @@ class QueueLogParser:
             stay = self._stays[key] = Stay(touched=epoch)
         stay.entered = epoch
         stay.touched = max(stay.touched, epoch)
-        out = [queued]
-        if stay.end is not None and not stay.counted:
-            out.extend(self._close(key, stay, stay.end))
-        elif stay.end is not None:
-            del self._stays[key]  # both ends seen: nothing more can come of it
-        return out
+        return [queued, *self._settle(key, stay)]
 
     def _end(
         self, line_no: int, uniqueid: str, queue: str, epoch: float, event: str, data: list[str]
@@ -194,10 +212,85 @@ class QueueLogParser:
             stay = self._stays[key] = Stay(touched=epoch)
         stay.end = End(event=event, at=epoch, wait=wait, line=line_no)
         stay.touched = max(stay.touched, epoch)
-        return self._close(key, stay, stay.end)
+        return self._settle(key, stay)
+
+    def _talk(
+        self, line_no: int, uniqueid: str, queue: str, epoch: float, event: str, data: list[str]
+    ) -> list[dict[str, Any]]:
+        kind = TALKS[event]
+        values: list[float | None] = []
+        for index in (kind.hold_field, kind.talk_field):
+            if not -len(data) <= index < len(data) or not data[index].strip():
+                values.append(None)
+                continue
+            value = number(data[index].strip())
+            if value is None or value > MAX_WAIT_SECONDS:
+                return self._problem(
+                    line_no, f"{event}: the hold or talk time is not a number of seconds"
+                )
+            values.append(value)
+        hold, talk = values
+        if talk is None:
+            return self._problem(line_no, f"{event}: no talk time (calltime)")
+        key = (uniqueid, queue)
+        stay = self._stays.get(key)
+        if stay is not None and stay.talk is not None:
+            return self._problem(
+                line_no,
+                f"{event} of call {uniqueid} in queue {queue} repeats the end of its "
+                f"conversation on line {stay.talk.line}; ignored",
+            )
+        if stay is None:
+            stay = self._stays[key] = Stay(touched=epoch)
+        stay.talk = Talk(at=epoch, wait=hold, talk=talk, line=line_no)
+        stay.touched = max(stay.touched, epoch)
+        return self._settle(key, stay)
+
+    def _settle(self, key: StayKey, stay: Stay, final: bool = False) -> list[dict[str, Any]]:
+        """Emit what the stay's lines complete; forget it once nothing more can come.
+
+        An end or a talk line waits for its ENTERQUEUE (its entry time), unless
+        `final`: then it is emitted without one, if its wait is known.
+        """
+        out: list[dict[str, Any]] = []
+        ready = stay.entered is not None or final
+        if stay.end is not None and not stay.counted and ready:
+            out.extend(self._close(key, stay, stay.end))
+            if key not in self._stays:
+                return out  # the end was refused
+        if stay.talk is not None and not stay.talk_counted and ready:
+            out.extend(self._completed(key, stay, stay.talk))
+        answered = stay.end is not None and ENDS[stay.end.event].type == "call.answered"
+        done = stay.counted and (not answered or stay.talk_counted)
+        if done and (stay.entered is not None or final):
+            del self._stays[key]
+        return out
+
+    def _completed(self, key: StayKey, stay: Stay, talk: Talk) -> list[dict[str, Any]]:
+        wait = talk.wait
+        if wait is None and stay.end is not None:
+            wait = stay.end.wait
+        if wait is None and stay.end is not None and stay.entered is not None:
+            wait = max(0.0, stay.end.at - stay.entered)
+        if wait is None:
+            stay.talk_counted = True  # nothing to count it by; not asked again
+            return self._problem(talk.line, f"call {key[0]} in queue {key[1]}: no hold time")
+        event = self._event(
+            "call.completed",
+            key[0],
+            key[1],
+            talk.at,
+            talk.line,
+            wait,
+            None,
+            stay.entered,
+            talk.talk,
+        )
+        stay.talk_counted = True
+        return [] if event is None else [event]
 
     def _close(self, key: StayKey, stay: Stay, end: End) -> list[dict[str, Any]]:
-        """Emit the terminal event if its wait is known; forget the stay once it is whole."""
+        """Emit the terminal event if its wait is known (the stay is dropped if refused)."""
         wait = end.wait
         if wait is None and stay.entered is not None:
             wait = end.at - stay.entered
@@ -214,13 +307,13 @@ class QueueLogParser:
         if wait is None:
             return []  # an end without a wait: it needs its ENTERQUEUE
         kind = ENDS[end.event]
-        event = self._event(kind.type, key[0], key[1], end.at, end.line, wait, kind.reason)
+        event = self._event(
+            kind.type, key[0], key[1], end.at, end.line, wait, kind.reason, stay.entered
+        )
         if event is None:
             del self._stays[key]
             return []
         stay.counted = True
-        if stay.entered is not None:
-            del self._stays[key]
         return [event]
 
     def _event(
@@ -232,6 +325,8 @@ class QueueLogParser:
         line_no: int,
         wait: float | None = None,
         reason: str | None = None,
+        entered: float | None = None,
+        talk: float | None = None,
     ) -> dict[str, Any] | None:
         municipality = self.queues.get(queue)
         if municipality is None:
@@ -242,6 +337,10 @@ class QueueLogParser:
             data["wait_seconds"] = wait
         if reason is not None:
             data["reason"] = reason
+        if talk is not None:
+            data["talk_seconds"] = talk
+        if entered is not None:
+            data["entered_at"] = _iso(entered)
         event = {
             "specversion": "1.0",
             "id": f"asterisk:{uniqueid}:{queue}:{type_}",
@@ -263,17 +362,24 @@ class QueueLogParser:
         self.problems.append((line_no, reason))
         return []
 
-    def _expire(self, epoch: float) -> None:
+    def _expire(self, epoch: float) -> list[dict[str, Any]]:
+        """Settle the stays untouched for long: what they know is emitted, then forgotten."""
         if self._newest is None or epoch > self._newest:
             self._newest = epoch
         newest = self._newest
         if self._swept is not None and newest - self._swept < 3600:
-            return  # sweep once per hour of log time
+            return []  # sweep once per hour of log time
         self._swept = newest
         horizon = newest - EXPIRE_AFTER_SECONDS
+        out: list[dict[str, Any]] = []
         for key in [k for k, s in self._stays.items() if s.touched < horizon]:
-            del self._stays[key]
-            self.expired += 1
+            stay = self._stays[key]
+            out.extend(self._settle(key, stay, final=True))
+            if key in self._stays:
+                del self._stays[key]
+                if not stay.counted:  # its end was lost (an answered call's talk line is not)
+                    self.expired += 1
+        return out
 
     # -- reading the state -------------------------------------------------
 

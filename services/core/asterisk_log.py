@@ -30,16 +30,30 @@ ENDS: Mapping[str, EndKind] = {
 }
 ENTER = "ENTERQUEUE"
 
-# Recognised and ignored on purpose: lines after an answer, ring attempts,
-# members and agents, and the queue system itself.
+
+@dataclass(frozen=True, slots=True)
+class TalkKind:
+    hold_field: int  # index into the data fields (negative: from the end)
+    talk_field: int
+
+
+# The lines that end an answered call's conversation, with its hold and talk time
+# (docs.asterisk.org, Queue-Logs): COMPLETECALLER/COMPLETEAGENT(holdtime|calltime|
+# origposition), TRANSFER/BLINDTRANSFER(extension|context|holdtime|calltime|
+# origposition), ATTENDEDTRANSFER(method|method data…|holdtime|calltime|origposition),
+# whose method data is one field (BRIDGE, APP) or two (LINK): counted from the end.
+TALKS: Mapping[str, TalkKind] = {
+    "COMPLETECALLER": TalkKind(0, 1),
+    "COMPLETEAGENT": TalkKind(0, 1),
+    "TRANSFER": TalkKind(2, 3),
+    "BLINDTRANSFER": TalkKind(2, 3),
+    "ATTENDEDTRANSFER": TalkKind(-3, -2),
+}
+
+# Recognised and ignored on purpose: ring attempts, members and agents, and the
+# queue system itself.
 IGNORED: frozenset[str] = frozenset(
     {
-        # after CONNECT: the stay was already answered
-        "COMPLETECALLER",
-        "COMPLETEAGENT",
-        "TRANSFER",
-        "BLINDTRANSFER",
-        "ATTENDEDTRANSFER",
         # ring attempts inside a stay; the stay's end comes on its own line
         "RINGNOANSWER",
         "RINGCANCELED",

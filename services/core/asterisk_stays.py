@@ -26,11 +26,21 @@ class End:
 
 
 @dataclass(slots=True)
+class Talk:
+    at: float  # epoch of the COMPLETE…/…TRANSFER line
+    wait: float | None  # its holdtime; None when the line has none
+    talk: float  # its calltime
+    line: int
+
+
+@dataclass(slots=True)
 class Stay:
     touched: float  # the latest epoch among its lines (for expiry)
     entered: float | None = None  # epoch of ENTERQUEUE
     end: End | None = None
     counted: bool = False  # its terminal event was emitted
+    talk: Talk | None = None  # an answered call's conversation, once it ended
+    talk_counted: bool = False  # its call.completed was emitted
 
 
 def _restored(value: Any) -> float:
@@ -59,6 +69,15 @@ def dump_stays(newest: float | None, stays: Mapping[StayKey, Stay]) -> dict[str,
                     "wait": s.end.wait,
                     "line": s.end.line,
                 },
+                "talk": None
+                if s.talk is None
+                else {
+                    "at": s.talk.at,
+                    "wait": s.talk.wait,
+                    "talk": s.talk.talk,
+                    "line": s.talk.line,
+                },
+                "talk_counted": s.talk_counted,
             }
             for (uid, queue), s in stays.items()
         ],
@@ -75,6 +94,7 @@ def load_stays(snapshot: Mapping[str, Any]) -> tuple[float | None, dict[StayKey,
         restored_newest = None if newest is None else _restored(newest)
         for s in snapshot["stays"]:
             end = s["end"]
+            talk = s.get("talk")  # absent from snapshots written before talk times
             stay = Stay(
                 touched=_restored(s["touched"]),
                 entered=None if s["entered"] is None else _restored(s["entered"]),
@@ -87,6 +107,15 @@ def load_stays(snapshot: Mapping[str, Any]) -> tuple[float | None, dict[StayKey,
                     wait=None if end["wait"] is None else _restored(end["wait"]),
                     line=int(end["line"]),
                 ),
+                talk=None
+                if talk is None
+                else Talk(
+                    at=_restored(talk["at"]),
+                    wait=None if talk["wait"] is None else _restored(talk["wait"]),
+                    talk=_restored(talk["talk"]),
+                    line=int(talk["line"]),
+                ),
+                talk_counted=s.get("talk_counted") is True,
             )
             if stay.end is not None and stay.end.event not in ENDS:
                 raise ValueError(f"unknown end event {stay.end.event!r}")

@@ -1,7 +1,7 @@
 """The business-hours calendar: when the servicedesk is open, and how much open time lies
 between two instants.
 
-DESIGN.md, "SLI definitions": Mon-Fri 08-17 Europe/Stockholm, closed on Swedish public
+docs/definitions.md#business-calendar: Mon-Fri 08-17 Europe/Stockholm, closed on Swedish public
 holidays and the de facto ones (midsummer, Christmas and New Year's eve), i.e. the
 `holidays` package's `public` + `de_facto` categories.
 """

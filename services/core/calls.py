@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from services.core.events import CallAbandoned, CallAnswered, CallEvent, CallExited
+from services.core.events import CallAbandoned, CallAnswered, CallCompleted, CallEvent, CallExited
 
 HOUR = 3600
 
@@ -31,7 +31,12 @@ class CallBucket:
 
     Wait sums are kept in whole milliseconds so that adding buckets is exact
     (float sums would depend on the order of addition); thresholds are judged
-    on the exact wait, as DESIGN.md defines them.
+    on the exact wait, as docs/definitions.md#offered-and-answered defines them.
+
+    talked/talk_ms: answered calls whose talk time is known (call.completed) and
+    the sum of those talk times; average handle time = talk_ms / talked.
+    abandoned_within: abandoned calls (short ones included, as Asterisk counts
+    them for SL2) that hung up within each threshold.
     """
 
     offered: int = 0
@@ -42,6 +47,9 @@ class CallBucket:
     answered_within: dict[int, int] = field(default_factory=dict)
     wait_answered_ms: int = 0
     wait_offered_ms: int = 0
+    talked: int = 0
+    talk_ms: int = 0
+    abandoned_within: dict[int, int] = field(default_factory=dict)
 
     def add(self, other: CallBucket) -> None:
         self.offered += other.offered
@@ -53,6 +61,10 @@ class CallBucket:
             self.answered_within[t] = self.answered_within.get(t, 0) + n
         self.wait_answered_ms += other.wait_answered_ms
         self.wait_offered_ms += other.wait_offered_ms
+        self.talked += other.talked
+        self.talk_ms += other.talk_ms
+        for t, n in other.abandoned_within.items():
+            self.abandoned_within[t] = self.abandoned_within.get(t, 0) + n
 
     def merge(self, other: CallBucket) -> CallBucket:
         out = CallBucket()
@@ -69,17 +81,28 @@ def total(buckets: Iterable[CallBucket]) -> CallBucket:
 
 
 def fold_call(event: CallEvent, rules: CallRules) -> tuple[BucketKey, CallBucket] | None:
-    """The bucket delta of one call event; None for events that end no queue stay."""
-    if not isinstance(event, CallAnswered | CallAbandoned | CallExited):
+    """The bucket delta of one call event; None for events that change no bucket.
+
+    The bucket is the hour the call entered the queue: `entered_at` where the
+    source logged it (Asterisk's ENTERQUEUE), else the event's time minus the wait
+    (and, for call.completed, minus the talk time).
+    """
+    if not isinstance(event, CallAnswered | CallAbandoned | CallExited | CallCompleted):
         return None
     wait = event.data.wait_seconds
     wait_ms = round(wait * 1000)
-    entered = event.time.timestamp() - wait_ms / 1000
+    talk_ms = round(event.data.talk_seconds * 1000) if isinstance(event, CallCompleted) else 0
+    if event.data.entered_at is not None:
+        entered = event.data.entered_at.timestamp()
+    else:
+        entered = event.time.timestamp() - (wait_ms + talk_ms) / 1000
     key = BucketKey(
         hour=int(entered // HOUR) * HOUR,
         queue=event.data.queue,
         municipality=event.data.municipality,
     )
+    if isinstance(event, CallCompleted):
+        return key, CallBucket(talked=1, talk_ms=talk_ms)
     delta = CallBucket(offered=1, wait_offered_ms=wait_ms)
     if isinstance(event, CallAnswered):
         delta.answered = 1
@@ -89,6 +112,8 @@ def fold_call(event: CallEvent, rules: CallRules) -> tuple[BucketKey, CallBucket
     elif isinstance(event, CallAbandoned):
         delta.abandoned = 1
         delta.short_abandoned = int(wait < rules.short_abandon_seconds)
+        for t in rules.thresholds:
+            delta.abandoned_within[t] = int(wait <= t)
     else:
         delta.exited = 1
     return key, delta

@@ -10,7 +10,7 @@ import difflib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from services.core.contracts.envelope import Name
 
@@ -23,6 +23,15 @@ class CatalogError(ValueError):
     """The catalog is not usable; the one-line message names the service or field at fault."""
 
 
+class PublicName(BaseModel):
+    """What residents call the service, on the public status page."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sv: Name
+    en: Name | None = None  # the Swedish name is shown in English too if there is none
+
+
 class Service(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -31,6 +40,23 @@ class Service(BaseModel):
     owner: Name = Field(description="a role or team, never a person's name")
     municipalities: list[Name]
     depends_on: list[ServiceId] = Field(default_factory=list)
+    public_name: PublicName | None = None
+    e_service: bool = Field(False, description="a citizen-facing e-service: on the status page")
+
+    @model_validator(mode="after")
+    def _e_service_named(self) -> Service:
+        # The internal name may say more than residents should read; it is never shown.
+        if self.e_service and self.public_name is None:
+            raise ValueError(
+                f"service '{self.id}' is an e-service (e_service: true): it needs a public_name"
+            )
+        return self
+
+    def public(self, lang: str) -> str:
+        """The public name in `lang` ("sv" or "en"); the internal name if it has none."""
+        if self.public_name is None:
+            return self.name
+        return (self.public_name.en if lang == "en" else None) or self.public_name.sv
 
 
 class Catalog(BaseModel):
@@ -54,6 +80,14 @@ class Catalog(BaseModel):
             for dep in s.depends_on:
                 users.setdefault(dep, []).append(s.id)
         return _reach(service_id, lambda s: users.get(s, []))
+
+    def e_services(self) -> list[Service]:
+        """The citizen-facing e-services, in catalog order."""
+        return [s for s in self.services.values() if s.e_service]
+
+    def municipalities(self) -> list[str]:
+        """Every municipality any service serves, sorted."""
+        return sorted({m for s in self.services.values() for m in s.municipalities})
 
     def _direct(self, service_id: str) -> list[str]:
         service = self.services.get(service_id)
@@ -137,7 +171,9 @@ def _schema_message(exc: ValidationError, data: object) -> str:
     for err in exc.errors(include_url=False):
         loc = err["loc"]
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-        parts.append(f"{path or '(file)'}{_which(loc, data)}: {err['msg']}")
+        parts.append(
+            f"{path or '(file)'}{_which(loc, data)}: {err['msg'].removeprefix('Value error, ')}"
+        )
     return "; ".join(parts)
 
 

@@ -1,6 +1,6 @@
 """Changes and change freezes: state from events, freeze violations and the change figures.
 
-DESIGN.md, "SLI definitions": a `change.implemented` inside an active freeze whose
+docs/definitions.md#freeze-violations: a `change.implemented` inside an active freeze whose
 scope covers its service is a violation unless it is an emergency with an approver.
 All times in the state are UTC.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
 
+from services.core.contracts.notice import Notice
 from services.core.events import ChangeImplemented, ChangeScheduled, FreezeDeclared, FreezeLifted
 from services.core.incidents import IncidentState, in_order, utc
 
@@ -29,12 +30,15 @@ class ChangeState:
     planned_start: datetime | None  # None if it was implemented without being scheduled
     planned_end: datetime | None
     title: str | None
+    notice: Notice | None = None  # the public notice of the latest schedule
+    notice_at: datetime | None = None  # the time of that schedule
 
 
 def change_state(events: Iterable[ChangeScheduled | ChangeImplemented]) -> ChangeState:
     """The state of one change, a function of the set of its events.
 
-    The plan (times, title) is the latest schedule. A change is carried out once: the
+    The plan (times, title) is the latest schedule; the public notice is that of the
+    latest schedule that carries one. A change is carried out once: the
     earliest `change.implemented` gives its time, service, emergency flag and approver,
     so an approval cannot be added after the fact by sending the event again.
     """
@@ -43,6 +47,7 @@ def change_state(events: Iterable[ChangeScheduled | ChangeImplemented]) -> Chang
     plans = [e for e in ordered if isinstance(e, ChangeScheduled)]
     done = next((e for e in ordered if isinstance(e, ChangeImplemented)), None)
     plan = plans[-1] if plans else None
+    noticed = [e for e in plans if e.data.notice is not None]
     return ChangeState(
         change_id=ordered[0].data.change_id,
         service=done.data.service if done else ordered[-1].data.service,
@@ -52,6 +57,8 @@ def change_state(events: Iterable[ChangeScheduled | ChangeImplemented]) -> Chang
         planned_start=utc(plan.data.planned_start) if plan else None,
         planned_end=utc(plan.data.planned_end) if plan else None,
         title=plan.data.title if plan else None,
+        notice=noticed[-1].data.notice if noticed else None,
+        notice_at=utc(noticed[-1].time) if noticed else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Read-API rows for incidents and changes: DESIGN.md's figures per group."""
+"""Read-API rows for incidents and changes: the figures of docs/definitions.md per group."""
 
 from __future__ import annotations
 
@@ -36,14 +36,20 @@ def incident_rows(
     now: datetime,
     group_by: tuple[str, ...] = (),
     service: str | None = None,
+    municipality: str | None = None,
 ) -> list[dict[str, Any]]:
     """Opened, resolved, MTTA, MTTR per group; downtime and availability per service.
+
+    With a municipality, only the incidents that touched it count (one naming no
+    municipality touches them all): an outage in Laxå is not downtime in Askersund.
 
     Downtime belongs to a service, so it is shown on rows that name one (grouped
     by service, or filtered to one) and is null elsewhere. An outage of a
     dependency counts for the service too; `inherited_downtime_minutes` and
     `downtime_via` say how much of it came from where.
     """
+    if municipality is not None:
+        incidents = [i for i in incidents if i.affects(municipality)]
     # Every incident counts for downtime: a dependency's outage is the service's too.
     downtime = service_downtime(incidents, catalog, start, end, now)
     mine = [i for i in incidents if service is None or i.service == service]

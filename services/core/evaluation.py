@@ -1,6 +1,6 @@
 """Judging the goal table: nuvärde, prognos and status of each indicator, and the roll-up.
 
-Rules (DESIGN.md, "Goals (MER)"):
+Rules (docs/definitions.md#goals-mer):
 
 - An indicator's observations are those inside the period; the caller filters them.
 - Current value (nuvärde): the value of the latest observation by `as_of` (of several

@@ -35,7 +35,7 @@ Sli = Literal[
 FILTERS: dict[str, frozenset[str]] = {
     "calls": frozenset({"queue", "municipality"}),
     "tickets": frozenset({"category", "priority", "municipality"}),
-    "incidents": frozenset({"service"}),
+    "incidents": frozenset({"service", "municipality"}),  # incidents that touched it
     "changes": frozenset({"service"}),
 }
 _NUMBER_FILTERS = frozenset({"priority"})  # priorities are 1-4 in events; the rest are names

@@ -1,6 +1,6 @@
 """Incidents: state from events, downtime and availability per service, MTTA and MTTR.
 
-Follows DESIGN.md, "SLI definitions": downtime of a service is the union of its
+Follows docs/definitions.md#downtime-union: downtime of a service is the union of its
 outage intervals clipped to the period (an outage of a dependency counts too),
 availability = 1 - downtime / period length, MTTA = acknowledged - opened,
 MTTR = resolved - opened. All times in the state are UTC.
@@ -16,6 +16,7 @@ from typing import TypedDict, TypeVar
 from services.core.catalog import Catalog
 from services.core.contracts.envelope import Envelope
 from services.core.contracts.incidents import Impact
+from services.core.contracts.notice import Notice
 from services.core.events import (
     IncidentAcknowledged,
     IncidentEvent,
@@ -71,6 +72,12 @@ class IncidentState:
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     outages: tuple[Interval, ...]
+    notice: Notice | None = None  # the public notice: the latest one sent
+    notice_at: datetime | None = None  # the time of the event that sent it
+
+    def affects(self, municipality: str) -> bool:
+        """Whether it touches the municipality; one that names none touches every user."""
+        return not self.municipalities or municipality in self.municipalities
 
 
 def incident_state(events: Iterable[IncidentEvent]) -> IncidentState:
@@ -79,7 +86,8 @@ def incident_state(events: Iterable[IncidentEvent]) -> IncidentState:
     opened_at is the earliest opening, acknowledged_at the earliest acknowledgement,
     resolved_at the latest resolution (an earlier one was premature). Severity,
     impact and service are the latest by time among openings and updates; title,
-    municipalities and planned work come from the latest opening.
+    municipalities and planned work come from the latest opening; the public notice
+    is the latest by time among openings and updates that carry one.
     """
     ordered = in_order(events, _RANK)
     if not ordered:
@@ -95,6 +103,7 @@ def incident_state(events: Iterable[IncidentEvent]) -> IncidentState:
         (e.data.severity for e in reversed(revisions) if e.data.severity is not None), None
     )
     impacts = [(utc(e.time), e.data.impact) for e in revisions if e.data.impact is not None]
+    noticed = [e for e in revisions if e.data.notice is not None]
     first = opened[0] if opened else None
     latest = opened[-1] if opened else None
     opened_at = utc(first.time) if first else None
@@ -111,6 +120,8 @@ def incident_state(events: Iterable[IncidentEvent]) -> IncidentState:
         acknowledged_at=acks[0] if acks else None,
         resolved_at=resolved_at,
         outages=_outages(impacts, opened_at, resolved_at),
+        notice=noticed[-1].data.notice if noticed else None,
+        notice_at=utc(noticed[-1].time) if noticed else None,
     )
 
 

@@ -1,6 +1,6 @@
 """The SLA clock of open tickets: how far each is into its priority's target.
 
-DESIGN.md: tickets still open past a target raise a breach warning at 75 % and a breach
+docs/definitions.md#sla-clocks: tickets still open past a target raise a breach warning at 75 % and a breach
 at 100 % of it. The clock runs from creation and stops while the ticket is paused; it
 runs on calendar time or, with a business calendar, on opening hours only.
 """

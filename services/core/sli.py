@@ -1,4 +1,4 @@
-"""Service-level indicators computed from buckets, exactly as DESIGN.md defines them.
+"""Service-level indicators computed from buckets, exactly as docs/definitions.md defines them.
 
 A figure with nothing to measure is None (null in JSON), never 0.
 """
@@ -31,4 +31,30 @@ def call_figures(b: CallBucket, thresholds: tuple[int, ...]) -> dict[str, Any]:
         "abandon_rate": _ratio(b.abandoned - b.short_abandoned, considered),
         "asa_seconds": _ratio(b.wait_answered_ms / 1000, b.answered),
         "avg_wait_seconds": _ratio(b.wait_offered_ms / 1000, b.offered),
+        # Talk time of the answered calls whose source reported it (call.completed);
+        # the queue_log has no wrap-up time, so this handle time is talk time only.
+        "talked": b.talked,
+        "aht_seconds": _ratio(b.talk_ms / 1000, b.talked),
+        **asterisk_service_levels(b, thresholds),
+    }
+
+
+def asterisk_service_levels(b: CallBucket, thresholds: tuple[int, ...]) -> dict[str, Any]:
+    """Asterisk's own two service levels (queues.conf `servicelevel`, app_queue.c).
+
+    SL  = answered within T / answered (abandons are out of it);
+    SL2 = (answered within T + abandoned within T) / (answered + abandoned): an
+          abandon within T counts as served in time, a later one as missed.
+    Short abandons are in both, as Asterisk counts them; exits (timeout, key,
+    empty) are in neither. opstrack's own `service_level` is answered within T /
+    (offered - short abandons): every call that waited counts against it.
+    """
+    within = {t: b.answered_within.get(t, 0) for t in thresholds}
+    ab_within = {t: b.abandoned_within.get(t, 0) for t in thresholds}
+    return {
+        "abandoned_within": {str(t): n for t, n in ab_within.items()},
+        "asterisk_sl": {str(t): _ratio(within[t], b.answered) for t in thresholds},
+        "asterisk_sl2": {
+            str(t): _ratio(within[t] + ab_within[t], b.answered + b.abandoned) for t in thresholds
+        },
     }

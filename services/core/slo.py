@@ -1,12 +1,17 @@
-"""Service-level objectives (config/slos.yaml) and the burn rates that alert on them.
+"""Service-level objectives and targets (config/slos.yaml), and the burn rates of the objectives.
 
 An objective says what share of events must be good over a rolling window, e.g.
-70 % of calls answered within 20 s over 28 days. Its SLI is two sums of counters,
+95 % of calls not abandoned over 28 days. Its SLI is two sums of counters,
 good and total; the error ratio is (total - good) / total and the error budget
 is 1 - objective. Alerting follows the SRE workbook's multi-window, multi-burn-rate
 table as slok/sloth does: each condition allows spending a share of the whole
 window's budget within its long window, so its burn-rate factor scales with the
-window (14.4 over 1h for 30 days is 13.44 for 28).
+window (14.4 over 1h for 30 days is 13.44 for 28). That only works for objectives
+near 100 %: at 70 % the budget can burn at most 3.3 times too fast.
+
+A service level (`service_levels`) is a target like "at least 70 % of calls answered
+within 20 s", judged directly against the target: over a short window, today so
+far and the goal periods so far, each with a minimum number of counted calls.
 """
 
 from __future__ import annotations
@@ -83,6 +88,7 @@ class Objective:
     by: tuple[str, ...]
     good: tuple[Term, ...]
     total: tuple[Term, ...]
+    runbook: str  # one line: what the ops person does when its alert fires
 
     @property
     def budget(self) -> Fraction:
@@ -115,23 +121,129 @@ class _Objective(BaseModel):
     window: str | None = None
     by: list[str] = Field(default_factory=list)
     sli: _Sli
+    runbook: str = Field(min_length=1, max_length=300, pattern=r"^[^\n]+$")
+
+
+class _Fast(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    window: str = "30m"
+    below: float = Field(0.6, gt=0, lt=1)
+    min_calls: int = Field(10, ge=1)
+    severity: Literal["page", "ticket"] = "ticket"
+
+
+class _Today(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_calls: int = Field(100, ge=1)
+    severity: Literal["page", "ticket"] = "ticket"
+
+
+Period = Literal["month", "tertial", "year"]  # goal periods of the worker's period gauges
+
+
+def _periods(*default: Period) -> list[Period]:
+    return list(default)
+
+
+class _Goal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    periods: list[Period] = Field(
+        default_factory=lambda: _periods("month", "tertial"), min_length=1
+    )
+    min_calls: int = Field(500, ge=1)
+
+
+class _ServiceLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Slug
+    service: Slug
+    group: Slug
+    description: str = Field(min_length=1, max_length=200)
+    target: float = Field(gt=0, lt=1)
+    by: list[str] = Field(default_factory=list)
+    sli: _Sli
+    fast: _Fast = Field(default_factory=_Fast)
+    today: _Today = Field(default_factory=_Today)
+    goal: _Goal = Field(default_factory=_Goal)
+
+
+class _HandlingTime(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    target_hours: float = Field(gt=0)
+    min_resolved: int = Field(ge=1)
+    periods: list[Period] = Field(default_factory=lambda: _periods("month"), min_length=1)
 
 
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    runbook_url: str = Field(pattern=r"^https?://\S+$")
     window: str = "28d"
-    objectives: list[_Objective] = Field(min_length=1)
+    objectives: list[_Objective] = Field(default_factory=list)
+    service_levels: list[_ServiceLevel] = Field(default_factory=list)
+    handling_time: _HandlingTime | None = None
 
 
 Counters = Mapping[str, frozenset[str]]  # counter name -> its label names
 
 
-def load_slos(
+@dataclass(frozen=True)
+class ServiceLevel:
+    """A target "at least `target` of the counted calls good", e.g. 70 % within 20 s.
+
+    Judged three ways: over the last `fast_window` of counters (against `fast_below`),
+    today so far and each goal period so far (the worker's store-derived period
+    gauges, against the target); each only with enough counted calls (`*_min_calls`)
+    to mean something.
+    """
+
+    name: str
+    service: str
+    group: str
+    description: str
+    target: Fraction  # exact: a service level exactly at the target meets it
+    by: tuple[str, ...]
+    good: tuple[Term, ...]
+    total: tuple[Term, ...]
+    fast_window: str
+    fast_below: Fraction  # at most the target: an hour's figure is noisy at 40-60 calls
+    fast_min_calls: int
+    fast_severity: Literal["page", "ticket"]
+    today_min_calls: int
+    today_severity: Literal["page", "ticket"]
+    goal_periods: tuple[str, ...]
+    goal_min_calls: int
+
+
+@dataclass(frozen=True)
+class HandlingTime:
+    """The board goal "mean handling time at most `target_hours`", per goal period so far."""
+
+    target_hours: Fraction
+    min_resolved: int
+    periods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything config/slos.yaml says: what the generated alerts are made of."""
+
+    runbook_url: str  # docs/runbook.md as published; each alert links base + '#' + anchor
+    objectives: tuple[Objective, ...]
+    service_levels: tuple[ServiceLevel, ...] = ()
+    handling_time: HandlingTime | None = None
+
+
+def period_gauge(metric: str) -> str:
+    """The worker's store-derived gauge of a counter: opstrack_calls_x_total -> opstrack_period_calls_x."""
+    return "opstrack_period_" + metric.removeprefix("opstrack_").removesuffix("_total")
+
+
+def load_spec(
     data: Mapping[str, Any],
     counters: Counters | None = None,
     services: frozenset[str] | None = None,
-) -> tuple[Objective, ...]:
-    """The objectives of parsed YAML, or SloError.
+) -> Spec:
+    """The spec of parsed YAML, or SloError naming the place (`service_levels[0].target`).
 
     With `counters` every metric must be one of them and have the labels used; with
     `services` every service must be one of them.
@@ -141,38 +253,89 @@ def load_slos(
     except ValidationError as exc:
         raise SloError(_schema_message(exc)) from None
     _window("window", spec.window)
+    if not spec.objectives and not spec.service_levels:
+        raise SloError("(file): no objectives and no service_levels: nothing to alert on")
     seen: set[str] = set()
+
+    def common(at: str, name: str, service: str) -> None:
+        if name in seen:
+            raise SloError(f"{at}.name: duplicate objective name {name!r}")
+        seen.add(name)
+        if services is not None and service not in services:
+            raise SloError(f"{at}.service: unknown service {service!r}{_hint(service, services)}")
+
     out = []
     for i, o in enumerate(spec.objectives):
         at = f"objectives[{i}]"
-        if o.name in seen:
-            raise SloError(f"{at}.name: duplicate objective name {o.name!r}")
-        seen.add(o.name)
-        if services is not None and o.service not in services:
-            raise SloError(
-                f"{at}.service: unknown service {o.service!r}{_hint(o.service, services)}"
-            )
+        common(at, o.name, o.service)
         good = _terms(f"{at}.sli.good", o.sli.good, counters)
         total = _terms(f"{at}.sli.total", o.sli.total, counters)
         _check_by(at, o.by, (*good, *total), counters)
         window = o.window or spec.window
         _window(f"{at}.window", window)
-        # repr() gives back the decimal the user wrote, so Fraction keeps it exact.
-        objective = Fraction(repr(o.objective))
         out.append(
             Objective(
                 o.name,
                 o.service,
                 o.group,
                 o.description,
-                objective,
+                _exact(o.objective),
                 window,
                 tuple(o.by),
                 good,
                 total,
+                o.runbook,
             )
         )
-    return tuple(out)
+    levels = []
+    for i, sl in enumerate(spec.service_levels):
+        at = f"service_levels[{i}]"
+        common(at, sl.name, sl.service)
+        good = _terms(f"{at}.sli.good", sl.sli.good, counters)
+        total = _terms(f"{at}.sli.total", sl.sli.total, counters)
+        _check_by(at, sl.by, (*good, *total), counters)
+        try:
+            fast = seconds(sl.fast.window)
+        except ValueError as exc:
+            raise SloError(f"{at}.fast.window: {exc}") from None
+        if not seconds("10m") <= fast <= seconds("6h"):
+            raise SloError(f"{at}.fast.window: {sl.fast.window!r}: need 10m to 6h")
+        if sl.fast.below > sl.target:
+            raise SloError(f"{at}.fast.below: {sl.fast.below} is above the target {sl.target}")
+        if len(set(sl.goal.periods)) != len(sl.goal.periods):
+            raise SloError(f"{at}.goal.periods: a period is named twice")
+        levels.append(
+            ServiceLevel(
+                sl.name,
+                sl.service,
+                sl.group,
+                sl.description,
+                _exact(sl.target),
+                tuple(sl.by),
+                good,
+                total,
+                sl.fast.window,
+                _exact(sl.fast.below),
+                sl.fast.min_calls,
+                sl.fast.severity,
+                sl.today.min_calls,
+                sl.today.severity,
+                tuple(sl.goal.periods),
+                sl.goal.min_calls,
+            )
+        )
+    handling = None
+    if spec.handling_time is not None:
+        h = spec.handling_time
+        if len(set(h.periods)) != len(h.periods):
+            raise SloError("handling_time.periods: a period is named twice")
+        handling = HandlingTime(_exact(h.target_hours), h.min_resolved, tuple(h.periods))
+    return Spec(spec.runbook_url, tuple(out), tuple(levels), handling)
+
+
+def _exact(value: float) -> Fraction:
+    # repr() gives back the decimal the user wrote, so Fraction keeps it exact.
+    return Fraction(repr(value))
 
 
 def _window(at: str, window: str) -> None:

@@ -1,6 +1,6 @@
 """Tickets (ärenden): the state of one ticket as a pure function of the set of its events.
 
-DESIGN.md, "SLI definitions": handling time = resolved_at - created_at - paused time,
+docs/definitions.md#pauses-and-reopens: handling time = resolved_at - created_at - paused time,
 counted at the final resolution. A reopen continues the same ticket, so the time between
 a resolution and its reopen is handling time, not a pause.
 

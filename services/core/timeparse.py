@@ -6,6 +6,8 @@ may carry no UTC offset and must agree on what such a time means.
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -42,18 +44,34 @@ def parse_time(text: str, fmt: str, tz: ZoneInfo, ambiguous: Ambiguous) -> datet
     return localize(plausible(t), tz, ambiguous)
 
 
+# A whole number of hours, minutes or seconds, the last part possibly with a
+# fraction: no sign, exponent, inf or nan, which float() would take.
+_WHOLE = re.compile(r"[0-9]+")
+_LAST = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_FORMS = "45, 45.5, 1:05 or 0:01:05"
+
+
 def parse_seconds(text: str) -> float:
-    """45, 45.5, 45,5 (Swedish decimal comma), 1:05 or 0:01:05."""
+    """45, 45.5, 45,5 (Swedish decimal comma), 1:05 or 0:01:05: a finite duration >= 0.
+
+    Minutes and seconds after a colon are 0 to 59, so "1:75" and "1:-5" are
+    refused rather than read as some other duration.
+    """
     parts = text.strip().replace(",", ".").split(":")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
-    if not 1 <= len(values) <= 3:
-        raise ValueError(f"{text!r} is not seconds (45, 45.5, 1:05 or 0:01:05)")
+    if len(parts) > 3:
+        raise ValueError(f"{text!r} is not seconds: more than two colons ({_FORMS})")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if not (_LAST if last else _WHOLE).fullmatch(part):
+            what = "a number" if last else "a whole number"
+            raise ValueError(f"{text!r} is not seconds: {part!r} is not {what} >= 0 ({_FORMS})")
+        if i > 0 and float(part) >= 60:
+            raise ValueError(f"{text!r} is not seconds: {part!r} after a colon is not 0 to 59")
     total = 0.0
-    for v in values:
-        total = total * 60 + v
+    for part in parts:
+        total = total * 60 + float(part)
+    if not math.isfinite(total):
+        raise ValueError(f"{text!r} is not seconds: too large")
     return total
 
 

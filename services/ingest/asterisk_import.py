@@ -178,6 +178,10 @@ class _Run:
                 self.report(fh.tell(), total)
             if rest:  # a last line without its newline
                 self.send(self.parse([rest]))
+            # Ends whose ENTERQUEUE is not in the file (the log began mid-call).
+            flushed = self.parser.flush()
+            self._note_problems()
+            self.send(flushed)
             self.report(fh.tell(), total)
 
     # -- following ---------------------------------------------------------
@@ -219,10 +223,13 @@ class _Run:
             # Bytes that are not UTF-8 can only be in data the parser never reads
             # (a caller's name); replacing them keeps the line's other fields.
             events.extend(self.parser.feed(self.line_no, raw.decode("utf-8", "replace")))
+        self._note_problems()
+        return events
+
+    def _note_problems(self) -> None:
         new = self.parser.problems[self._problems_seen :]
         self._problems_seen = len(self.parser.problems)
         self.summary.skipped.extend(Skipped(self.label, n, r) for n, r in new)
-        return events
 
     def send(self, events: list[dict[str, Any]]) -> None:
         if not events:

@@ -39,6 +39,10 @@ class PipelineWatch:
         # the first refresh reads the whole outbox, once per process.
         self._since_us = 0
         self._topics: set[str] = set()
+        # What the last refresh found, for readers in other threads (the status page):
+        # topic -> received_at_us of its oldest unapplied event, and when it looked.
+        self.oldest_us: dict[str, int] = {}
+        self.refreshed_at_us: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pipeline-watch", daemon=True)
 
@@ -72,4 +76,5 @@ class PipelineWatch:
         for topic, at_us in oldest.items():
             metrics.OLDEST_UNAPPLIED.labels(topic).set(at_us / 1_000_000)
         self._topics = set(oldest)
+        self.oldest_us, self.refreshed_at_us = dict(oldest), started
         self._since_us = min([started - SETTLE_US, *oldest.values()])

@@ -1,7 +1,7 @@
 """The service desk dashboard: this month, today and this tertial from the store, and
 the phone queues' figures over time from the call counters.
 
-The ratios are the README's definitions ("What the numbers mean"). The period rows
+The ratios are those of docs/definitions.md#short-abandons. The period rows
 read the period gauges, which one worker sets from the store by event time; the
 rest takes them over a window of counter rates (a ratio of rates over one window
 equals the ratio of the increases), counted when the events were processed.

@@ -104,6 +104,35 @@ def incidents(opstrack_url: str) -> db.Dashboard:
             .merge_values(True)
         )
         .with_panel(
+            statetimeline.Panel()
+            .title("E-services on the public status page, by municipality")
+            .description(
+                "The state residents see on /status: the e-service's own incidents, its "
+                "dependencies' and planned work with a notice, where they touch the municipality."
+            )
+            .datasource(PROMETHEUS)
+            .with_target(
+                query(
+                    "max by (service, municipality) (opstrack_eservice_status)",
+                    "{{service}} · {{municipality}}",
+                )
+            )
+            .mappings(
+                value_text(
+                    {
+                        "0": ("operational", "green"),
+                        "1": ("maintenance", "blue"),
+                        "2": ("degraded", "orange"),
+                        "3": ("outage", "red"),
+                    }
+                )
+            )
+            .span(24)
+            .height(8)
+            .show_value(cm.VisibilityMode.NEVER)
+            .merge_values(True)
+        )
+        .with_panel(
             bargauge.Panel()
             .title("Availability in the time range, as sampled")
             .description(

@@ -32,7 +32,11 @@ DEADLETTER_REASONS = (
     "wrong_topic",
     "invalid_field",
     "processing_failed",
+    "store_rejected",
 )
+# How the worker's own reasons start (the rest are the validator's words).
+PROCESSING_FAILED = "processing failed"
+STORE_REJECTED = "store rejected"
 DEADLETTERED = Counter(
     "opstrack_processor_deadlettered_total",
     "Messages sent to the dead-letter topic, by the topic they came from and why: "
@@ -67,6 +71,13 @@ CALLS_EXITED = Counter(
     "Calls that left the queue without answer or abandon (timeout, key, empty, full, closed).",
     [*_CALL, "reason"],
 )
+# Talk times (call.completed), so average handle time = rate(seconds) / rate(talked).
+CALLS_TALKED = Counter(
+    "opstrack_calls_talked_total", "Answered calls whose talk time was reported.", _CALL
+)
+CALLS_TALK_SECONDS = Counter(
+    "opstrack_calls_talk_seconds_total", "Sum of the talk times of answered calls.", _CALL
+)
 CALL_WAIT = Histogram(
     "opstrack_call_wait_seconds",
     "Time calls waited in the queue, by outcome (answered, abandoned, exited).",
@@ -99,6 +110,12 @@ SERVICE_DOWN = Gauge(
     "opstrack_service_down",
     "1 while a service is in an outage, its own or a dependency's (cause label).",
     ["service", "cause"],
+)
+ESERVICE_STATUS = Gauge(
+    "opstrack_eservice_status",
+    "An e-service's state on the public status page now, per municipality: 0 operational, "
+    "1 maintenance, 2 degraded, 3 outage.",
+    ["service", "municipality"],
 )
 FREEZES_ACTIVE = Gauge("opstrack_freezes_active", "Change freezes in force now.")
 FREEZE_VIOLATIONS = Gauge(
@@ -259,10 +276,12 @@ def deadletter_reason(topic: str, value: bytes | None, reason: str) -> str:
     """The label for a dead-lettered message from `topic` (unprefixed), from a small fixed set.
 
     Worked out from the message itself rather than the reason's wording, which is the
-    validator's and may change; `reason` only tells a processing failure apart.
+    validator's and may change; `reason` only tells the worker's own failures apart.
     """
-    if reason.startswith("processing failed"):
+    if reason.startswith(PROCESSING_FAILED):
         return "processing_failed"
+    if reason.startswith(STORE_REJECTED):
+        return "store_rejected"  # valid by the contract, refused by the store for good
     if not value:
         return "empty"  # a null (tombstone) or zero-length value
     try:

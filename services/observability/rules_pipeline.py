@@ -18,7 +18,6 @@ from typing import Any
 
 Rule = dict[str, Any]
 
-RUNBOOK_BASE = "https://opstrack.example/runbook"  # until config/slos.yaml supplies one
 JOBS = 'job=~"opstrack-.*"'  # the job names of deploy/prometheus/prometheus.yml
 WORKER_JOB = 'job="opstrack-worker"'
 # The routes that take events in (route templates, as opstrack_http_responses_total says).
@@ -45,7 +44,7 @@ QUIET_HORIZON_S = 7 * 86400
 QUIET_OPEN = "30m"  # the servicedesk open throughout this long, so 08:00 does not alert
 
 
-def pipeline_group(runbook_base: str = RUNBOOK_BASE) -> Rule:
+def pipeline_group(runbook_base: str) -> Rule:
     """The rule group of pipeline.yml; runbook_url is `<runbook_base>#<alert name lowercased>`."""
     rules = [
         _target_down(),
@@ -58,6 +57,7 @@ def pipeline_group(runbook_base: str = RUNBOOK_BASE) -> Rule:
         _store_retries(),
         _figures_stale(),
         _source_quiet(),
+        _child_restarting(),
     ]
     for rule in rules:
         rule["annotations"]["runbook_url"] = f"{runbook_base}#{rule['alert'].lower()}"
@@ -217,6 +217,25 @@ def _store_retries() -> Rule:
         "overloaded or locked, and applying waits for it.",
         "Check the database (reachable, disk, locks; for SQLite a long writer such as "
         "`opstrack rebuild`) and the workers' log for the error.",
+    )
+
+
+RESTART_WINDOW = "15m"
+RESTARTS = 3  # one restart is a hiccup the stack healed; three in a row is a crash loop
+
+
+def _child_restarting() -> Rule:
+    # Counted by `opstrack up` (services/stack/restarts.py), exported by its API process.
+    return _alert(
+        "StackChildRestarting",
+        f"sum by (child) (increase(opstrack_stack_restarts_total[{RESTART_WINDOW}])) >= {RESTARTS}",
+        "ticket",
+        "opstrack up keeps restarting its {{ $labels.child }}",
+        "The {{ $labels.child }} of `opstrack up` died and was restarted about "
+        f"{{{{ $value | humanize }}}} times in the last {RESTART_WINDOW}: it heals, but "
+        "something kills it again.",
+        "Read the child's log under the state dir (.opstrack/logs/<child>.log) and the "
+        "supervisor's stderr for the exit code; fix the cause (memory, the database, config).",
     )
 
 

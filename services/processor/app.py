@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from services import config
+from services.core import scrub
 from services.core.calendar import BusinessCalendar
 from services.observability import processor_metrics as m
 from services.processor import goal_metrics, observe, period_metrics
@@ -26,6 +27,7 @@ from services.processor.entities import apply_entity_batch
 from services.processor.reducers import TOPIC_FAMILIES, reducers
 from services.processor.transport import App
 from services.settings import Settings
+from services.store import errors as store_errors
 from services.store import workers
 from services.store.db import init_db, make_engine
 
@@ -43,11 +45,13 @@ R = TypeVar("R", bound=_Result)
 def create_app(settings: Settings, engine: Engine | None = None) -> Any:
     engine = engine or make_engine(settings.database_url)
     init_db(engine)
+    scrub.set_enabled(settings.scrub_personal_data)  # as the API that took the events in
     rules = settings.call_rules
     calendar = BusinessCalendar() if settings.business_calendar else None
     # SLA clocks on business hours need the calendar even when handling times do not.
     sla_calendar = calendar or BusinessCalendar()
     catalog = config.catalog(settings.config_dir)
+    labels = config.labels(settings.config_dir)  # bounds every metric label from event text
     targets = config.sla_targets(settings.config_dir)
     family_reducers = reducers(calendar)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
@@ -72,25 +76,36 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
                 await dead_letter(value, reason)
 
         async def consume(values: list[bytes]) -> None:
+            # Transient store errors are retried inside handle(); what comes out is a
+            # message this code cannot process or the store refuses for good. A batch
+            # is one transaction, so nothing of it was written: split it in halves
+            # until the culprit is alone, dead-letter that, and apply the rest.
             try:
                 await handle(values)
-            except Exception:
-                # Not the store (that is retried): a message this code cannot
-                # process. Find it, dead-letter it, and keep the rest.
-                log.exception("batch on %s failed; applying it one by one", topic_name)
-                for value in values:
-                    try:
-                        await handle([value])
-                    except Exception as exc:
-                        m.PROCESSED.labels(topic_name, "invalid").inc()
-                        await dead_letter(value, f"processing failed: {exc!r}")
+            except Exception as exc:
+                if len(values) > 1:
+                    log.warning(
+                        "batch of %d on %s failed (%r); splitting it", len(values), topic_name, exc
+                    )
+                    half = len(values) // 2
+                    await consume(values[:half])
+                    await consume(values[half:])
+                    return
+                log.exception("message on %s set aside", topic_name)
+                m.PROCESSED.labels(topic_name, "invalid").inc()
+                why = m.STORE_REJECTED if store_errors.is_permanent(exc) else m.PROCESSING_FAILED
+                await dead_letter(values[0], f"{why}: {exc!r}")
 
         app.batch_agent(topic_name, consume, settings.processor_batch_size)
 
-    agent("calls", lambda v: apply_batch(engine, rules, v), observe.calls)
+    agent("calls", lambda v: apply_batch(engine, rules, v), partial(observe.calls, known=labels))
     for name, families in TOPIC_FAMILIES.items():
         chosen = {f: family_reducers[f] for f in families}
-        agent(name, partial(apply_entity_batch, engine, chosen), observe.entities)
+        agent(
+            name,
+            partial(apply_entity_batch, engine, chosen),
+            partial(observe.entities, known=labels),
+        )
 
     async def heartbeat(*_: Any, **__: Any) -> None:
         held = len(app.consumer.assignment())
@@ -115,7 +130,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
         try:
             with m.CLOCK_SECONDS.time():
                 await asyncio.to_thread(
-                    tick, engine, settings, sla_calendar, targets, catalog, datetime.now(UTC)
+                    tick,
+                    engine,
+                    settings,
+                    sla_calendar,
+                    targets,
+                    catalog,
+                    labels,
+                    datetime.now(UTC),
                 )
         except DBAPIError as exc:
             log.warning("clock: store unavailable: %s", exc)
@@ -159,6 +181,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
                 thresholds,
                 settings.business_calendar,
                 now,
+                labels,
             )
         except DBAPIError as exc:
             log.warning("period figures: store unavailable: %s", exc)
@@ -216,7 +239,11 @@ def _faust_app(settings: Settings) -> Any:
 
 
 async def _with_retry(apply: Callable[[], R], topic: str) -> R:
-    """Keep retrying while the store is away: the batch is neither lost nor half-applied."""
+    """Keep retrying while the store is away: the batch is neither lost nor half-applied.
+
+    A permanent store error (services.store.errors) is raised instead, for the
+    caller to find the event at fault.
+    """
     delay = 0.2
     while True:
         try:
@@ -227,6 +254,8 @@ async def _with_retry(apply: Callable[[], R], topic: str) -> R:
                 # in faust's consumer thread, so the group does not notice.
                 return apply()
         except DBAPIError as exc:
+            if store_errors.is_permanent(exc):
+                raise  # the data's fault: the same write fails every time
             m.STORE_RETRIES.labels(topic).inc()
             log.warning("store write failed (%s); retrying in %.1fs", exc.__class__.__name__, delay)
             await asyncio.sleep(delay)

@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from services.core.calls import BucketKey, CallBucket, CallRules, fold_calls
-from services.core.events import CallAbandoned, CallAnswered, CallEvent, CallExited, CallQueued
+from services.core.events import (
+    CallAbandoned,
+    CallAnswered,
+    CallCompleted,
+    CallEvent,
+    CallExited,
+    CallQueued,
+)
 from services.processor.parsing import parse_batch
 from services.store import calls, inbox
 
@@ -24,7 +31,9 @@ def apply_batch(engine: Engine, rules: CallRules, values: list[bytes]) -> BatchR
     """Apply the events not applied before; a redelivered batch changes nothing."""
     parsed, invalid = parse_batch(values, frozenset({"call"}))
     events = [
-        e for e in parsed if isinstance(e, CallQueued | CallAnswered | CallAbandoned | CallExited)
+        e
+        for e in parsed
+        if isinstance(e, CallQueued | CallAnswered | CallAbandoned | CallExited | CallCompleted)
     ]
     with engine.begin() as conn:
         fresh = inbox.claim(conn, [e.dedup_key for e in events])

@@ -14,10 +14,13 @@ from sqlalchemy import Connection, Engine
 from services.core.calendar import BusinessCalendar
 from services.core.catalog import Catalog
 from services.core.changes import violation
-from services.core.contracts.sla import SlaBreached, SlaData, SlaWarning
-from services.core.events import TicketEvent, parse_event_json, topic_for
+from services.core.contracts.sla import SlaBreached, SlaWarning
+from services.core.contracts.text import STORED
+from services.core.events import TicketEvent, parse_stored_event_json, topic_for
 from services.core.incidents import IncidentState
+from services.core.labels import LabelCatalog
 from services.core.sla import SlaTargets, sla_elapsed_hours, sla_level
+from services.core.status import LEVELS, current_levels
 from services.core.tickets import TicketState, ticket_state
 from services.observability import processor_metrics as m
 from services.settings import Settings
@@ -36,21 +39,22 @@ def tick(
     calendar: BusinessCalendar,
     targets: SlaTargets,
     catalog: Catalog,
+    labels: LabelCatalog,
     now: datetime,
 ) -> None:
     m.SERVICEDESK_OPEN.set(int(calendar.is_open(now)))
     with engine.begin() as conn:
         _sla(conn, settings, calendar, targets, now)
     with engine.connect() as conn:
-        _incident_gauges(conn, catalog, now)
-        _change_gauges(conn, catalog, now)
+        _incident_gauges(conn, catalog, labels, now)
+        _change_gauges(conn, catalog, labels, now)
 
 
 def _open_tickets(conn: Connection, calendar: BusinessCalendar | None) -> list[TicketState]:
     keys = {("ticket", i) for i in tickets.open_ids(conn)}
     states = []
     for payloads in entities.payloads_of(conn, keys).values():
-        events: list[TicketEvent] = [parse_event_json(p) for p in payloads]  # type: ignore[misc]
+        events: list[TicketEvent] = [parse_stored_event_json(p) for p in payloads]  # type: ignore[misc]
         states.append(ticket_state(events, calendar))
     return states
 
@@ -90,21 +94,26 @@ def _raise(
 ) -> None:
     model = SlaWarning if event_type == "sla.warning" else SlaBreached
     clock_calendar = calendar if targets.clock == "business" else None
-    event = model(
-        specversion="1.0",
-        id=f"{event_type}:{state.ticket_id}",  # one per ticket: the outbox drops repeats
-        source="opstrack/processor",
-        type=event_type,
-        time=now,
-        data=SlaData(
-            ticket_id=state.ticket_id,
-            category=state.category,
-            priority=state.priority,
-            municipality=state.municipality,
-            target_hours=targets.hours[state.priority],
-            elapsed_hours=round(sla_elapsed_hours(state, now, clock_calendar), 3),
-            clock=targets.clock,
-        ),
+    # Built from stored events, so under their rule (an old one may hold a character
+    # refused at the door today; the worker then dead-letters this event, once).
+    event = model.model_validate(
+        {
+            "specversion": "1.0",
+            "id": f"{event_type}:{state.ticket_id}",  # one per ticket: the outbox drops repeats
+            "source": "opstrack/processor",
+            "type": event_type,
+            "time": now,
+            "data": {
+                "ticket_id": state.ticket_id,
+                "category": state.category,
+                "priority": state.priority,
+                "municipality": state.municipality,
+                "target_hours": targets.hours[state.priority],
+                "elapsed_hours": round(sla_elapsed_hours(state, now, clock_calendar), 3),
+                "clock": targets.clock,
+            },
+        },
+        context={STORED: True},
     )
     new = outbox.add(
         conn,
@@ -123,9 +132,11 @@ def _raise(
         m.SLA_EVENTS.labels(event_type, str(state.priority)).inc()
 
 
-def _incident_gauges(conn: Connection, catalog: Catalog, now: datetime) -> None:
+def _incident_gauges(
+    conn: Connection, catalog: Catalog, labels: LabelCatalog, now: datetime
+) -> None:
     open_now = incidents.unresolved(conn)
-    counts = Counter((i.service, str(i.severity)) for i in open_now)
+    counts = Counter((labels.service(i.service), str(i.severity)) for i in open_now)
     # 0 for every service of the catalog and severity: "nothing open" is data, and
     # sum(opstrack_incidents_open) is then 0 rather than empty when all is well.
     for service in catalog.services:
@@ -134,22 +145,29 @@ def _incident_gauges(conn: Connection, catalog: Catalog, now: datetime) -> None:
     m.INCIDENTS_OPEN.clear()
     for (service, severity), n in counts.items():
         m.INCIDENTS_OPEN.labels(service, severity).set(n)
-    # A service is down while an outage interval of its own is open now.
-    down = {i.service for i in open_now if any(end is None for _, end in i.outages)}
+    # A service is down while an outage interval of its own is open now; one
+    # outside the catalog shows as `other` (it has no dependents to pass it on to).
+    down = {labels.service(i.service) for i in open_now if any(e is None for _, e in i.outages)}
     m.SERVICE_DOWN.clear()
     for service in sorted(set(catalog.services) | down):
         m.SERVICE_DOWN.labels(service, "own").set(int(service in down))
         inherited = any(d in down for d in catalog.dependencies(service))
         m.SERVICE_DOWN.labels(service, "dependency").set(int(inherited))
-    _unacknowledged_gauges(open_now)
+    _unacknowledged_gauges(open_now, labels)
+    # The public page's state, for the incidents dashboard's status history.
+    work = changes.with_notice(conn, int(now.timestamp() * 1_000_000))
+    m.ESERVICE_STATUS.clear()
+    for (service, municipality), level in current_levels(catalog, open_now, work, now).items():
+        m.ESERVICE_STATUS.labels(service, municipality).set(LEVELS.index(level))
 
 
-def _unacknowledged_gauges(open_now: list[IncidentState]) -> None:
+def _unacknowledged_gauges(open_now: list[IncidentState], labels: LabelCatalog) -> None:
     counts: Counter[tuple[str, str]] = Counter()
     oldest: dict[tuple[str, str], float] = {}
     for i in open_now:
         if i.acknowledged_at is None and i.opened_at is not None:
-            key = (i.service, str(i.severity))  # str(): as opstrack_incidents_open labels it
+            # str(): as opstrack_incidents_open labels it
+            key = (labels.service(i.service), str(i.severity))
             counts[key] += 1
             oldest[key] = min(oldest.get(key, i.opened_at.timestamp()), i.opened_at.timestamp())
     m.INCIDENTS_UNACKNOWLEDGED.clear()
@@ -159,11 +177,13 @@ def _unacknowledged_gauges(open_now: list[IncidentState]) -> None:
         m.UNACKNOWLEDGED_OLDEST.labels(*key).set(oldest[key])
 
 
-def _change_gauges(conn: Connection, catalog: Catalog, now: datetime) -> None:
+def _change_gauges(conn: Connection, catalog: Catalog, labels: LabelCatalog, now: datetime) -> None:
     freezes = changes.all_freezes(conn)
     m.FREEZES_ACTIVE.set(sum(1 for f in freezes if f.active_at(now)))
     per_service = Counter(
-        c.service for c in changes.implemented(conn) if violation(c, freezes) is not None
+        labels.service(c.service)
+        for c in changes.implemented(conn)
+        if violation(c, freezes) is not None
     )
     for service in catalog.services:  # 0 is data: no violation of that service's freezes
         per_service.setdefault(service, 0)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 
-from services.core.events import Event, parse_event_json
+from services.core.events import Event, parse_stored_event_json
 from services.core.tickets import TicketState
 from services.processor.parsing import family, parse_batch
 from services.store import entities, inbox
@@ -47,7 +47,7 @@ def apply_entity_batch(
         entities.lock(conn, touched)
         grouped: dict[str, dict[str, list[Event]]] = defaultdict(dict)
         for (fam, entity_id), payloads in entities.payloads_of(conn, touched).items():
-            grouped[fam][entity_id] = [parse_event_json(p) for p in payloads]
+            grouped[fam][entity_id] = [parse_stored_event_json(p) for p in payloads]
         first_resolved = []
         for fam in sorted(grouped):
             first_resolved += reducers[fam](conn, grouped[fam])

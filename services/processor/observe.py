@@ -6,6 +6,7 @@ from collections import Counter
 
 from services.core.calls import CallBucket
 from services.core.events import CallAbandoned, CallAnswered, CallExited
+from services.core.labels import LabelCatalog
 from services.observability import processor_metrics as m
 from services.processor.calls import BatchResult
 from services.processor.entities import EntityBatchResult
@@ -17,22 +18,24 @@ def batch(topic: str, applied: int, duplicates: int, invalid: int) -> None:
     m.PROCESSED.labels(topic, "invalid").inc(invalid)
 
 
-def entities(result: EntityBatchResult, topic: str) -> None:
+def entities(result: EntityBatchResult, topic: str, known: LabelCatalog) -> None:
     batch(topic, len(result.applied), result.duplicates, len(result.invalid))
     for event_type, n in Counter(e.type for e in result.applied).items():
         m.ENTITY_EVENTS.labels(event_type).inc(n)
     for t in result.first_resolved:
         if t.handling_hours is not None:  # None: resolved without a known creation
-            m.TICKET_HANDLING_HOURS.labels(t.category, str(t.priority)).observe(t.handling_hours)
+            category = known.category(t.category)
+            m.TICKET_HANDLING_HOURS.labels(category, str(t.priority)).observe(t.handling_hours)
 
 
-def calls(result: BatchResult, topic: str) -> None:
+def calls(result: BatchResult, topic: str, known: LabelCatalog) -> None:
     batch(topic, len(result.applied), result.duplicates, len(result.invalid))
     # Counters from the batch's bucket deltas: they count exactly what the
     # buckets count, with one label lookup per queue rather than per event.
     per_queue: dict[tuple[str, str], CallBucket] = {}
     for key, delta in result.deltas.items():
-        per_queue.setdefault((key.queue, key.municipality), CallBucket()).add(delta)
+        series = (known.queue(key.queue), known.municipality(key.municipality))
+        per_queue.setdefault(series, CallBucket()).add(delta)
     for (q, muni), d in per_queue.items():
         m.CALLS_OFFERED.labels(q, muni).inc(d.offered)
         m.CALLS_ANSWERED.labels(q, muni).inc(d.answered)
@@ -40,13 +43,16 @@ def calls(result: BatchResult, topic: str) -> None:
         m.CALLS_SHORT_ABANDONED.labels(q, muni).inc(d.short_abandoned)
         for threshold, n in d.answered_within.items():
             m.CALLS_ANSWERED_WITHIN.labels(q, muni, str(threshold)).inc(n)
+        if d.talked:
+            m.CALLS_TALKED.labels(q, muni).inc(d.talked)
+            m.CALLS_TALK_SECONDS.labels(q, muni).inc(d.talk_ms / 1000)
     # The wait histogram needs each call's wait, but a label lookup (a lock and
     # a dict) per series is enough: the calls are grouped by series first.
     waits: dict[tuple[str, str, str], list[float]] = {}
     exits: Counter[tuple[str, str, str]] = Counter()
     for e in result.applied:
         if isinstance(e, CallAnswered | CallAbandoned | CallExited):
-            q, muni = e.data.queue, e.data.municipality
+            q, muni = known.queue(e.data.queue), known.municipality(e.data.municipality)
             waits.setdefault((q, muni, _OUTCOME[e.type]), []).append(e.data.wait_seconds)
             if isinstance(e, CallExited):
                 exits[q, muni, e.data.reason] += 1
@@ -60,7 +66,7 @@ def calls(result: BatchResult, topic: str) -> None:
     # so a late event from an earlier hour does not make the source look older.
     newest: dict[tuple[str, str], float] = {}
     for e in result.applied:
-        stay = (e.data.queue, e.data.municipality)
+        stay = (known.queue(e.data.queue), known.municipality(e.data.municipality))
         newest[stay] = max(newest.get(stay, 0.0), e.time.timestamp())
     for stay, t in newest.items():
         if t > _last_event.get(stay, 0.0):

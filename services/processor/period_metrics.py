@@ -15,16 +15,18 @@ gauges half cleared.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from prometheus_client import Gauge
 from sqlalchemy import Connection, Engine
 
+from services.core.calls import CallBucket
 from services.core.catalog import Catalog
 from services.core.entity_rows import incident_rows
 from services.core.incidents import IncidentState
+from services.core.labels import LabelCatalog
 from services.core.periods import Period, current_periods
 from services.core.stats import SUMMARY_KEYS
 from services.core.ticket_figures import TicketFacts, ticket_rows
@@ -82,19 +84,30 @@ def period_samples(
     thresholds: Sequence[int],
     business: bool,
     now: datetime,
+    labels: LabelCatalog,
 ) -> list[Sample]:
-    """Every period gauge's value at `now`; a figure that is None is left out (absent)."""
+    """Every period gauge's value at `now`; a figure that is None is left out (absent).
+
+    Labels are bounded as on every metric: a queue, municipality, category or service
+    outside the configuration is figured as one group, `other` (the API keeps them apart).
+    """
     periods = current_periods(now)
     first = min(p.start for p in periods.values())
     after = max(p.end for p in periods.values())
     with engine.connect() as conn:
         # One read of tickets and incidents for the span of all the periods: the
         # figures functions keep to each period's bounds, as the API does.
-        facts = tickets.facts(conn, _us(first), _us(after), {})
-        found = incidents.overlapping(conn, _us(first), _us(after))
+        facts = [
+            replace(t, category=labels.category(t.category))
+            for t in tickets.facts(conn, _us(first), _us(after), {})
+        ]
+        found = [
+            replace(i, service=labels.service(i.service))
+            for i in incidents.overlapping(conn, _us(first), _us(after))
+        ]
         out: list[Sample] = []
         for name, p in periods.items():
-            out += _call_samples(conn, name, p, thresholds)
+            out += _call_samples(conn, name, p, thresholds, labels)
             out += _ticket_samples(name, p, facts, business)
             out += _incident_samples(name, p, found, catalog, now)
     return out
@@ -105,9 +118,13 @@ def _us(t: datetime) -> int:
 
 
 def _call_samples(
-    conn: Connection, name: str, p: Period, thresholds: Sequence[int]
+    conn: Connection, name: str, p: Period, thresholds: Sequence[int], known: LabelCatalog
 ) -> list[Sample]:
-    sums = calls.sum_buckets(conn, p.start_epoch(), p.end_epoch(), by=("queue", "municipality"))
+    found = calls.sum_buckets(conn, p.start_epoch(), p.end_epoch(), by=("queue", "municipality"))
+    sums: dict[tuple[str, str], CallBucket] = {}
+    for (queue, municipality), bucket in found.items():
+        series = (known.queue(queue), known.municipality(municipality))
+        sums.setdefault(series, CallBucket()).add(bucket)
     out = []
     for (queue, municipality), b in sums.items():
         labels = (name, queue, municipality)

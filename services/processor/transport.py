@@ -2,7 +2,7 @@
 
 Faust hard-codes `fetch_max_wait_ms=1500`. Tansu, the embedded broker, answers
 a fetch only when that wait runs out, so every batch would wait 1.5 s; with
-100 ms the produce-to-processed p50 falls from ~1.3 s to ~40 ms (DESIGN.md).
+100 ms the produce-to-processed p50 falls from ~1.3 s to ~40 ms (docs/architecture.md#the-embedded-broker-measured-facts).
 
 Faust hands each fetched record to its topic's stream as an Event: a Message,
 a stream queue, a `take` buffer, a refcount and an ack per record, and sensors

@@ -114,13 +114,13 @@ def _summary_blocks(report: ReportInput, lang: str) -> list[Block]:
                 [
                     [
                         i.incident_id,
-                        i.service,
+                        i.shown(i.service, lang),
                         i.title or show.DASH,
                         show.DASH if i.severity is None else str(i.severity),
                         show.timestamp(i.opened_at),
                         show.timestamp(i.resolved_at),
                         show.duration(i.duration_minutes, lang),
-                        ", ".join(i.affected) or show.DASH,
+                        ", ".join(i.shown(a, lang) for a in i.affected) or show.DASH,
                     ]
                     for i in s.major_incidents
                 ],

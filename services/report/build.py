@@ -105,6 +105,8 @@ def _sli_series(
         return ticket_series(sli, days, resolved_in)
     if family == "incidents":
         found = incidents.overlapping(conn, start_us, end_us)
+        if "municipality" in filters:  # an outage in Laxå is not downtime in Askersund
+            found = [i for i in found if i.affects(filters["municipality"])]
         return incident_series(sli, days, period.start, found, catalog, now, filters.get("service"))
     done = changes.implemented(conn, start_us, end_us)
     if "service" in filters:
@@ -133,6 +135,11 @@ def summary(conn: Connection, catalog: Catalog, period: Period) -> Summary:
                 resolved_at=i.resolved_at,
                 duration_minutes=duration,
                 affected=sorted(catalog.dependents(i.service)),
+                public_names={
+                    s.id: {"sv": s.public("sv"), "en": s.public("en")}
+                    for sid in [i.service, *catalog.dependents(i.service)]
+                    if (s := catalog.services.get(sid)) is not None and s.public_name is not None
+                },
             )
         )
     freezes = changes.all_freezes(conn)

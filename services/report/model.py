@@ -19,6 +19,12 @@ class MajorIncident:
     resolved_at: datetime | None  # None while it is still open
     duration_minutes: float | None  # None while it is still open
     affected: list[str] = field(default_factory=list)  # the services that depend on `service`
+    # Service id -> {"sv": ..., "en": ...}: the catalog's public names, where it has them.
+    public_names: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def shown(self, service_id: str, lang: str) -> str:
+        """A service as the report names it: its public name if it has one, else its id."""
+        return self.public_names.get(service_id, {}).get(lang, service_id)
 
 
 @dataclass(frozen=True)

@@ -196,13 +196,13 @@ def render_xlsx(report: ReportInput, lang: str) -> bytes:
         [
             [
                 i.incident_id,
-                i.service,
+                i.shown(i.service, lang),
                 i.title,
                 i.severity,
                 _local_naive(i.opened_at),
                 _local_naive(i.resolved_at),
                 i.duration_minutes,
-                ", ".join(i.affected),
+                ", ".join(i.shown(a, lang) for a in i.affected),
             ]
             for i in s.major_incidents
         ],

@@ -13,7 +13,7 @@ from typing import Any
 from services.core.calendar import BusinessCalendar
 from services.core.periods import STOCKHOLM
 
-# The servicedesk's hours, DESIGN.md's business calendar: Mon-Fri 08-17, Swedish holidays.
+# The servicedesk's hours, the business calendar (docs/definitions.md#business-calendar): Mon-Fri 08-17, Swedish holidays.
 CALENDAR = BusinessCalendar()
 ONE_DAY = timedelta(days=1)
 

@@ -4,6 +4,7 @@ Each month's value is the year to date, entered on the month's last day; July's
 values and the forecasts (prognos) are the interim report's, as of 31 July 2022.
 The two stream-fed indicators get the report's hand-made forecasts too: opstrack
 computes their values itself and takes only the forecast from what is entered.
+Any other year repeats 2022's values (the live demo runs in today's year).
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ MONTHLY: dict[str, tuple[tuple[float | bool, ...], float | bool]] = {
 }
 
 
-def monthly(seed: int) -> list[Stamped]:
-    ids = Ids(seed, "indicators")
+def monthly(seed: int, year: int = 2022) -> list[Stamped]:
+    # Other years get ids of their own, so they are not taken for repeats of 2022.
+    ids = Ids(seed, "indicators" if year == 2022 else f"indicators-{year}")
     out: list[Stamped] = []
     for month in range(1, 13):
-        as_of = date(2022, month, monthrange(2022, month)[1])
+        as_of = date(year, month, monthrange(year, month)[1])
         # Entered by the controller at the end of the month's last day.
         at = datetime.combine(as_of, time(16), tzinfo=STOCKHOLM).astimezone(UTC)
         for indicator, (values, forecast) in MONTHLY.items():

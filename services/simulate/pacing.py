@@ -62,3 +62,45 @@ def paced(
             batch = []
     if batch:
         yield batch
+
+
+def in_real_time(
+    events: Iterable[Event],
+    clock: Callable[[], float] = time.time,
+    wait: Callable[[float], bool] | None = None,
+    caught_up: Callable[[], None] = lambda: None,
+) -> Iterator[list[Event]]:
+    """Batches of events, each released when the wall clock reaches its time.
+
+    `clock` is the wall clock in epoch seconds. Events whose time has passed go out
+    at once in full batches (the backfill); `caught_up` is called the first time an
+    event lies ahead. Then the stream follows the clock: `wait(seconds)` sleeps and
+    returns True when the sender is stopping, which ends the stream.
+    """
+    wait = wait or _sleep
+    batch: list[Event] = []
+    behind = True
+    for e in events:
+        t = datetime.fromisoformat(e["time"]).timestamp()
+        while t > clock():
+            if batch:
+                yield batch
+                batch = []
+                continue  # sending took time: look at the clock again
+            if behind:
+                behind = False
+                caught_up()
+            ahead = t - clock()
+            if ahead > 0 and wait(ahead):
+                return
+        batch.append(e)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return False  # nothing asks a plain sleep to stop

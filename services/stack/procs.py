@@ -75,12 +75,30 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now.
+
+    With SO_REUSEADDR, as uvicorn, aiohttp (faust's web server) and Tansu bind:
+    connections of a server that just stopped linger in TIME_WAIT for a minute,
+    and without it they would make the port look taken although a new server
+    can listen on it at once.
+    """
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
             return False
         return True
+
+
+def wait_port_free(host: str, port: int, timeout: float) -> bool:
+    """port_free, waiting up to `timeout` s: a previous server may still be stopping."""
+    deadline = time.monotonic() + timeout
+    while not port_free(host, port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def wait_port(host: str, port: int, timeout: float) -> bool:

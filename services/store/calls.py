@@ -34,6 +34,8 @@ _COUNTS = (
     "exited",
     "wait_answered_ms",
     "wait_offered_ms",
+    "talked",
+    "talk_ms",
 )
 GROUP_COLUMNS = ("queue", "municipality", "hour")
 GRAINS = ("day", "month")  # the rollup levels, finer first
@@ -56,15 +58,23 @@ def add_buckets(conn: Connection, deltas: Mapping[BucketKey, CallBucket]) -> Non
     bucket_upsert, within_upsert = _upserts(conn.dialect.name, "hour")
     conn.execute(bucket_upsert, rows)
     within = [
-        {"hour": k.hour, "queue": k.queue, "municipality": k.municipality}
-        | {"threshold_s": t, "answered": n}
+        {"hour": k.hour, "queue": k.queue, "municipality": k.municipality} | row
         for k in keys
-        for t, n in sorted(deltas[k].answered_within.items())
-        if n
+        for row in _within_rows(deltas[k])
     ]
     if within:
         conn.execute(within_upsert, within)
     _add_rollups(conn, roll_up(deltas, GRAINS))
+
+
+def _within_rows(bucket: CallBucket) -> list[dict[str, int]]:
+    """The within-threshold rows of one bucket: answered and abandoned per threshold."""
+    rows = []
+    for t in sorted(bucket.answered_within.keys() | bucket.abandoned_within.keys()):
+        answered, abandoned = bucket.answered_within.get(t, 0), bucket.abandoned_within.get(t, 0)
+        if answered or abandoned:  # a row of zeros would add nothing
+            rows.append({"threshold_s": t, "answered": answered, "abandoned": abandoned})
+    return rows
 
 
 @lru_cache(maxsize=65_536)
@@ -116,10 +126,7 @@ def _add_rollups(conn: Connection, rolled: Mapping[RollupKey, CallBucket]) -> No
         ],
     )
     within = [
-        dict(zip(names, k, strict=True)) | {"threshold_s": t, "answered": n}
-        for k in keys
-        for t, n in sorted(rolled[k].answered_within.items())
-        if n
+        dict(zip(names, k, strict=True)) | row for k in keys for row in _within_rows(rolled[k])
     ]
     if within:
         conn.execute(within_upsert, within)
@@ -140,7 +147,10 @@ def _upserts(dialect: str, level: str) -> tuple[Any, Any]:
     ins = insert_for(dialect, within_table)
     within = ins.on_conflict_do_update(
         index_elements=[*key, "queue", "municipality", "threshold_s"],
-        set_={"answered": within_table.c.answered + ins.excluded.answered},
+        set_={
+            "answered": within_table.c.answered + ins.excluded.answered,
+            "abandoned": within_table.c.abandoned + ins.excluded.abandoned,
+        },
     )
     return buckets, within
 
@@ -254,12 +264,20 @@ def _sum_into(
         out.setdefault(key, CallBucket()).add(CallBucket(**counts))  # type: ignore[arg-type]
 
     wgroup = [within.c[c] for c in by] + [within.c.threshold_s]
-    wquery = select(*wgroup, func.sum(within.c.answered)).where(*wconds).group_by(*wgroup)
+    wsums = (func.sum(within.c.answered), func.sum(within.c.abandoned))
+    wquery = select(*wgroup, *wsums).where(*wconds).group_by(*wgroup)
     for row in conn.execute(wquery):
         key = tuple(row[: len(by)])
-        threshold, answered = row[len(by)], int(row[len(by) + 1] or 0)
+        threshold = row[len(by)]
+        answered, abandoned = int(row[len(by) + 1] or 0), int(row[len(by) + 2] or 0)
         bucket = out.setdefault(key, CallBucket())
+        # Every threshold with a row is in answered_within (0 when only abandoned
+        # calls had one), abandoned_within only those with abandoned calls: as
+        # the hourly rows were written (_within_rows).
         bucket.answered_within[threshold] = bucket.answered_within.get(threshold, 0) + answered
+        if abandoned:
+            got = bucket.abandoned_within.get(threshold, 0)
+            bucket.abandoned_within[threshold] = got + abandoned
 
 
 def clear_rollups_from(conn: Connection, since_hour: int) -> None:
@@ -317,9 +335,9 @@ def rebuild_rollups(conn: Connection, start: int, end: int, grains: Sequence[str
         conn.execute(
             text(
                 "INSERT INTO call_rollups_within"  # noqa: S608 - names from this module
-                " (grain, start, queue, municipality, threshold_s, answered)"
+                " (grain, start, queue, municipality, threshold_s, answered, abandoned)"
                 f" SELECT :grain, m.{grain}, w.queue, w.municipality, w.threshold_s,"
-                " SUM(w.answered)"
+                " SUM(w.answered), SUM(w.abandoned)"
                 " FROM call_buckets_within w JOIN opstrack_rollup_hours m ON w.hour = m.hour"
                 f" GROUP BY m.{grain}, w.queue, w.municipality, w.threshold_s"
             ),

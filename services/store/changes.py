@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 
 from services.core.changes import ChangeState, FreezeState
 from services.store.db import from_us, upsert, us
+from services.store.incidents import notice_json, notice_of
 from services.store.tables import ChangeRow, FreezeRow
 
 CHANGES = ChangeRow.__table__  # type: ignore[attr-defined]
@@ -27,6 +28,8 @@ def save_changes(conn: Connection, states: Iterable[ChangeState]) -> None:
             "planned_start_us": us(s.planned_start),
             "planned_end_us": us(s.planned_end),
             "title": s.title,
+            "notice": notice_json(s.notice),
+            "notice_at_us": us(s.notice_at),
         }
         for s in states
     ]
@@ -60,6 +63,8 @@ def _change(r: Any) -> ChangeState:
         planned_start=from_us(r.planned_start_us),
         planned_end=from_us(r.planned_end_us),
         title=r.title,
+        notice=notice_of(r.notice),
+        notice_at=from_us(r.notice_at_us),
     )
 
 
@@ -93,3 +98,10 @@ def all_changes(conn: Connection) -> list[ChangeState]:
 
 def all_freezes(conn: Connection) -> list[FreezeState]:
     return [_freeze(r) for r in conn.execute(select(FREEZES).order_by(FREEZES.c.starts_at_us))]
+
+
+def with_notice(conn: Connection, ending_after_us: int) -> list[ChangeState]:
+    """Changes with a public notice whose planned work ends after the given time."""
+    c = CHANGES.c
+    query = select(CHANGES).where(c.notice.is_not(None), c.planned_end_us > ending_after_us)
+    return [_change(r) for r in conn.execute(query.order_by(c.planned_start_us, c.change_id))]

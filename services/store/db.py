@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
+        _create_private(parsed.database)
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -32,6 +34,18 @@ def make_engine(url: str) -> Engine:
         max_overflow=5,
         connect_args={"connect_timeout": 5},
     )
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file 0600 before SQLite does (it would make it 0644): its
+    -wal and -shm files take the database file's mode, so they are private too."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except (FileExistsError, FileNotFoundError):
+        return  # there already (its mode is its owner's), or no such directory: SQLite says so
+    os.close(fd)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, or_, select
 
+from services.core.contracts.notice import Notice
 from services.core.incidents import IncidentState
 from services.store.db import from_us, upsert, us
 from services.store.tables import IncidentRow
@@ -29,6 +30,8 @@ def save(conn: Connection, states: Iterable[IncidentState]) -> None:
             "acknowledged_at_us": us(s.acknowledged_at),
             "resolved_at_us": us(s.resolved_at),
             "outages": orjson.dumps([[us(a), us(b)] for a, b in s.outages]).decode(),
+            "notice": notice_json(s.notice),
+            "notice_at_us": us(s.notice_at),
         }
         for s in states
     ]
@@ -48,7 +51,17 @@ def _state(r: Any) -> IncidentState:
         acknowledged_at=from_us(r.acknowledged_at_us),
         resolved_at=from_us(r.resolved_at_us),
         outages=tuple((from_us(a), from_us(b)) for a, b in orjson.loads(r.outages)),  # type: ignore[misc]
+        notice=notice_of(r.notice),
+        notice_at=from_us(r.notice_at_us),
     )
+
+
+def notice_json(notice: Notice | None) -> str | None:
+    return None if notice is None else notice.model_dump_json(exclude_none=True)
+
+
+def notice_of(stored: str | None) -> Notice | None:
+    return None if stored is None else Notice.model_validate_json(stored)
 
 
 def overlapping(

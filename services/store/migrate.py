@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 
-from services.core.events import parse_event_json
+from services.core.events import parse_stored_event_json
 from services.store import calls
 from services.store.db import insert_for
 from services.store.tables import AppliedEvent, EntityEvent, OutboxEvent, StoreMeta
@@ -48,6 +48,7 @@ def migrate(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
         _token_event_sources(conn)
+        _added_columns(conn)
         if _meta(conn, DEDUP_KEY[0]) != DEDUP_KEY[1]:
             rekey(conn)
             _set_meta(conn, *DEDUP_KEY)
@@ -62,6 +63,36 @@ def _token_event_sources(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE api_tokens ADD COLUMN event_sources VARCHAR(1000)"))
 
 
+# Columns added to existing tables after the first stores, with their SQL type.
+# Call buckets (issue 16): talk times and abandons within each threshold; older rows
+# start at 0, which they are: those stores never counted them (figures from before
+# have no talk time). Public notices (issue 15): older events carry none, so NULL.
+# The call rollups carry the same columns as the buckets they sum: a store whose
+# rollups were made before talk times and abandons within (the l-kafka branch's)
+# gets them at 0, which is what its buckets get too, so the sums still agree.
+_TALK = (
+    ("talked", "INTEGER NOT NULL DEFAULT 0"),
+    ("talk_ms", "BIGINT NOT NULL DEFAULT 0"),
+)
+_ABANDONED_WITHIN = (("abandoned", "INTEGER NOT NULL DEFAULT 0"),)
+_ADDED_COLUMNS = {
+    "call_buckets": _TALK,
+    "call_buckets_within": _ABANDONED_WITHIN,
+    "call_rollups": _TALK,
+    "call_rollups_within": _ABANDONED_WITHIN,
+    "incidents": (("notice", "TEXT"), ("notice_at_us", "BIGINT")),
+    "changes": (("notice", "TEXT"), ("notice_at_us", "BIGINT")),
+}
+
+
+def _added_columns(conn: Connection) -> None:
+    for table, added in _ADDED_COLUMNS.items():
+        columns = {c["name"] for c in inspect(conn).get_columns(table)}
+        for name, sql_type in added:
+            if name not in columns:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
+
+
 def rekey(conn: Connection) -> int:
     """Give every stored event its (source, id) key in the outbox, the inbox and the
     entity events; returns how many outbox rows changed. Rows already keyed stay."""
@@ -70,7 +101,7 @@ def rekey(conn: Connection) -> int:
     for rows in _pages(conn, select(OUTBOX.c.id, OUTBOX.c.payload)):
         updates = []
         for row in rows:
-            event = parse_event_json(row.payload)
+            event = parse_stored_event_json(row.payload)
             new = event.dedup_key
             if row.id != new:
                 updates.append({"old": row.id, "new": new})
@@ -87,7 +118,7 @@ def rekey(conn: Connection) -> int:
     for rows in _pages(conn, select(ENTITY_EVENTS.c.id, ENTITY_EVENTS.c.payload)):
         updates = []
         for row in rows:
-            new = parse_event_json(row.payload).dedup_key
+            new = parse_stored_event_json(row.payload).dedup_key
             if row.id != new:
                 updates.append({"old": row.id, "new": new})
         _rename(conn, ENTITY_EVENTS, updates)

@@ -45,6 +45,9 @@ class CallBucketRow(SQLModel, table=True):
     exited: int = 0
     wait_answered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     wait_offered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    # Added after the first stores: services.store.migrate adds them to older ones.
+    talked: int = 0
+    talk_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class CallWithinRow(SQLModel, table=True):
@@ -56,6 +59,7 @@ class CallWithinRow(SQLModel, table=True):
     municipality: str = Field(primary_key=True, max_length=200)
     threshold_s: int = Field(primary_key=True)
     answered: int = 0
+    abandoned: int = 0  # abandoned within the threshold (added by services.store.migrate)
 
 
 class CallRollupRow(SQLModel, table=True):
@@ -79,10 +83,12 @@ class CallRollupRow(SQLModel, table=True):
     exited: int = 0
     wait_answered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     wait_offered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    talked: int = 0
+    talk_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class CallRollupWithinRow(SQLModel, table=True):
-    """Calls answered within one threshold, beside their rollup."""
+    """Calls answered and abandoned within one threshold, beside their rollup."""
 
     __tablename__ = "call_rollups_within"
     grain: str = Field(primary_key=True, max_length=5)
@@ -91,6 +97,7 @@ class CallRollupWithinRow(SQLModel, table=True):
     municipality: str = Field(primary_key=True, max_length=200)
     threshold_s: int = Field(primary_key=True)
     answered: int = 0
+    abandoned: int = 0
 
 
 class WorkerBeat(SQLModel, table=True):
@@ -160,6 +167,8 @@ class IncidentRow(SQLModel, table=True):
     acknowledged_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     resolved_at_us: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
     outages: str = Field(sa_column=Column(Text, nullable=False))
+    notice: str | None = Field(default=None, sa_column=Column(Text))  # JSON, the public notice
+    notice_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class ChangeRow(SQLModel, table=True):
@@ -172,6 +181,8 @@ class ChangeRow(SQLModel, table=True):
     planned_start_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     planned_end_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     title: str | None = Field(default=None, sa_column=Column(Text))
+    notice: str | None = Field(default=None, sa_column=Column(Text))  # JSON, the public notice
+    notice_at_us: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class FreezeRow(SQLModel, table=True):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,19 +23,34 @@ import pytest
 from services.stack.procs import free_port
 from tests.conftest import AUTH, TEST_TOKEN
 from tests.kafka.cluster import KafkaCluster
+from tests.reference import assert_rows_equal, expected_calls, utc
+from tests.waiting import wait_for
 
 BATCH = "application/cloudevents-batch+json"
+# generate_calls(…, start=utc(2022, 5, 2, 4), hours=36) falls in these two local days.
+PERIOD = "2022-05-02..2022-05-03"
+PERIOD_BOUNDS = (utc(2022, 5, 1, 22), utc(2022, 5, 3, 22))  # local midnights, CEST
+GROUPINGS = [None, "queue", "municipality", "hour", "day", "queue,day"]
 
 
 class Up:
+    """`opstrack up`; its output (stdout and stderr) in tmp/up.out. With `tty`, its
+    stdout is a terminal (a pseudo-terminal copied into up.out), as for a user.
+    `kafka`: bootstrap of an Apache Kafka cluster (`opstrack up --kafka`); None:
+    the embedded broker. `env` then carries the cluster's OPSTRACK_* settings."""
+
     def __init__(
-        self, tmp: Path, env: dict[str, str] | None = None, kafka: str | None = None
+        self,
+        tmp: Path,
+        env: dict[str, str] | None = None,
+        tty: bool = False,
+        kafka: str | None = None,
     ) -> None:
-        """`kafka`: bootstrap of an Apache Kafka cluster (`opstrack up --kafka`); None:
-        the embedded broker. `env` then carries the cluster's OPSTRACK_* settings."""
         self.tmp = tmp
         self.kafka = kafka
         self.extra_env = env or {}
+        self.tty = tty
+        self._copier: threading.Thread | None = None
         self.port = free_port()
         self.worker_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -50,7 +68,14 @@ class Up:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSTRACK_")}
         env |= {"OPSTRACK_DEV_TOKEN": TEST_TOKEN} | self.extra_env
         self.out = (self.tmp / "up.out").open("ab")
-        self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT, env=env)
+        if self.tty:
+            terminal, stdout = pty.openpty()
+            self.proc = subprocess.Popen(argv, stdout=stdout, stderr=self.out, env=env)
+            os.close(stdout)
+            self._copier = threading.Thread(target=self._copy, args=(terminal,), daemon=True)
+            self._copier.start()
+        else:
+            self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, (self.tmp / "up.out").read_text()
@@ -61,6 +86,14 @@ class Up:
                 pass
             time.sleep(0.25)
         raise AssertionError("opstrack up not ready within 90 s")
+
+    def _copy(self, terminal: int) -> None:
+        out = self.out
+        with contextlib.suppress(OSError):  # EIO: `opstrack up` closed its terminal
+            while data := os.read(terminal, 4096):
+                out.write(data)
+                out.flush()
+        os.close(terminal)
 
     def children(self) -> list[int]:
         assert self.proc is not None
@@ -78,6 +111,8 @@ class Up:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(30)
+        if self._copier is not None:
+            self._copier.join(10)  # it ends when the terminal closes
         self.out.close()
         self.proc = None
         return code
@@ -125,3 +160,21 @@ def opstrack(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 def post(url: str, events: list[dict[str, Any]]) -> httpx.Response:
     headers = {"content-type": BATCH, **AUTH}
     return httpx.post(f"{url}/v1/events", content=json.dumps(events), headers=headers, timeout=30)
+
+
+def sli(url: str, group_by: str | None) -> list[dict[str, Any]]:
+    params = {"period": PERIOD} | ({"group_by": group_by} if group_by else {})
+    r = httpx.get(f"{url}/v1/sli/calls", params=params, timeout=10)
+    assert r.status_code == 200, r.text
+    return list(r.json()["rows"])
+
+
+def wait_equal(url: str, events: list[dict[str, Any]], timeout: float = 60) -> None:
+    """Until /v1/sli/calls, in every grouping, equals the reference computed from `events`."""
+
+    def equal() -> None:
+        for g in GROUPINGS:
+            groups = tuple(g.split(",")) if g else ()
+            assert_rows_equal(sli(url, g), expected_calls(events, PERIOD_BOUNDS, groups))
+
+    wait_for(equal, f"/v1/sli/calls equal to the reference for {len(events)} events", timeout)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,11 @@ from services.core.periods import current_periods
 from services.observability.dashboards import DASHBOARDS_DIR
 from services.stack.procs import free_port
 from tests.e2e.stack import Up, post
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+PROMETHEUS = shutil.which("prometheus")
 VARIABLES = {"$queue": ".*", "$municipality": ".*"}
 
 
@@ -46,7 +46,7 @@ def panel_expr(dashboard: str, title: str) -> str:
 
 @pytest.fixture
 def prometheus(up: Up, tmp_path: Path) -> Iterator[str]:
-    if not Path(PROMETHEUS).exists():
+    if PROMETHEUS is None:
         pytest.skip("prometheus is not installed (Debian's `prometheus`; scripts/test-prereqs.sh)")
     port = free_port()
     config = tmp_path / "prometheus.yml"
@@ -76,7 +76,7 @@ def prometheus(up: Up, tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _ready(url), 60, "Prometheus ready", proc)
+        wait_until(lambda: alive(proc) and _ready(url), "Prometheus ready", 60)
         yield url
     finally:
         proc.terminate()
@@ -88,27 +88,18 @@ def prometheus(up: Up, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+def alive(proc: subprocess.Popen[bytes]) -> bool:
+    # Not an AssertionError: waiting longer cannot bring an exited process back.
+    if proc.poll() is not None:
+        raise RuntimeError(f"exited with {proc.returncode} before it was ready")
+    return True
+
+
 def _ready(url: str) -> bool:
     try:
         return httpx.get(f"{url}/-/ready", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def wait_for(
-    check: Callable[[], Any],
-    timeout: float,
-    what: str,
-    proc: subprocess.Popen[bytes] | None = None,
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        assert proc is None or proc.poll() is None, f"exited before {what}"
-        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
-        time.sleep(0.25)
 
 
 def instant(url: str, expr: str) -> list[float]:
@@ -138,6 +129,8 @@ def api(url: str, what: str, period: str) -> dict[str, Any]:
     return dict(rows[0])
 
 
+# Expected: a run in a month's first minutes has no room for this month's events.
+@pytest.mark.allow_skip("within 10 minutes of a month's start")
 def test_this_month_stat_panels_equal_the_api_through_prometheus(
     up: Up, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -189,7 +182,7 @@ def test_this_month_stat_panels_equal_the_api_through_prometheus(
         c, t = api(up.url, "calls", month.label), api(up.url, "tickets", month.label)
         return bool(c["offered"] == 10 and t["resolved"] == 2)
 
-    wait_for(applied, 60, "calls and tickets applied")
+    wait_until(applied, "calls and tickets applied", 60)
     c, t = api(up.url, "calls", month.label), api(up.url, "tickets", month.label)
     # The API agrees with the hand-worked figures.
     assert c["service_level"]["20"] == pytest.approx(4 / 9, rel=1e-12)
@@ -198,9 +191,11 @@ def test_this_month_stat_panels_equal_the_api_through_prometheus(
 
     # Prometheus has scraped a refresh that saw them.
     offered = panel_expr("servicedesk.json", "Calls offered, this month")
-    wait_for(lambda: instant(prom, offered) == [10.0], 60, "this month's gauges in Prometheus")
-    resolved = panel_expr("tickets.json", "Resolved, this month")
-    wait_for(lambda: instant(prom, resolved) == [2.0], 60, "this month's tickets in Prometheus")
+    wait_until(lambda: instant(prom, offered) == [10.0], "this month's gauges in Prometheus", 60)
+    resolved_expr = panel_expr("tickets.json", "Resolved, this month")
+    wait_until(
+        lambda: instant(prom, resolved_expr) == [2.0], "this month's tickets in Prometheus", 60
+    )
 
     # The stat panels' queries, as Grafana sends them with "All" chosen.
     checks = [

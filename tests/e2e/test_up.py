@@ -3,43 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.stack import OnBroker, Up, opstrack, post
+from tests.e2e.stack import PERIOD, PERIOD_BOUNDS, OnBroker, Up, opstrack, post, wait_equal
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
 
 pytestmark = pytest.mark.e2e
-
-PERIOD = "2022-05-02..2022-05-03"
-PERIOD_BOUNDS = (utc(2022, 5, 1, 22), utc(2022, 5, 3, 22))  # local midnights, CEST
-GROUPINGS = [None, "queue", "municipality", "hour", "day", "queue,day"]
-
-
-def sli(url: str, group_by: str | None) -> list[dict[str, Any]]:
-    params = {"period": PERIOD} | ({"group_by": group_by} if group_by else {})
-    r = httpx.get(f"{url}/v1/sli/calls", params=params, timeout=10)
-    assert r.status_code == 200, r.text
-    return list(r.json()["rows"])
-
-
-def wait_equal(url: str, events: list[dict[str, Any]], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            for g in GROUPINGS:
-                groups = tuple(g.split(",")) if g else ()
-                assert_rows_equal(sli(url, g), expected_calls(events, PERIOD_BOUNDS, groups))
-            return
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.stack import OnBroker, Up, post
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -105,18 +105,6 @@ def scenario() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def wait_for(check: Callable[[], None], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            check()
-            return
-        except (AssertionError, httpx.HTTPError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
-
-
 def get(url: str, path: str, **params: str) -> Any:
     r = httpx.get(f"{url}{path}", params=params, timeout=10)
     assert r.status_code == 200, r.text
@@ -201,9 +189,9 @@ def test_tickets_incidents_and_freezes_end_to_end(stack: Up) -> None:
         r = post(stack.url, sent[i : i + 7])
         assert r.status_code == 202, r.text
 
-    wait_for(lambda: check_tickets(stack.url))
-    wait_for(lambda: check_incidents(stack.url))
-    wait_for(lambda: check_changes(stack.url))
+    wait_for(lambda: check_tickets(stack.url), "the tickets as worked by hand")
+    wait_for(lambda: check_incidents(stack.url), "the incidents as worked by hand")
+    wait_for(lambda: check_changes(stack.url), "the changes as worked by hand")
 
     # T5's SLA clock has run out: one warning and one breach, raised once through the outbox.
     def sla_raised() -> None:
@@ -214,7 +202,7 @@ def test_tickets_incidents_and_freezes_end_to_end(stack: Up) -> None:
         metrics = httpx.get(f"http://127.0.0.1:{stack.worker_port}/metrics", timeout=5).text
         assert 'opstrack_tickets_open{priority="3",sla="breached"} 1.0' in metrics
 
-    wait_for(sla_raised, timeout=30)
+    wait_for(sla_raised, "one SLA warning and one breach for T5", 30)
 
     # The goal report's summary names the period's major incidents, freezes and violations.
     summary = get(stack.url, "/v1/goals/report", period="2022", format="json")["summary"]

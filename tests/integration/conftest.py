@@ -27,20 +27,32 @@ from services.store.db import init_db, make_engine
 @pytest.fixture
 def worker_env(broker: EmbeddedBroker, pg_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     """OPSTRACK_* variables for a worker of its own: topics, PostgreSQL schema, port."""
+    yield worker_env_for(broker, pg_url, tmp_path)
+
+
+@pytest.fixture
+def any_db_worker_env(
+    broker: EmbeddedBroker, db_url: str, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """As worker_env, once on SQLite and once on PostgreSQL."""
+    yield worker_env_for(broker, db_url, tmp_path)
+
+
+def worker_env_for(broker: EmbeddedBroker, db_url: str, tmp_path: Path) -> dict[str, str]:
     prefix = f"t{uuid.uuid4().hex[:8]}-"
     env = {
-        "OPSTRACK_DATABASE_URL": pg_url,
+        "OPSTRACK_DATABASE_URL": db_url,
         "OPSTRACK_KAFKA_BOOTSTRAP": broker.bootstrap,
         "OPSTRACK_TOPIC_PREFIX": prefix,
         "OPSTRACK_WORKER_WEB_PORT": str(free_port()),
         "OPSTRACK_WORKER_DATADIR": str(tmp_path / "worker"),
     }
-    settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, topic_prefix=prefix)
+    settings = Settings(database_url=db_url, kafka_bootstrap=broker.bootstrap, topic_prefix=prefix)
     ensure_topics(broker.bootstrap, settings.topic_partitions())
-    engine = make_engine(pg_url)
+    engine = make_engine(db_url)
     init_db(engine)
     engine.dispose()
-    yield env
+    return env
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -11,11 +10,12 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 from kafka import KafkaProducer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.core.events import topic_for
 from services.settings import Settings
 from services.store.db import make_engine
+from services.store.outbox import APPLIED
 from services.store.tables import WorkerBeat
 from tests.reference import TZ, assert_rows_equal, expected_calls
 
@@ -26,16 +26,14 @@ PERIOD = (datetime(2022, 5, 1, tzinfo=TZ), datetime(2022, 6, 1, tzinfo=TZ))
 BEATS = WorkerBeat.__table__  # type: ignore[attr-defined]
 
 
-def wait_for(check: Callable[[], T], timeout: float, what: str) -> T:
-    """check() until it stops raising AssertionError; else fail naming what was missing."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except (AssertionError, httpx.TransportError) as exc:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not reached after {timeout:.0f} s: {exc}") from None
-        time.sleep(0.25)
+def applied_count(db_url: str) -> int:
+    """Events the workers have applied to the store (the inbox of applied ids)."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(APPLIED)).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def api_settings(env: dict[str, str], database_url: str | None = None) -> Settings:

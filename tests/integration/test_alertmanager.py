@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from services.store.db import make_engine
 from services.store.outbox import OUTBOX
 from tests.conftest import AUTH, TEST_TOKEN
 from tests.integration.conftest import serving
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -94,13 +94,13 @@ RULES = sorted((REPO / "deploy" / "prometheus" / "rules").glob("*.yml"))
 
 
 @needs_amtool
-@pytest.mark.skipif(not RULES, reason="no Prometheus rules in deploy/prometheus/rules")
 def test_opstrack_own_alerts_do_not_become_incidents() -> None:
     """Each alert rule shipped with opstrack is about a service level it measures itself.
 
     A new rule there needs `incident: "false"` among its labels (or its name in the
     opstrack route's alertname matcher), or this fails.
     """
+    assert RULES, "no Prometheus rules in deploy/prometheus/rules (`opstrack rules` writes them)"
     for path in RULES:
         for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
             for rule in (r for r in group["rules"] if "alert" in r):
@@ -274,6 +274,21 @@ class Alertmanager:
         answer = httpx.post(f"{self.url}/api/v2/alerts", json=list(alerts), timeout=10)
         assert answer.status_code == 200, answer.text
 
+    def delivered(self) -> float:
+        """Webhook notifications Alertmanager has delivered, by its own counters."""
+        text = httpx.get(f"{self.url}/metrics", timeout=10).text
+
+        def total(name: str) -> float:
+            return sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith(name + "{") and 'integration="webhook"' in line
+            )
+
+        return total("alertmanager_notifications_total") - total(
+            "alertmanager_notifications_failed_total"
+        )
+
     def alert(self, **labels: str) -> dict[str, Any]:
         """The one alert Alertmanager holds with these labels (among others)."""
         filters = httpx.QueryParams([("filter", f'{k}="{v}"') for k, v in labels.items()])
@@ -294,7 +309,9 @@ def am_config(api_url: str, token_file: Path) -> dict[str, Any]:
         else:
             receiver.pop("email_configs")  # no SMTP server here: a receiver that does nothing
     [route] = [r for r in config["route"]["routes"] if r["receiver"] == "opstrack"]
-    route |= {"group_wait": "1s", "group_interval": "1s"}
+    # repeat_interval too: Alertmanager then sends every group again about each second,
+    # so that "repeats add nothing" is tested on repeats that did arrive.
+    route |= {"group_wait": "1s", "group_interval": "1s", "repeat_interval": "1s"}
     return dict(config)
 
 
@@ -322,20 +339,19 @@ def am(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Alertmana
     try:
         url = f"http://127.0.0.1:{port}"
         assert wait_port("127.0.0.1", port, 30), log.read_text()
-        wait_for(lambda: httpx.get(f"{url}/-/ready").status_code == 200 or None, "ready", log)
+        wait_until(
+            lambda: httpx.get(f"{url}/-/ready").status_code == 200,
+            "Alertmanager ready",
+            detail=tail(log),
+        )
         yield Alertmanager(url, log)
     finally:
         stop([proc])
 
 
-def wait_for(check: Callable[[], T | None], what: str, log: Path, timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while (value := check()) is None:
-        assert time.monotonic() < deadline, (
-            f"no {what} in {timeout}s; Alertmanager:\n" + (log.read_text()[-3000:])
-        )
-        time.sleep(0.2)
-    return value
+def tail(log: Path) -> Callable[[], str]:
+    """The end of the Alertmanager's log, for a wait's failure message."""
+    return lambda: "Alertmanager:\n" + log.read_text()[-3000:]
 
 
 def rfc3339(t: datetime) -> str:
@@ -348,7 +364,10 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
     switch: dict[str, Any] = {
         "labels": {"alertname": "CoreSwitchDown", "service": "network", "severity": "page"}
         | {"impact": "outage", "municipality": "Laxå"},
-        "annotations": {"summary": "Core switch in Laxå does not answer"},
+        "annotations": {
+            "summary": "Core switch in Laxå does not answer",
+            "public_notice_sv": "E-tjänsterna går inte att nå i Laxå.",
+        },
         "startsAt": rfc3339(starts),
         "generatorURL": "http://prometheus:9090/graph",
     }
@@ -367,7 +386,9 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
     def stored(event_id: str) -> dict[str, Any] | None:
         return api.incident_events().get(event_id)
 
-    opened = wait_for(lambda: stored(f"{incident}-opened"), "incident.opened", am.log)
+    opened = wait_until(
+        lambda: stored(f"{incident}-opened"), "incident.opened", detail=tail(am.log)
+    )
     assert opened["type"] == "incident.opened"
     assert datetime.fromisoformat(opened["time"]) == starts
     assert opened["data"] == {
@@ -378,14 +399,27 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
         "municipalities": ["Laxå"],
         "planned_work": None,
         "title": "Core switch in Laxå does not answer",
+        # The public notice from its annotation, through Alertmanager's webhook.
+        "notice": {
+            "sv": {
+                "what": "E-tjänsterna går inte att nå i Laxå.",
+                "affected": None,
+                "action": None,
+            },
+            "en": None,
+            "expected_end": None,
+        },
     }
     engine_fp = am.alert(alertname="ProcessEngineSlow")["fingerprint"]
-    slow = wait_for(
-        lambda: stored(f"alert-{engine_fp}-{stamp}-opened"), "the engine's incident", am.log
+    slow = wait_until(
+        lambda: stored(f"alert-{engine_fp}-{stamp}-opened"),
+        "the engine's incident",
+        detail=tail(am.log),
     )
     # No service label: the job names it. Page without an impact: degraded, severity 2.
     assert (slow["data"]["service"], slow["data"]["severity"]) == ("processmotor", 2)
     assert slow["data"]["municipalities"] == ["Hallsberg"]
+    assert slow["data"]["notice"] is None  # no public annotation: the page's default text
 
     # While the page fires, the ticket alert of the same rule and service is inhibited.
     # Posted only now: a group whose alert started more than group_wait ago is sent at
@@ -396,7 +430,7 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
         alert = am.alert(alertname="CoreSwitchDown", severity="ticket")
         return alert if alert["status"]["inhibitedBy"] else None
 
-    ticket = wait_for(ticket_inhibited, "inhibition of the ticket alert", am.log)
+    ticket = wait_until(ticket_inhibited, "inhibition of the ticket alert", detail=tail(am.log))
     ticket_incident = f"alert-{ticket['fingerprint']}-"
     assert not [i for i in api.incident_events() if i.startswith(ticket_incident)]
 
@@ -404,15 +438,20 @@ def test_alerts_become_incidents_through_a_real_alertmanager(api: Api, am: Alert
     # The ticket alert ends too: one never notified as firing is not notified as resolved.
     ends = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     am.post(switch | {"endsAt": rfc3339(ends)}, inhibited | {"endsAt": rfc3339(ends)})
-    resolved = wait_for(lambda: stored(f"{incident}-resolved"), "incident.resolved", am.log)
+    resolved = wait_until(
+        lambda: stored(f"{incident}-resolved"), "incident.resolved", detail=tail(am.log)
+    )
     assert resolved["type"] == "incident.resolved"
     assert datetime.fromisoformat(resolved["time"]) == ends
     assert resolved["data"] == {"incident_id": incident, "service": "network"}
 
-    # Repeats add nothing: Alertmanager is told again and several group intervals pass.
-    before = api.incident_events()
+    # Repeats add nothing: Alertmanager is told again and, by its own counter, delivers
+    # more notifications (repeat_interval is 1 s here) without a new incident event.
+    before, sent = api.incident_events(), am.delivered()
     am.post(switch | {"endsAt": rfc3339(ends)}, engine)
-    time.sleep(3.5)
+    wait_until(
+        lambda: am.delivered() >= sent + 3, "three more webhook deliveries", detail=tail(am.log)
+    )
     assert api.incident_events() == before
     # The inhibited ticket alert never became an incident, not even once it ended.
     assert not [i for i in before if i.startswith(ticket_incident)]

@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from services.store import calls, outbox, workers
 from services.store.outbox import OUTBOX
 from tests.conftest import AUTH
 from tests.integration.conftest import tolerates_kafka_socket_leak
+from tests.waiting import wait_until
 
 # starlette warns, once, on importing its test client with plain httpx (it wants httpx2);
 # the warning is about the test tool, not opstrack, so it is silenced here only.
@@ -126,16 +127,6 @@ def outbox_count(engine: Engine) -> int:
 def backlog(engine: Engine) -> int:
     with engine.connect() as conn:
         return outbox.backlog(conn)
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float = DEADLINE_S) -> float:
-    """Poll `check` until it holds; returns the seconds it took, fails at the deadline."""
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"not within {timeout:.0f}s: {what}")
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 def consume(bootstrap: str, topic: str, expected: int) -> list[ConsumerRecord]:
@@ -289,6 +280,50 @@ def test_single_invalid_event_names_the_field(client: TestClient, engine: Engine
 
 
 @pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("id",), "evt\x001"),  # was a 500: PostgreSQL text cannot hold NUL
+        (("source",), "/pbx\x00"),
+        (("data", "queue"), "a\x00b"),  # was accepted, then stalled the worker for good
+        (("data", "municipality"), "Askersund\x1b[31m"),
+        (("ext",), "x\x00"),  # an extension attribute: dropped, but refused all the same
+    ],
+)
+def test_an_unstorable_character_is_422_naming_the_field(
+    client: TestClient, engine: Engine, where: tuple[str, ...], value: str
+) -> None:
+    event = call_event(1)
+    (event["data"] if where[0] == "data" else event)[where[-1]] = value
+    for content_type, body in ((SINGLE, event), (BATCH, [call_event(2), event])):
+        r = post(client, body, content_type)
+        assert r.status_code == 422, r.text
+        index = 0 if content_type == SINGLE else 1
+        assert [(e["index"], e["field"]) for e in r.json()["errors"]] == [(index, ".".join(where))]
+    assert outbox_count(engine) == 0
+
+
+def _get_routes() -> list[str]:
+    """Every documented GET route, read from the app itself so that a new one is covered too."""
+    paths = create_app(Settings()).openapi()["paths"]
+    return sorted(p for p, ops in paths.items() if "get" in ops and "{" not in p)
+
+
+@pytest.mark.parametrize("path", _get_routes())
+def test_an_unstorable_query_parameter_is_422_naming_it(client: TestClient, path: str) -> None:
+    # Raw query strings: %00 is the NUL that reached PostgreSQL as a filter (a 500).
+    for query, name in (("period=2022-03&queue=a%00b", "queue"), ("period=2022%0A03", "period")):
+        r = client.get(f"{path}?{query}")
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        assert [e["loc"] for e in r.json()["detail"]] == [["query", name]], r.text
+
+
+def test_an_unstorable_path_parameter_is_422_naming_it(client: TestClient) -> None:
+    r = client.post("/v1/webhooks/tickets/glpi%00", json={})
+    assert r.status_code == 422, r.text
+    assert [e["loc"] for e in r.json()["detail"]] == [["path", "source"]]
+
+
+@pytest.mark.parametrize(
     ("body", "content_type"),
     [
         (b'{"specversion": "1.0", "id": ', SINGLE),
@@ -381,11 +416,11 @@ def test_relay_publishes_accepted_events_keyed_by_call_id(
         "conflicts": [],
     }
 
-    wait_until(lambda: backlog(engine) == 0, "outbox backlog drained")
+    wait_until(lambda: backlog(engine) == 0, "outbox backlog drained", DEADLINE_S)
     assert all(row["published"] for row in stored(engine).values())
     # Counted by topic once marked published (the topic is this test's own, from 0).
     calls_topic = {"topic": app_settings.topic("calls")}
-    wait_until(lambda: published(calls_topic) == 3, "three events counted as published")
+    wait_until(lambda: published(calls_topic) == 3, "three events counted as published", DEADLINE_S)
     assert published({"topic": app_settings.topic("tickets")}) == 0  # there from the start
     last = REGISTRY.get_sample_value("opstrack_relay_last_publish_timestamp_seconds")
     assert last is not None and before_post <= last <= time.time()
@@ -412,8 +447,12 @@ def test_events_wait_in_the_outbox_while_the_broker_is_away(
 
         # The relay has tried the broker (its client logged the refused connection)
         # and both events are still pending.
-        wait_until(lambda: bool(kafka_log), "the relay's client logged a refused connection")
-        wait_until(lambda: relay_errors() > errors, "the relay counted its failed round")
+        wait_until(
+            lambda: bool(kafka_log), "the relay's client logged a refused connection", DEADLINE_S
+        )
+        wait_until(
+            lambda: relay_errors() > errors, "the relay counted its failed round", DEADLINE_S
+        )
         assert backlog(engine) == 2
         assert not any(row["published"] for row in stored(engine).values())
         ready = client.get("/readyz")
@@ -475,7 +514,11 @@ def test_readyz_notices_that_the_broker_went_away(sqlite_url: str, kafka_log: li
         own = EmbeddedBroker().start()
         try:
             with running(settings_for(sqlite_url, own.bootstrap)) as client:
-                wait_until(lambda: client.get("/readyz").json()["checks"]["broker"], "broker up")
+                wait_until(
+                    lambda: client.get("/readyz").json()["checks"]["broker"],
+                    "broker up",
+                    DEADLINE_S,
+                )
                 own.stop()
                 deadline = time.monotonic() + 10  # the idle relay loops once a second
                 while time.monotonic() < deadline:
@@ -520,6 +563,11 @@ EMPTY_ROW = {
     "abandon_rate": None,
     "asa_seconds": None,
     "avg_wait_seconds": None,
+    "talked": 0,
+    "aht_seconds": None,
+    "abandoned_within": {"20": 0, "60": 0},
+    "asterisk_sl": {"20": None, "60": None},
+    "asterisk_sl2": {"20": None, "60": None},
 }
 
 
@@ -554,6 +602,9 @@ def test_sli_calls_from_stored_buckets(client: TestClient, engine: Engine) -> No
                     answered_within={20: 1, 60: 2},
                     wait_answered_ms=60_000,
                     wait_offered_ms=92_000,
+                    abandoned_within={20: 1, 60: 2},
+                    talked=2,  # talk times 100 s and 200 s
+                    talk_ms=300_000,
                 ),
                 # exited after 8 s, in the next month: outside 2022-03-01
                 BucketKey(h10 + 31 * 86_400, "askersund", "Askersund"): CallBucket(
@@ -577,6 +628,11 @@ def test_sli_calls_from_stored_buckets(client: TestClient, engine: Engine) -> No
             "abandon_rate": 1 / 3,
             "asa_seconds": 30.0,
             "avg_wait_seconds": 23.0,
+            "talked": 2,
+            "aht_seconds": 150.0,
+            "abandoned_within": {"20": 1, "60": 2},
+            "asterisk_sl": {"20": 1 / 2, "60": 2 / 2},  # within / answered
+            "asterisk_sl2": {"20": 2 / 4, "60": 4 / 4},  # (within + ab. within) / 4
         }
     ]
     other = client.get("/v1/sli/calls", params={"period": "2022-03-01", "queue": "hallsberg"})
@@ -628,7 +684,7 @@ def test_readyz_turns_200_with_a_consuming_worker(client: TestClient, engine: En
     with engine.begin() as conn:
         workers.beat(conn, "worker-1", 2)
     # The relay connects to the (session) broker in the background.
-    wait_until(lambda: client.get("/readyz").status_code == 200, "/readyz 200")
+    wait_until(lambda: client.get("/readyz").status_code == 200, "/readyz 200", DEADLINE_S)
     assert client.get("/readyz").json() == {
         "status": "ready",
         "checks": {"database": True, "broker": True, "worker": True},

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from services.api.main import create_app
+from services.client import post_batches
 from services.core.auth import token_hash
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
@@ -216,6 +217,26 @@ def test_without_a_token_rate_the_settings_rate_applies(
         r = post_events(client, [event(4)], token)
         assert r.status_code == 429, r.text
         assert 90 <= int(r.headers["retry-after"]) <= 100  # 1 event at 0.01/s
+
+
+def test_the_cli_waits_out_a_429_and_every_batch_gets_in(
+    db_url: str, broker: EmbeddedBroker, engine: Engine
+) -> None:
+    # 20 events/s with a burst of 1 s: each batch of 20 after the first waits for a
+    # refill; the client waits the Retry-After and sends the batch again.
+    settings = settings_for(db_url, broker, rate_burst_seconds=1)
+    token = new_token(engine, "asterisk", "call.*", rate=20)
+    with serving(settings) as url:
+        sent = post_batches(url, [event(n) for n in range(60)], 20, token=token)
+    assert (sent.accepted, sent.duplicates) == (60, 0)
+    assert stored_ids(engine) == {f"call.queued-{n}" for n in range(60)}
+
+
+def test_the_default_rate_limit_is_below_one_api_process_and_fits_the_largest_batch() -> None:
+    s = Settings()
+    # README's benchmark: one API process took 7,149 events/s from one sender.
+    assert s.rate_limit <= 7_149 / 3
+    assert s.rate_limit * s.rate_burst_seconds >= s.max_batch_events
 
 
 # --- webhooks -------------------------------------------------------------------------------

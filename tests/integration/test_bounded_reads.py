@@ -93,7 +93,9 @@ def periods(draw: st.DrawFn) -> tuple[str, bool]:
     if day.toordinal() + days > date.max.toordinal():
         days = date.max.toordinal() - day.toordinal()
     last = day + timedelta(days=days)
-    within = last < date(day.year + SPAN_YEARS, day.month, day.day)  # day <= 28: no 29 Feb
+    # day <= 28: no 29 Feb. Past year 9999 `date` cannot say it, and every date is within.
+    limit_year = day.year + SPAN_YEARS
+    within = limit_year > date.max.year or last < date(limit_year, day.month, day.day)
     valid = in_range and y >= 1 and FLOOR <= last.year <= CEILING and within
     return f"{day.isoformat()}..{last.isoformat()}", valid
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete
+from sqlalchemy import Connection, Engine, delete
 
 from services.core.calls import BucketKey, CallBucket
 from services.core.periods import STOCKHOLM
@@ -64,6 +64,9 @@ def scenario(draw: st.DrawFn) -> dict[str, Any]:
         answered_within=st.dictionaries(st.sampled_from([20, 60]), st.integers(0, 9)),
         wait_answered_ms=st.integers(0, 10**7),
         wait_offered_ms=st.integers(0, 10**7),
+        talked=st.integers(0, 9),
+        talk_ms=st.integers(0, 10**7),
+        abandoned_within=st.dictionaries(st.sampled_from([20, 60]), st.integers(0, 9)),
     )
     key = st.builds(lambda h, q: BucketKey(h, *q), hour, st.sampled_from(QUEUES))
     batches = draw(st.lists(st.dictionaries(key, bucket, max_size=40), min_size=1, max_size=3))
@@ -110,10 +113,24 @@ def per_day(
 
 
 def normal(sums: dict[tuple[Any, ...], CallBucket]) -> dict[tuple[Any, ...], CallBucket]:
-    # A threshold nobody was answered within is stored as no row: 0 and absent are one.
+    # A threshold nobody was answered (or abandoned) within is stored as no row, or
+    # as a row of 0 beside abandoned (answered) calls: 0 and absent are one.
     for b in sums.values():
         b.answered_within = {t: n for t, n in b.answered_within.items() if n}
+        b.abandoned_within = {t: n for t, n in b.abandoned_within.items() if n}
     return sums
+
+
+def from_hours(
+    conn: Connection, start: int, end: int, by: tuple[str, ...], queue: str | None
+) -> dict[tuple[Any, ...], CallBucket]:
+    """What the hourly buckets alone answer: read grouped by hour (which only they
+    hold), then added up here; so every field, zeros included, must be the same."""
+    out: dict[tuple[Any, ...], CallBucket] = {} if by else {(): CallBucket()}
+    rows = calls.sum_buckets(conn, start, end, by=(*by, "hour"), filters={"queue": queue})
+    for key, bucket in rows.items():
+        out.setdefault(key[:-1], CallBucket()).add(bucket)
+    return out
 
 
 @pytest.fixture
@@ -136,6 +153,10 @@ def test_rollups_answer_what_the_hours_sum_to(store: Engine, case: dict[str, Any
     by, queue = case["by"], case["queue"]
     with store.connect() as conn:
         got = calls.sum_buckets(conn, start, end, by=by, filters={"queue": queue})
+        hourly = from_hours(conn, start, end, by, queue)
+    # Exactly what the hours answer (thresholds with a 0 included), and both the
+    # sums of the deltas computed here: every count, talk, answered and abandoned within.
+    assert got == hourly
     assert normal(got) == reference(case["batches"], start, end, by, queue)
 
     # Per local day, as the goal report reads its daily series.
@@ -173,7 +194,14 @@ def test_a_store_without_rollups_gets_them_from_its_hours(store: Engine) -> None
     batch = {
         BucketKey(local(2022, 3, 27, 1), *QUEUES[0]): CallBucket(offered=3, answered=2),
         BucketKey(local(2022, 3, 27, 4), *QUEUES[0]): CallBucket(offered=1, answered=1),
-        BucketKey(local(2022, 4, 2, 9), *QUEUES[1]): CallBucket(offered=5, answered_within={20: 4}),
+        BucketKey(local(2022, 4, 2, 9), *QUEUES[1]): CallBucket(
+            offered=5,
+            abandoned=1,
+            answered_within={20: 4},
+            abandoned_within={20: 1},
+            talked=4,
+            talk_ms=600_000,
+        ),
     }
     with store.begin() as conn:
         calls.add_buckets(conn, batch)
@@ -184,5 +212,12 @@ def test_a_store_without_rollups_gets_them_from_its_hours(store: Engine) -> None
         got = calls.sum_buckets(conn, local(2022, 3, 1), local(2022, 5, 1), by=("queue",))
     assert normal(got) == {
         ("askersund",): CallBucket(offered=4, answered=3),
-        ("laxa",): CallBucket(offered=5, answered_within={20: 4}),
+        ("laxa",): CallBucket(
+            offered=5,
+            abandoned=1,
+            answered_within={20: 4},
+            abandoned_within={20: 1},
+            talked=4,
+            talk_ms=600_000,
+        ),
     }

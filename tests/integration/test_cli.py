@@ -85,4 +85,6 @@ def test_up_refuses_a_port_in_use(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         r = opstrack("up", "--port", str(port), "--state-dir", str(tmp_path / "state"))
     assert r.returncode == 1
-    assert r.stderr.strip() == f"error: port {port} is in use: choose another with --port"
+    assert r.stderr.strip() == (
+        f"error: port {port} is in use (still after 10 s): choose another with --port"
+    )

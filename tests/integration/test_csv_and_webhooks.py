@@ -183,6 +183,13 @@ def test_webhook_problems_are_422_and_nothing_is_stored(api: str, engine: Engine
     r = post_webhook(api, "zammad", payload)
     assert r.status_code == 422, r.text
     assert {(e["index"], e["field"]) for e in r.json()["errors"]} == {(0, "data.category")}
+
+    # A NUL in a payload field that becomes an event field: named, never stored (issue 12).
+    payload = zammad_payload("new")
+    payload["ticket"]["category"] = "konto\u0000"
+    r = post_webhook(api, "zammad", payload)
+    assert r.status_code == 422, r.text
+    assert {(e["index"], e["field"]) for e in r.json()["errors"]} == {(0, "data.category")}
     assert stored(engine) == {}
 
 

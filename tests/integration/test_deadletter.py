@@ -18,8 +18,9 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from services.stack.procs import stop
 from tests.integration.conftest import start_worker
-from tests.integration.test_processor import PERIOD, rows_now, wait_for
+from tests.integration.test_processor import PERIOD, rows_now
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +34,7 @@ REASONS = (
     "wrong_topic",
     "invalid_field",
     "processing_failed",
+    "store_rejected",
 )
 
 
@@ -132,8 +134,8 @@ def test_malformed_messages_are_dead_lettered_counted_and_passed_over(
             lambda: assert_rows_equal(
                 rows_now(env["OPSTRACK_DATABASE_URL"], ("queue", "hour")), want
             ),
-            90,
             f"SLIs of the valid events equal to the reference (log: {log})",
+            90,
         )
 
         dead = _read_dead_letters(bootstrap, f"{prefix}deadletter", len(BAD), log)

@@ -26,6 +26,7 @@ from sqlmodel import SQLModel
 from services import config
 from services.core.calendar import BusinessCalendar
 from services.core.changes import ChangeState, FreezeState
+from services.core.contracts.envelope import dedup_key
 from services.core.events import SlaBreached, SlaWarning, parse_event_json
 from services.core.incidents import IncidentState
 from services.core.sla import SlaTargets
@@ -33,7 +34,7 @@ from services.processor.clock import tick
 from services.processor.entities import EntityBatchResult, apply_entity_batch
 from services.processor.reducers import TOPIC_FAMILIES, reducers
 from services.settings import Settings
-from services.store import changes, incidents, indicators, outbox, tickets
+from services.store import changes, entities, incidents, indicators, outbox, tickets
 from services.store.db import init_db, make_engine
 from services.store.tables import TicketRow
 
@@ -603,6 +604,7 @@ def test_tick_raises_each_sla_event_once_and_none_for_resolved(engine: Engine) -
     settings = Settings(topic_prefix="t-")
     targets = SlaTargets(hours={3: 24})  # calendar clock, warning at 18 h
     catalog = config.catalog(settings.config_dir)
+    labels = config.labels(settings.config_dir)
     now = utc("2022-06-03 08:00")
     apply(
         engine,
@@ -624,7 +626,7 @@ def test_tick_raises_each_sla_event_once_and_none_for_resolved(engine: Engine) -
     )
     raised_before = sample("opstrack_sla_events_total", {"type": "sla.breached", "priority": "3"})
 
-    tick(engine, settings, BusinessCalendar(), targets, catalog, now)
+    tick(engine, settings, BusinessCalendar(), targets, catalog, labels, now)
     with engine.connect() as conn:
         pending = outbox.pending(conn, 100)
     # Outbox rows are keyed by (source, id); the event ids are in their payloads.
@@ -650,13 +652,13 @@ def test_tick_raises_each_sla_event_once_and_none_for_resolved(engine: Engine) -
 
     # Later ticks raise nothing new for the same tickets (T-WARN is still below 24 h).
     before = snapshot(engine)
-    tick(engine, settings, BusinessCalendar(), targets, catalog, now)
-    tick(engine, settings, BusinessCalendar(), targets, catalog, utc("2022-06-03 11:00"))
+    tick(engine, settings, BusinessCalendar(), targets, catalog, labels, now)
+    tick(engine, settings, BusinessCalendar(), targets, catalog, labels, utc("2022-06-03 11:00"))
     assert snapshot(engine) == before
     assert sample("opstrack_sla_events_total", {"type": "sla.breached", "priority": "3"}) == raised
 
     # Once T-WARN passes its target, only its breach is added.
-    tick(engine, settings, BusinessCalendar(), targets, catalog, utc("2022-06-03 12:00"))
+    tick(engine, settings, BusinessCalendar(), targets, catalog, labels, utc("2022-06-03 12:00"))
     with engine.connect() as conn:
         ids = sorted(parse_event_json(p.payload).id for p in outbox.pending(conn, 100))
     assert ids == [
@@ -720,3 +722,58 @@ def test_concurrent_batches_of_one_ticket_keep_every_event(pg_url: str) -> None:
         assert ticket_row(engine, tid) == expected_row(tid)
     finally:
         engine.dispose()
+
+
+def test_events_stored_before_the_string_rule_stop_neither_their_entity_nor_the_clock(
+    engine: Engine,
+) -> None:
+    # Stored before control characters were refused at the door (issue 12): reading
+    # them back must not refuse them, or every later event of the ticket, and the SLA
+    # clock that reads open tickets back, would fail for good.
+    def store_as_before(e: dict[str, Any], tid: str) -> None:
+        with engine.begin() as conn:
+            entities.add(
+                conn,
+                [
+                    entities.StoredEvent(
+                        id=dedup_key(e["source"], e["id"]),
+                        family="ticket",
+                        entity_id=tid,
+                        type=e["type"],
+                        time_us=micros(datetime.fromisoformat(e["time"])),
+                        payload=json.dumps(e),
+                    )
+                ],
+            )
+
+    for tid in ("OLD-1", "OLD-2"):
+        old = ticket("created", utc("2022-06-01 08:00"), tid)
+        old["data"]["category"] = "Behörighet\x07"
+        store_as_before(old, tid)
+    # A new event of OLD-1 is applied; its state is recomputed from both events.
+    result = apply(engine, enc(ticket("resolved", utc("2022-06-02 08:00"), "OLD-1")), "tickets")
+    assert len(result.applied) == 1 and not result.invalid
+    row = ticket_row(engine, "OLD-1")
+    assert row is not None
+    assert (row["status"], row["resolved_at_us"]) == ("resolved", micros(utc("2022-06-02 08:00")))
+    # OLD-2 is still open (its row appears with its first event applied) and past its
+    # target: the clock raises its breach as for any ticket.
+    apply(engine, enc(ticket("paused", utc("2022-06-01 09:00"), "OLD-2")), "tickets")
+    apply(engine, enc(ticket("resumed", utc("2022-06-01 09:30"), "OLD-2")), "tickets")
+    settings = Settings(topic_prefix="t-")
+    tick(
+        engine,
+        settings,
+        BusinessCalendar(),
+        SlaTargets(hours={3: 24}),
+        config.catalog(settings.config_dir),
+        config.labels(settings.config_dir),
+        utc("2022-06-03 08:00"),
+    )
+    with engine.connect() as conn:
+        pending = outbox.pending(conn, 100)
+    # Outbox rows are keyed by (source, id); the event ids are in their payloads.
+    assert sorted(json.loads(p.payload)["id"] for p in pending) == [
+        "sla.breached:OLD-2",
+        "sla.warning:OLD-2",
+    ]

@@ -12,7 +12,6 @@ import random
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,24 +32,13 @@ from services.store import changes, incidents
 from services.store.db import make_engine
 from services.store.tables import ChangeRow, TicketRow
 from tests.integration.conftest import promtool_lint, start_worker
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
 TICKETS = TicketRow.__table__  # type: ignore[attr-defined]
 CHANGES = ChangeRow.__table__  # type: ignore[attr-defined]
 T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    last: AssertionError | None = None
-    while time.monotonic() < deadline:
-        try:
-            return check()
-        except AssertionError as exc:
-            last = exc
-        time.sleep(0.25)
-    raise AssertionError(f"{what} not reached within {timeout:.0f}s: {last}")
 
 
 # --- the events -----------------------------------------------------------------------------
@@ -340,7 +328,7 @@ def test_worker_stores_the_states_of_a_shuffled_mix_with_duplicates(
                 except httpx.TransportError as exc:  # the worker's web server is not up yet
                     raise AssertionError(exc) from None
 
-            wait_for(caught_up, 60, f"{sent} messages consumed (log: {log})")
+            wait_for(caught_up, f"{sent} messages consumed (log: {log})", 60)
         producer.close()
 
         engine = make_engine(db_url)
@@ -362,7 +350,7 @@ def test_worker_stores_the_states_of_a_shuffled_mix_with_duplicates(
             assert got_freezes == want_freezes
 
         try:
-            wait_for(settled, 60, f"entity rows equal to the core's states (log: {log})")
+            wait_for(settled, f"entity rows equal to the core's states (log: {log})", 60)
         finally:
             engine.dispose()
         settled_after = time.monotonic() - started
@@ -377,7 +365,7 @@ def test_worker_stores_the_states_of_a_shuffled_mix_with_duplicates(
             assert metric_samples(text, "opstrack_entity_events_total") == want_types
             return text
 
-        text = wait_for(counted, 30, "opstrack_entity_events_total per type")
+        text = wait_for(counted, "opstrack_entity_events_total per type", 30)
         processed = metric_samples(text, "opstrack_processor_events_total")
         for name in ("tickets", "incidents", "changes"):
             distinct = sum(1 for e in events if topic_for(e["type"]) == name)

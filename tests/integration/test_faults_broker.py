@@ -34,8 +34,9 @@ from services.store import inbox, outbox
 from services.store.db import init_db, make_engine
 from services.store.outbox import APPLIED, OUTBOX
 from tests.integration.conftest import serving, start_worker, tolerates_kafka_socket_leak
-from tests.integration.faults import TOKEN, api_settings, check_calls, wait_for
+from tests.integration.faults import TOKEN, api_settings, applied_count, check_calls
 from tests.reference import generate_calls, utc
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(480)]
 
@@ -87,15 +88,6 @@ class Sender(threading.Thread):
                 time.sleep(max(0.0, tick - time.monotonic()))
 
 
-def applied_count(db_url: str) -> int:
-    engine = make_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(APPLIED)).scalar_one())
-    finally:
-        engine.dispose()
-
-
 def published_unapplied(db_url: str) -> int:
     engine = make_engine(db_url)
     applied = select(APPLIED.c.id).where(APPLIED.c.id == OUTBOX.c.id).exists()
@@ -126,7 +118,7 @@ def test_ingest_accepts_through_a_broker_outage_and_the_backlog_is_applied_after
                 checks = readiness(url)
                 assert all(checks.values()), checks
 
-            wait_for(ready, 60, f"the stack ready before the outage (log {worker_log})")
+            wait_for(ready, f"the stack ready before the outage (log {worker_log})", 60)
             sender = Sender(url, events)
             sender.start()
 
@@ -135,7 +127,7 @@ def test_ingest_accepts_through_a_broker_outage_and_the_backlog_is_applied_after
             def some_applied() -> None:
                 assert applied_count(db_url) >= 300, f"{applied_count(db_url)} applied"
 
-            wait_for(some_applied, 60, f"300 events applied before the outage (log {worker_log})")
+            wait_for(some_applied, f"300 events applied before the outage (log {worker_log})", 60)
             # Then the worker lags (paused), so that the broker goes down holding
             # published events that no worker has applied: those it loses.
             os.kill(worker.pid, signal.SIGSTOP)
@@ -145,7 +137,7 @@ def test_ingest_accepts_through_a_broker_outage_and_the_backlog_is_applied_after
                     n = published_unapplied(db_url)
                     assert n >= 200, f"{n} published events not applied"
 
-                wait_for(lagging, 60, "200 published events the paused worker has not applied")
+                wait_for(lagging, "200 published events the paused worker has not applied", 60)
                 broker.stop()
             finally:
                 os.kill(worker.pid, signal.SIGCONT)
@@ -155,11 +147,17 @@ def test_ingest_accepts_through_a_broker_outage_and_the_backlog_is_applied_after
             outage_end = time.monotonic() + OUTAGE_S
             while time.monotonic() < outage_end:
                 seen.append(readiness(url))
-                time.sleep(2.0)
+                time.sleep(2.0)  # the outage's length is the fault; readiness sampled meanwhile
             sent_during = len(sender.sent) - sent_before
             broker.start()  # same port, empty
-            back_at = time.monotonic()
-            time.sleep(5.0)  # and keep sending to the new broker for a while
+            back_at, sent_back = time.monotonic(), len(sender.sent)
+
+            def sending_again() -> None:
+                n = len(sender.sent) - sent_back
+                assert n >= 5 * CHUNK, f"{n} events sent since the broker came back"
+
+            # Keep sending to the new broker: five more batches accepted, not a guessed time.
+            wait_for(sending_again, "five batches sent to the new broker", 60)
             sender.halt.set()
             sender.join(30)
             assert not sender.is_alive(), "the sender did not stop"
@@ -174,8 +172,8 @@ def test_ingest_accepts_through_a_broker_outage_and_the_backlog_is_applied_after
             try:
                 wait_for(
                     check_calls(url, sender.sent),
-                    120,
                     f"SLIs equal to the reference after the outage (logs {tmp_path})",
+                    120,
                 )
             except AssertionError as exc:
                 relay = [line for line in kafka_log if line.startswith("services.")]

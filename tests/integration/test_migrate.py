@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlmodel import SQLModel
 
+from services.core.calls import BucketKey, CallBucket
 from services.core.events import parse_event
 from services.ingest.batch import to_outbox
-from services.store import inbox, outbox, tokens
+from services.store import calls, inbox, outbox, tokens
 from services.store.db import init_db, make_engine
 from services.store.migrate import APPLIED, ENTITY_EVENTS, META
 from services.store.outbox import OUTBOX
@@ -52,6 +53,30 @@ def old_store(db_url: str) -> Iterator[Engine]:
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE store_meta"))
         conn.execute(text("ALTER TABLE api_tokens DROP COLUMN event_sources"))
+        # Call buckets from before talk times and abandons within thresholds (issue 16),
+        # and call rollups as the l-kafka branch made them before it had those too.
+        for table, column in (
+            ("call_buckets", "talked"),
+            ("call_buckets", "talk_ms"),
+            ("call_buckets_within", "abandoned"),
+            ("call_rollups", "talked"),
+            ("call_rollups", "talk_ms"),
+            ("call_rollups_within", "abandoned"),
+        ):
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(
+            text(
+                "INSERT INTO call_buckets (hour, queue, municipality, offered, answered,"
+                " abandoned, short_abandoned, exited, wait_answered_ms, wait_offered_ms)"
+                " VALUES (7200, 'askersund', 'Askersund', 2, 1, 1, 0, 0, 9000, 39000)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO call_buckets_within (hour, queue, municipality, threshold_s,"
+                " answered) VALUES (7200, 'askersund', 'Askersund', 20, 1)"
+            )
+        )
         events = [parse_event(call(n)) for n in range(3)] + [parse_event(ticket(1))]
         rows = to_outbox(events, lambda t: f"x-{t}")
         # As they were stored: the id column held the event's own id.
@@ -137,6 +162,40 @@ def test_the_migration_runs_once_and_again_changes_nothing(old_store: Engine) ->
     assert snapshot() == before
     ids = [orjson.loads(p)["id"] for p in _payloads(old_store)]
     assert sorted(ids) == ["c-0", "c-1", "c-2", "t-1"]
+
+
+def test_old_call_buckets_gain_talk_and_abandon_columns(old_store: Engine) -> None:
+    init_db(old_store)
+    init_db(old_store)  # twice: the columns are added once
+    key = BucketKey(hour=7200, queue="askersund", municipality="Askersund")
+    # One more call into the old bucket: abandoned after 15 s; and a talk time of 200 s.
+    delta = CallBucket(
+        offered=1,
+        abandoned=1,
+        wait_offered_ms=15_000,
+        abandoned_within={20: 1},
+        answered_within={20: 0},
+    )
+    with old_store.begin() as conn:
+        calls.add_buckets(conn, {key: delta})
+        calls.add_buckets(conn, {key: CallBucket(talked=1, talk_ms=200_000)})
+    with old_store.connect() as conn:
+        got = calls.sum_buckets(conn, 7200, 10800)[()]
+        # The whole local day of hour 7200 (1970-01-01, UTC+1) is read from its
+        # daily rollup, which gained the same columns and must say the same.
+        day = calls.sum_buckets(conn, -3600, 82800)[()]
+    assert day == got
+    assert got == CallBucket(
+        offered=3,
+        answered=1,
+        abandoned=2,
+        wait_answered_ms=9_000,
+        wait_offered_ms=54_000,
+        answered_within={20: 1},
+        abandoned_within={20: 1},  # the old rows never counted theirs: 0
+        talked=1,
+        talk_ms=200_000,
+    )
 
 
 def _payloads(engine: Engine) -> list[str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from services import config
 from services.core.calendar import BusinessCalendar
 from services.core.calls import CallRules
+from services.core.labels import LabelCatalog
 from services.observability import processor_metrics as m
 from services.processor import goal_metrics, observe, period_metrics
 from services.processor.calls import apply_batch
@@ -41,6 +42,7 @@ from services.store import leases
 from services.store.db import make_engine
 from tests.conftest import AUTH
 from tests.integration.conftest import start_worker
+from tests.waiting import wait_until
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -54,6 +56,15 @@ pytestmark = [
         "ignore:Using `httpx`:starlette.exceptions.StarletteDeprecationWarning"
     ),
 ]
+
+# The label catalog these tests' names are in (the shipped one knows other queues):
+# labels outside it are `other`, as test_bounded_labels.py shows.
+KNOWN = LabelCatalog(
+    queues=frozenset({"support", "vaxel"}),
+    municipalities=frozenset({"Askersund", "Laxå"}),
+    services=frozenset({"mdm", "network"}),
+    categories=frozenset({"Behörighet", "Nätverk"}),
+)
 
 TZ = ZoneInfo("Europe/Stockholm")
 RULES = CallRules(short_abandon_seconds=5.0, thresholds=(20, 60))
@@ -240,12 +251,12 @@ def value(name: str, **labels: str) -> float | None:
 def load(engine: Engine, calendar: BusinessCalendar) -> None:
     apply_batch(engine, RULES, CALLS)
     result = apply_entity_batch(engine, reducers(calendar), TICKETS + INCIDENTS)
-    observe.entities(result, "tickets")
+    observe.entities(result, "tickets", KNOWN)
 
 
 def refresh(engine: Engine) -> None:
     catalog = config.catalog(Settings().config_dir)
-    samples = period_metrics.period_samples(engine, catalog, RULES.thresholds, True, NOW)
+    samples = period_metrics.period_samples(engine, catalog, RULES.thresholds, True, NOW, KNOWN)
     period_metrics.publish_periods(samples, NOW)
 
 
@@ -396,6 +407,7 @@ def test_a_vanished_group_loses_its_series(engine: Engine) -> None:
         RULES.thresholds,
         True,
         NOW + timedelta(days=1),
+        KNOWN,
     )
     period_metrics.publish_periods(samples, NOW + timedelta(days=1))
     assert (
@@ -446,13 +458,13 @@ def test_handling_hours_histogram_counts_each_ticket_once(engine: Engine) -> Non
     # The same events again (duplicates, not applied) and a reopen and second
     # resolution of T1: the histogram does not count T1 again.
     again = apply_entity_batch(engine, cal, TICKETS)
-    observe.entities(again, "tickets")
+    observe.entities(again, "tickets", KNOWN)
     reopen = [
         ticket("reopened", local("2026-12-01 13:00"), "T1"),
         ticket("resolved", local("2026-12-01 15:00"), "T1"),
     ]
     for value_ in reopen:  # one at a time: reopened, then resolved again
-        observe.entities(apply_entity_batch(engine, cal, [value_]), "tickets")
+        observe.entities(apply_entity_batch(engine, cal, [value_]), "tickets", KNOWN)
     assert (count(), total()) == after
 
 
@@ -473,7 +485,7 @@ def test_clock_exports_opening_hours_and_zeros_that_are_data(engine: Engine) -> 
         (local("2026-12-07 16:59:59"), 1),
         (local("2026-12-07 17:00"), 0),
     ):
-        tick(engine, settings, cal, targets, catalog, at)
+        tick(engine, settings, cal, targets, catalog, KNOWN, at)
         assert value("opstrack_servicedesk_open") == is_open, at
     # Nothing open: 0 for every service of the catalog and every severity, not absent.
     for service in catalog.services:
@@ -485,7 +497,7 @@ def test_clock_exports_opening_hours_and_zeros_that_are_data(engine: Engine) -> 
         reducers(cal),
         [incident("opened", local("2026-12-07 09:00"), "I9", "mdm", severity=2, impact="outage")],
     )
-    tick(engine, settings, cal, targets, catalog, local("2026-12-07 10:00"))
+    tick(engine, settings, cal, targets, catalog, KNOWN, local("2026-12-07 10:00"))
     assert value("opstrack_incidents_open", service="mdm", severity="2") == 1
     assert value("opstrack_incidents_open", service="mdm", severity="1") == 0
 
@@ -493,11 +505,16 @@ def test_clock_exports_opening_hours_and_zeros_that_are_data(engine: Engine) -> 
 def test_newest_call_event_time_only_moves_forward(engine: Engine) -> None:
     queue = f"q-{uuid.uuid4().hex[:6]}"  # the gauge is process-wide: a queue of its own
     labels = {"queue": queue, "municipality": "Askersund"}
+    known = replace(KNOWN, queues=KNOWN.queues | {queue})
     newer, older = local("2026-12-04 10:00:20"), local("2026-12-01 10:00:20")
-    observe.calls(apply_batch(engine, RULES, [call("call.answered", newer, 20, queue)]), "calls")
+    observe.calls(
+        apply_batch(engine, RULES, [call("call.answered", newer, 20, queue)]), "calls", known
+    )
     assert value("opstrack_calls_last_event_timestamp_seconds", **labels) == newer.timestamp()
     # A late event of an earlier day does not make the queue look quiet.
-    observe.calls(apply_batch(engine, RULES, [call("call.answered", older, 20, queue)]), "calls")
+    observe.calls(
+        apply_batch(engine, RULES, [call("call.answered", older, 20, queue)]), "calls", known
+    )
     assert value("opstrack_calls_last_event_timestamp_seconds", **labels) == newer.timestamp()
 
 
@@ -524,13 +541,6 @@ def exports_lease_held(text: str) -> bool:
     return any(line.startswith(held) for line in text.splitlines())
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
-        time.sleep(0.2)
-
-
 def lease_holder(env: dict[str, str]) -> str | None:
     store = make_engine(env["OPSTRACK_DATABASE_URL"])
     try:
@@ -553,11 +563,11 @@ def test_one_of_two_workers_exports_and_the_other_takes_over(
     workers = [start_worker(first, tmp_path / "w1.log"), start_worker(second, tmp_path / "w2.log")]
     try:
         # Both serve /metrics, and between them one exports the period figures.
-        wait_until(lambda: all(scrape(p) for p in ports), 60, "/metrics on both workers")
+        wait_until(lambda: all(scrape(p) for p in ports), "/metrics on both workers", 60)
         wait_until(
             lambda: any(exports_period_figures(scrape(p)) for p in ports),
-            60,
             "period figures on either worker",
+            60,
         )
         texts = [scrape(p) for p in ports]
         holders = [i for i, t in enumerate(texts) if exports_period_figures(t)]
@@ -571,8 +581,8 @@ def test_one_of_two_workers_exports_and_the_other_takes_over(
                 'opstrack_indicator_value{indicator="serviceniva",kind="target"}'
                 in scrape(ports[holder])
             ),
-            60,
             "the goal gauges on the holder",
+            60,
         )
         assert not exports_lease_held(scrape(ports[other]))
         # Every worker exports what does not come from the lease.
@@ -584,7 +594,7 @@ def test_one_of_two_workers_exports_and_the_other_takes_over(
         workers[holder].kill()
         workers[holder].wait(10)
         wait_until(
-            lambda: exports_period_figures(scrape(ports[other])), 60, "the takeover by the other"
+            lambda: exports_period_figures(scrape(ports[other])), "the takeover by the other", 60
         )
         assert lease_holder(first) == f"{socket.gethostname()}:{workers[other].pid}"
         # Stopped in good order, a worker gives the lease up (no one else is left to

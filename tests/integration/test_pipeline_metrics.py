@@ -8,8 +8,6 @@ out by hand from that table.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 import uuid
 import warnings
@@ -29,6 +27,7 @@ from services.store import inbox, outbox
 from services.store.db import now_us
 from services.store.outbox import OUTBOX
 from tests.conftest import AUTH
+from tests.integration.conftest import promtool_lint
 
 HTTPX_WARNING = "Using `httpx` with `starlette.testclient` is deprecated"
 with warnings.catch_warnings():
@@ -253,9 +252,6 @@ def test_a_server_error_of_ingest_is_counted_as_5xx(client: TestClient, engine: 
 
 
 def test_the_api_metrics_pass_promtool(client: TestClient) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
     RELAY_LAST_PUBLISH.value = time.time()  # normally absent until the relay has published
     client.get("/healthz")
     page = client.get("/metrics").text
@@ -266,7 +262,6 @@ def test_the_api_metrics_pass_promtool(client: TestClient) -> None:
         "opstrack_outbox_pending_events",
     ):
         assert f"\n{name}" in page, name
-    checked = subprocess.run(
-        [promtool, "check", "metrics"], input=page, capture_output=True, text=True, check=False
-    )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # One registry per process: when the worker's metrics are imported too (the whole
+    # suite in one process), their documented hours lint finding is allowed, no other.
+    assert promtool_lint(page) == []

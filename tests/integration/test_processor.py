@@ -19,7 +19,9 @@ from services.stack.procs import stop
 from services.store.calls import sum_buckets
 from services.store.db import make_engine
 from tests.integration.conftest import promtool_lint, start_worker
+from tests.integration.faults import applied_count
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
+from tests.waiting import wait_for, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -49,18 +51,6 @@ def rows_now(db_url: str, group_by: tuple[str, ...]) -> list[dict[str, Any]]:
     return [labels | call_figures(b, (20, 60)) for labels, b in regroup(sums, group_by)]
 
 
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            return check()
-        except AssertionError as exc:
-            last = exc
-        time.sleep(0.25)
-    raise AssertionError(f"{what} not reached within {timeout:.0f}s: {last}")
-
-
 def test_worker_applies_each_event_once_and_dead_letters_the_malformed(
     worker_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -82,7 +72,7 @@ def test_worker_applies_each_event_once_and_dead_letters_the_malformed(
         def settled() -> None:
             assert_rows_equal(rows_now(env["OPSTRACK_DATABASE_URL"], group_by), want)
 
-        wait_for(settled, 60, f"buckets equal to the reference (log: {log})")
+        wait_for(settled, f"buckets equal to the reference (log: {log})", 60)
 
         # Both malformed messages reach the dead-letter topic with a reason.
         consumer = KafkaConsumer(
@@ -131,7 +121,10 @@ def test_restarted_worker_reconsumes_without_counting_twice(
             f"{prefix}calls",
             [(e["data"]["call_id"], orjson.dumps(e)) for e in events[:half]],
         )
-        time.sleep(1.0)  # let it get part of the way; where it is killed does not matter
+        # Killed once it has applied something: where exactly does not matter, but a
+        # worker killed before its first write would test no restart at all.
+        db_url = env["OPSTRACK_DATABASE_URL"]
+        wait_until(lambda: applied_count(db_url), f"a first event applied (log: {log})")
         worker.kill()
         worker.wait()
         produce(
@@ -143,7 +136,7 @@ def test_restarted_worker_reconsumes_without_counting_twice(
         def settled() -> None:
             assert_rows_equal(rows_now(env["OPSTRACK_DATABASE_URL"], ("municipality",)), want)
 
-        wait_for(settled, 60, f"buckets equal to the reference (log: {log})")
+        wait_for(settled, f"buckets equal to the reference (log: {log})", 60)
     finally:
         stop([worker])
 

@@ -7,6 +7,7 @@ across a wide band: a Chromium error page would be neither.
 
 from __future__ import annotations
 
+import shutil
 import struct
 import subprocess
 import zlib
@@ -17,13 +18,14 @@ import pytest
 from services.report.render import render
 from tests.unit.test_report_render import seed_report
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian calls it chromium, Ubuntu and others chromium-browser: whichever is on PATH.
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (scripts/test-prereqs.sh installs it)",
+        CHROMIUM is None,
+        reason="needs chromium or chromium-browser on PATH (scripts/test-prereqs.sh installs it)",
     ),
 ]
 
@@ -84,8 +86,9 @@ def test_chromium_renders_the_report(tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     page.write_bytes(render(seed_report(), "sv", "html"))
     shot = tmp_path / "report.png"
+    assert CHROMIUM is not None
     cmd = [
-        str(CHROMIUM),
+        CHROMIUM,
         "--headless",
         "--no-sandbox",
         "--disable-gpu",

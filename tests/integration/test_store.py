@@ -323,6 +323,24 @@ def test_add_buckets_is_additive_per_bucket_and_threshold(engine: Engine) -> Non
     assert set(got.answered_within) <= {20, 30, 60}
 
 
+def test_talk_times_and_abandons_within_add_up(engine: Engine) -> None:
+    key = BucketKey(hour=H0, queue="askersund", municipality="Askersund")
+    # Two abandons (after 10 s and 45 s) and two talk times (180 s and 240.5 s).
+    abandons = CallBucket(
+        offered=2, abandoned=2, wait_offered_ms=55_000, abandoned_within={20: 1, 60: 2}
+    )
+    talks = CallBucket(talked=2, talk_ms=420_500)
+    with engine.begin() as conn:
+        calls.add_buckets(conn, {key: abandons})
+    with engine.begin() as conn:
+        calls.add_buckets(conn, {key: talks})
+        calls.add_buckets(conn, {key: abandons})
+    got = summed(engine, H0, H1)[()]
+    assert (got.talked, got.talk_ms) == (2, 420_500)
+    assert got.abandoned_within == {20: 2, 60: 4}
+    assert got.answered_within == {20: 0, 60: 0}  # stored beside them, none answered
+
+
 def test_add_buckets_keeps_buckets_apart_by_hour_queue_and_municipality(engine: Engine) -> None:
     one = bucket(
         offered=1,

@@ -258,3 +258,44 @@ def test_a_broken_spec_names_the_field() -> None:
         load_alert_spec({"impact": {"default": "down"}})
     with pytest.raises(MappingError, match=r"servce"):
         load_alert_spec({"servce": {}})
+
+
+# --- the public notice ------------------------------------------------------------------
+
+
+def with_annotations(**annotations: str) -> dict[str, Any]:
+    a = alert()
+    a["annotations"] = a["annotations"] | annotations
+    return a
+
+
+def test_public_notice_from_annotations() -> None:
+    (opened,) = events(
+        with_annotations(
+            public_notice_sv="E-tjänsterna går inte att nå i Laxå.",
+            public_affected_sv="Invånare i Laxå.",
+            public_action_sv="Vi byter en nätverksswitch.",
+            public_notice_en="The e-services cannot be reached in Laxå.",
+            public_expected_end="2022-06-14T21:00:00+02:00",
+        )
+    )
+    assert opened["data"]["notice"] == {
+        "sv": {
+            "what": "E-tjänsterna går inte att nå i Laxå.",
+            "affected": "Invånare i Laxå.",
+            "action": "Vi byter en nätverksswitch.",
+        },
+        "en": {"what": "The e-services cannot be reached in Laxå."},
+        "expected_end": "2022-06-14T21:00:00+02:00",
+    }
+
+
+def test_no_public_notice_without_its_swedish_text() -> None:
+    # The summary is for operators: it never becomes the notice. English alone is not one.
+    (opened,) = events(with_annotations(public_notice_en="Down."))
+    assert "notice" not in opened["data"]
+
+
+def test_a_bad_expected_end_is_refused_by_name() -> None:
+    bad = with_annotations(public_notice_sv="Nere.", public_expected_end="tomorrow")
+    assert problems(bad) == [(0, "annotations.public_expected_end")]

@@ -20,7 +20,7 @@ from services.core.asterisk import (
     QueueLogParser,
     parse_queues,
 )
-from services.core.calls import CallRules, fold_calls, total
+from services.core.calls import BucketKey, CallBucket, CallRules, fold_calls, total
 from services.core.events import parse_event
 from services.core.sli import call_figures
 from services.settings import CONFIG_DIR
@@ -89,15 +89,17 @@ this is not a queue_log line
 # Line by line (numbers as in the file):
 #  1-5  queue system, member and agent lines: ignored on purpose
 #  6-8  A askersund: entered 08:00:10, a ring not answered, answered after 18 s
-#  9-12 B askersund: answered after 45 s; 11-12 both calls end talking (ignored)
+#  9-12 B askersund: answered after 45 s; 11-12 A and B end talking: A talked 361 s
+#       (COMPLETECALLER holdtime|calltime), B 155 s (COMPLETEAGENT)
 # 13-14 C hallsberg: abandoned after 3 s (a short abandon, < 5 s)
 # 15-16 D hallsberg: abandoned after 40 s
 # 17-18 E laxa: timed out after 120 s
 # 19-22 F lekeberg: left with a key after 12 s (EXITWITHKEY key|position|origposition|waittime),
 #       then the same call (same uniqueid) entered gemensam and was answered after 7 s
 # 23-24 G gemensam: put out after 7 s because no member was reachable
-# 25-27 H gemensam: answered after 15 s, then blind-transferred (ignored)
-# 28-30 I askersund: answered after exactly 60 s, then attended-transferred (ignored)
+# 25-27 H gemensam: answered after 15 s, blind-transferred after talking 85 s
+# 28-30 I askersund: answered after exactly 60 s, attended-transferred after 140 s
+#       (ATTENDEDTRANSFER BRIDGE|bridge|holdtime|calltime|origposition)
 # 31-32 J laxa: entered 08:59:50, answered 09:00:15 after 25 s: it belongs to hour 08
 # 33-34 K askersund: 09:10:00, answered after 5 s
 # 35-38 skipped: not a line, a bad timestamp, an unknown event, CONNECT without a call
@@ -136,6 +138,14 @@ EXPECTED_08 = {
     "abandon_rate": 0.1,
     "asa_seconds": 170 / 6,
     "avg_wait_seconds": 32.0,
+    # talk ends: A 361, B 155, H 85, I 140 -> 4 talked, AHT 741/4
+    "talked": 4,
+    "aht_seconds": 185.25,
+    # Asterisk's: abandoned within 20 s: C; within 60 s: C, D.
+    #   SL = within / answered: 3/6, 6/6; SL2 = (within + ab. within) / (6 + 2): 4/8, 8/8
+    "abandoned_within": {"20": 1, "60": 2},
+    "asterisk_sl": {"20": 0.5, "60": 1.0},
+    "asterisk_sl2": {"20": 0.5, "60": 1.0},
 }
 # Hour 09: K 5 ans, L 30 ab, M 50 exit, N 10 ans (P has not ended).
 #   offered 4; answered 2; abandoned 1, short 0; exited 1; within 20 and 60 s: K, N = 2
@@ -151,6 +161,12 @@ EXPECTED_09 = {
     "abandon_rate": 0.25,
     "asa_seconds": 7.5,
     "avg_wait_seconds": 23.75,
+    "talked": 0,
+    "aht_seconds": None,
+    # L abandoned after 30 s: within 60 s, not 20. SL 2/2; SL2 (2 + 0)/3 and (2 + 1)/3
+    "abandoned_within": {"20": 0, "60": 1},
+    "asterisk_sl": {"20": 1.0, "60": 1.0},
+    "asterisk_sl2": {"20": 2 / 3, "60": 1.0},
 }
 EXPECTED_PROBLEMS = [
     (35, "not a queue_log line (epoch|uniqueid|queue|agent|EVENT|…)"),
@@ -206,7 +222,7 @@ def flat(row: dict[str, Any]) -> dict[str, Any]:
 
 def test_every_event_kind_becomes_the_right_cloudevent() -> None:
     events = by_id(parse(QUEUE_LOG)[0])
-    assert len(events) == 31  # 16 stays entered; 15 ended
+    assert len(events) == 35  # 16 stays entered; 15 ended; 4 answered ones ended talking
     counts: dict[str, int] = {}
     for e in events.values():
         counts[e["type"]] = counts.get(e["type"], 0) + 1
@@ -214,7 +230,13 @@ def test_every_event_kind_becomes_the_right_cloudevent() -> None:
         assert e["source"] == SOURCE
         assert e["subject"] == e["data"]["call_id"]
         assert e["id"] == f"asterisk:{e['data']['call_id']}:{e['data']['queue']}:{e['type']}"
-    assert counts == {"call.queued": 16, "call.answered": 8, "call.abandoned": 3, "call.exited": 4}
+    assert counts == {
+        "call.queued": 16,
+        "call.answered": 8,
+        "call.abandoned": 3,
+        "call.exited": 4,
+        "call.completed": 4,
+    }
 
     def one(uid: str, queue: str, kind: str) -> dict[str, Any]:
         return events[f"asterisk:{uid}:{queue}:{kind}"]
@@ -228,7 +250,7 @@ def test_every_event_kind_becomes_the_right_cloudevent() -> None:
         "subject": "1651478410.101",
         "data": {"call_id": "1651478410.101", "queue": "askersund", "municipality": "Askersund"},
     }
-    # CONNECT: answered at the CONNECT line, wait = holdtime (data1)
+    # CONNECT: answered at the CONNECT line, wait = holdtime (data1), entered at ENTERQUEUE
     answered = one("1651478410.101", "askersund", "call.answered")
     assert answered["time"] == "2022-05-02T08:00:28+00:00"
     assert answered["data"] == {
@@ -236,7 +258,28 @@ def test_every_event_kind_becomes_the_right_cloudevent() -> None:
         "queue": "askersund",
         "municipality": "Askersund",
         "wait_seconds": 18,
+        "entered_at": "2022-05-02T08:00:10+00:00",
     }
+    # COMPLETECALLER: the conversation ended, talk = calltime (data2), wait = holdtime
+    done = one("1651478410.101", "askersund", "call.completed")
+    assert done["time"] == "2022-05-02T08:06:29+00:00"
+    assert done["data"] == {
+        "call_id": "1651478410.101",
+        "queue": "askersund",
+        "municipality": "Askersund",
+        "wait_seconds": 18,
+        "talk_seconds": 361,
+        "entered_at": "2022-05-02T08:00:10+00:00",
+    }
+    talks = {
+        (uid, q): one(uid, q, "call.completed")["data"]["talk_seconds"]
+        for uid, q in [
+            ("1651478700.103", "askersund"),  # COMPLETEAGENT
+            ("1651479900.111", "gemensam"),  # BLINDTRANSFER
+            ("1651480200.113", "askersund"),  # ATTENDEDTRANSFER
+        ]
+    }
+    assert list(talks.values()) == [155, 85, 140]
     # ABANDON: wait = data3
     c = one("1651479000.105", "hallsberg", "call.abandoned")
     assert (c["time"], c["data"]["wait_seconds"]) == ("2022-05-02T08:10:03+00:00", 3)
@@ -257,7 +300,7 @@ def test_every_event_kind_becomes_the_right_cloudevent() -> None:
         "key",
         50,
     )
-    # transfers and completions after CONNECT add nothing; P has not ended
+    # P has not ended
     assert not any(k.startswith("asterisk:1651485000.127:") and "queued" not in k for k in events)
 
 
@@ -276,7 +319,7 @@ def test_malformed_and_unknown_lines_are_reported_with_their_numbers() -> None:
     summary = parser.summary()
     assert summary["skipped"] == [{"line": n, "reason": r} for n, r in EXPECTED_PROBLEMS]
     assert summary["lines"] == 50
-    assert summary["ignored"] == 14  # lines 1-5, 7, 11, 12, 27, 30, 47-50
+    assert summary["ignored"] == 10  # lines 1-5, 7, 47-50
 
 
 def test_an_unmapped_queue_keeps_its_name_and_is_listed() -> None:
@@ -287,6 +330,7 @@ def test_an_unmapped_queue_keeps_its_name_and_is_listed() -> None:
         "queue": "vaxel",
         "municipality": "unknown",
         "wait_seconds": 10,
+        "entered_at": "2022-05-02T09:40:00+00:00",
     }
     assert parser.unmapped == {"vaxel"}
     assert parser.summary()["unmapped_queues"] == ["vaxel"]
@@ -364,14 +408,15 @@ def test_contradicting_and_repeated_ends_are_reported() -> None:
         "1651478420|1.1|laxa|NONE|ENTERQUEUE||0701234567|1\n"
     )
     events, parser = parse(text)
-    assert [e["type"] for e in events] == ["call.answered", "call.queued", "call.queued"]
+    # The CONNECT waits for its ENTERQUEUE (its entry time): both come at line 4.
+    assert [e["type"] for e in events] == ["call.queued", "call.answered", "call.queued"]
     assert parser.problems == [
         (2, "ABANDON of call 1.1 in queue laxa contradicts CONNECT on line 1; ignored"),
         (3, "CONNECT of call 1.1 in queue laxa repeats line 1; ignored"),
     ]
     # Line 5 started a new stay (a call may enter a queue again): its queued event has
     # the same id as line 4's, so the API takes it for a duplicate; it is still pending.
-    assert events[1]["id"] == events[2]["id"]
+    assert events[0]["id"] == events[2]["id"]
     assert parser.pending() == 1
 
 
@@ -433,3 +478,62 @@ def test_the_shipped_queues_file() -> None:
 
     raw = yaml.safe_load((CONFIG_DIR / "queues.yaml").read_text(encoding="utf-8"))
     assert parse_queues(raw) == QUEUES
+
+
+# End rows whose wait disagrees with their ENTERQUEUE: the call counts in the hour of
+# its ENTERQUEUE (as Asterisk statistics tools count it), its thresholds on the row's wait.
+#   9.1 laxa entered 08:59:50; CONNECT 09:00:30 says holdtime 5 (the timestamps say 40);
+#       COMPLETECALLER 09:02:10 says 5|100: talked 100 s. Time minus wait: 09:00:25.
+#   9.2 laxa entered 09:59:50; ABANDON 10:00:10 says 2 s (the timestamps say 20).
+DISAGREEING = """\
+1651481990|9.1|laxa|NONE|ENTERQUEUE||0701234567|1
+1651482030|9.1|laxa|PJSIP/204|CONNECT|5|9.1b|3
+1651482130|9.1|laxa|PJSIP/204|COMPLETECALLER|5|100|1
+1651485590|9.2|laxa|NONE|ENTERQUEUE||0707654321|1
+1651485610|9.2|laxa|NONE|ABANDON|1|1|2
+"""
+
+
+def test_a_call_counts_in_its_enterqueue_hour_even_when_the_end_row_disagrees() -> None:
+    expected = {
+        BucketKey(HOUR_08, "laxa", "Laxå"): CallBucket(
+            offered=1,
+            answered=1,
+            answered_within={20: 1, 60: 1},
+            wait_answered_ms=5_000,
+            wait_offered_ms=5_000,
+            talked=1,
+            talk_ms=100_000,
+        ),
+        BucketKey(HOUR_09, "laxa", "Laxå"): CallBucket(
+            offered=1,
+            abandoned=1,
+            short_abandoned=1,
+            abandoned_within={20: 1, 60: 1},
+            wait_offered_ms=2_000,
+        ),
+    }
+    lines = DISAGREEING.splitlines()
+    for order in (lines, lines[::-1], [lines[i] for i in (2, 4, 1, 0, 3)]):
+        events, parser = parse("\n".join(order))
+        assert fold_calls([parse_event(e) for e in events], CallRules()) == expected
+        assert parser.pending() == 0 and not parser.problems
+
+
+def test_ends_whose_enterqueue_never_comes_are_flushed_without_entry_time() -> None:
+    # The log began mid-call: only the end rows. They wait for their ENTERQUEUE, and
+    # at the end of the import count by time minus wait: 09:00:25 and 10:00:08.
+    no_enter = "\n".join(line for line in DISAGREEING.splitlines() if "ENTERQUEUE" not in line)
+    events, parser = parse(no_enter)
+    assert events == []
+    assert parser.pending() == 2
+    flushed = parser.flush()
+    assert sorted(e["type"] for e in flushed) == [
+        "call.abandoned",
+        "call.answered",
+        "call.completed",
+    ]
+    assert all("entered_at" not in e["data"] for e in flushed)
+    buckets = fold_calls([parse_event(e) for e in flushed], CallRules())
+    assert sorted(k.hour for k in buckets) == [HOUR_09, HOUR_09 + 3600]
+    assert parser.pending() == 0

@@ -1,7 +1,7 @@
 """Tests for services.core.calls: folding call events into additive hourly buckets.
 
 Hand-worked examples first, then properties against a tiny reference written here
-from DESIGN.md's "SLI definitions", which works on the raw event dicts with datetime
+from docs/definitions.md#calls, which works on the raw event dicts with datetime
 arithmetic and never touches the bucket code.
 """
 
@@ -152,6 +152,7 @@ def test_fold_calls_sums_per_queue_and_hour() -> None:
             answered_within={20: 1, 60: 2},
             wait_answered_ms=55_000,
             wait_offered_ms=57_000,
+            abandoned_within={20: 1, 60: 1},  # hung up after 2 s
         ),
         BucketKey(eleven, "hallsberg", "Hallsberg"): CallBucket(
             offered=1, exited=1, wait_offered_ms=60_000
@@ -172,6 +173,9 @@ buckets = st.builds(
     answered_within=st.dictionaries(st.sampled_from([10, 20, 60, 120]), counts, max_size=4),
     wait_answered_ms=st.integers(min_value=0, max_value=10**12),
     wait_offered_ms=st.integers(min_value=0, max_value=10**12),
+    talked=counts,
+    talk_ms=st.integers(min_value=0, max_value=10**12),
+    abandoned_within=st.dictionaries(st.sampled_from([10, 20, 60, 120]), counts, max_size=4),
 )
 
 
@@ -220,7 +224,7 @@ QUEUES = [
     ("gemensam", "shared"),
 ]
 ZONES = [UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=2))]
-KINDS = ["call.queued", "call.answered", "call.abandoned", "call.exited"]
+KINDS = ["call.queued", "call.answered", "call.abandoned", "call.exited", "call.completed"]
 # Whole milliseconds, as the bucket keeps them; the edges of every rule are drawn often.
 WAIT_MS = st.one_of(
     st.sampled_from([0, 2_500, 4_999, 5_000, 20_000, 20_001, 60_000, 60_001]),
@@ -242,9 +246,10 @@ def raw_events(draw: st.DrawFn) -> list[dict[str, Any]]:
         WAIT_MS,
         st.sampled_from(ZONES),
         st.sampled_from(["timeout", "key", "empty", "full", "closed"]),
+        st.integers(min_value=0, max_value=3_600_000),  # talk ms of call.completed
     )
     out = []
-    for n, (kind, (queue, muni), at_ms, wait_ms, zone, reason) in enumerate(
+    for n, (kind, (queue, muni), at_ms, wait_ms, zone, reason, talk_ms) in enumerate(
         draw(st.lists(spec, max_size=40))
     ):
         at = (START + timedelta(milliseconds=at_ms)).astimezone(zone)
@@ -260,34 +265,43 @@ def raw_events(draw: st.DrawFn) -> list[dict[str, Any]]:
                 reason=reason,
             )
         )
+        if kind == "call.completed":
+            out[-1]["data"]["talk_seconds"] = talk_ms / 1000
     return out
 
 
 def reference_groups(events: list[dict[str, Any]]) -> dict[tuple[int, str, str], list[Any]]:
-    """(entry hour, queue, municipality) -> [(type, wait)] of the calls that ended their stay."""
+    """(entry hour, queue, municipality) -> [(type, wait, talk)] of calls that ended their
+    stay or their conversation (call.completed: entered at time - talk - wait)."""
     groups: dict[tuple[int, str, str], list[Any]] = {}
     for e in events:
         if e["type"] == "call.queued":
             continue
         wait = e["data"]["wait_seconds"]
-        entered = datetime.fromisoformat(e["time"]) - timedelta(seconds=wait)
+        talk = e["data"].get("talk_seconds", 0)
+        entered = datetime.fromisoformat(e["time"]) - timedelta(seconds=wait + talk)
         entry_hour = (entered - EPOCH) // timedelta(hours=1) * 3600  # exact, no float
         key = (entry_hour, e["data"]["queue"], e["data"]["municipality"])
-        groups.setdefault(key, []).append((e["type"], wait))
+        groups.setdefault(key, []).append((e["type"], wait, talk))
     return groups
 
 
-def reference_figures(calls: list[Any], rules: CallRules) -> dict[str, Any]:
-    """DESIGN.md's call SLIs for a list of (type, wait) of offered calls."""
+def reference_figures(events: list[Any], rules: CallRules) -> dict[str, Any]:
+    """The call figures of docs/definitions.md#calls (and README's talk time, Asterisk SL and SL2) for a list
+    of (type, wait, talk) of calls."""
 
     def ratio(num: float, den: float) -> float | None:
         return num / den if den else None
 
+    talks = [talk for t, _, talk in events if t == "call.completed"]
+    calls = [(t, w) for t, w, _ in events if t != "call.completed"]
     answered = [w for t, w in calls if t == "call.answered"]
     abandoned = [w for t, w in calls if t == "call.abandoned"]
     short = sum(1 for w in abandoned if w < rules.short_abandon_seconds)
     considered = len(calls) - short
     within = {str(t): sum(1 for w in answered if w <= t) for t in rules.thresholds}
+    ab_within = {str(t): sum(1 for w in abandoned if w <= t) for t in rules.thresholds}
+    ended = len(answered) + len(abandoned)
     return {
         "offered": len(calls),
         "answered": len(answered),
@@ -299,6 +313,11 @@ def reference_figures(calls: list[Any], rules: CallRules) -> dict[str, Any]:
         "abandon_rate": ratio(len(abandoned) - short, considered),
         "asa_seconds": ratio(sum(answered), len(answered)),
         "avg_wait_seconds": ratio(sum(w for _, w in calls), len(calls)),
+        "talked": len(talks),
+        "aht_seconds": ratio(sum(talks), len(talks)),
+        "abandoned_within": ab_within,
+        "asterisk_sl": {t: ratio(n, len(answered)) for t, n in within.items()},
+        "asterisk_sl2": {t: ratio(n + ab_within[t], ended) for t, n in within.items()},
     }
 
 
@@ -367,3 +386,33 @@ def test_thresholds_are_judged_on_the_exact_wait_not_the_rounded_one() -> None:
     assert late.answered_within == {20: 0, 60: 1}
     _, short = fold_one("call.abandoned", "2022-05-02T10:00:30+00:00", 4.9996)
     assert short.short_abandoned == 1
+
+
+def test_entered_at_decides_the_hour_over_time_minus_wait() -> None:
+    # Answered at 11:00:30 after a logged wait of 5 s, but the source saw it enter
+    # at 10:59:50: it counts in hour 10, within 20 s (judged on the logged wait).
+    e = raw_call("call.answered", "2022-09-13T11:00:30Z", 5)
+    e["data"]["entered_at"] = "2022-09-13T10:59:50Z"
+    key, delta = fold_call(parse_event(e), RULES)
+    assert key.hour == hour("2022-09-13T10:00:00+00:00")
+    assert delta.answered_within == {20: 1, 60: 1}
+
+
+def test_completed_call_adds_its_talk_time_and_no_call() -> None:
+    # Entered 10:59:30, waited 20 s, talked 125.5 s, hung up 11:01:55.5: hour 10.
+    e = raw_call("call.completed", "2022-09-13T11:01:55.5Z", 20)
+    e["data"]["talk_seconds"] = 125.5
+    key, delta = fold_call(parse_event(e), RULES)
+    assert key.hour == hour("2022-09-13T10:00:00+00:00")
+    assert delta == CallBucket(talked=1, talk_ms=125_500)
+    # With entered_at, that decides: 11:00:10 is hour 11.
+    e["data"]["entered_at"] = "2022-09-13T11:00:10Z"
+    key, _ = fold_call(parse_event(e), RULES)
+    assert key.hour == hour("2022-09-13T11:00:00+00:00")
+
+
+def test_abandons_within_thresholds() -> None:
+    _, delta = fold_one("call.abandoned", "2022-09-13T10:30:00Z", 20)
+    assert delta.abandoned_within == {20: 1, 60: 1}  # at the threshold is within
+    _, delta = fold_one("call.abandoned", "2022-09-13T10:30:00Z", 20.5)
+    assert delta.abandoned_within == {20: 0, 60: 1}

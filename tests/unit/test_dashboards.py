@@ -68,6 +68,7 @@ PANELS = {
         "Services down",
         "Open incidents by service and severity",
         "Service down by service and cause",
+        "E-services on the public status page, by municipality",
         "Availability in the time range, as sampled",
         "MTTA, MTTR and downtime",
         "Incidents opened per day by service, by event time",

@@ -8,6 +8,7 @@ the error names that field; and every valid event survives model → JSON → pa
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal, get_args
 
@@ -16,15 +17,15 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from services.core.contracts.text import NAME_PATTERN, unstorable
 from services.core.events import EVENT_MODELS, EventError, parse_event, parse_event_json
 from services.observability.processor_metrics import DEADLETTER_REASONS, deadletter_reason
-from tests.strategies import json_values
+from tests.strategies import free_texts, json_values, names
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --- valid events, generated field by field ------------------------------------------
 
-names = st.text(min_size=1, max_size=200)
 # ISO 8601 with a whole-minute UTC offset (what JSON producers write), years 1900-2999.
 offsets = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(
     lambda m: timezone(timedelta(minutes=m))
@@ -35,17 +36,28 @@ instants = st.datetimes(
 waits = st.floats(min_value=0, max_value=86_400)
 levels = st.integers(min_value=1, max_value=4)
 values = st.booleans() | st.floats(allow_nan=False, allow_infinity=False)
+# A public notice's texts: printable (control characters are refused), not blank.
+notice_texts = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cc", "Cs", "Cn"]),
+    min_size=1,
+    max_size=100,
+).filter(str.strip)
+notice_text = st.fixed_dictionaries(
+    {"what": notice_texts}, optional={"affected": notice_texts, "action": notice_texts}
+)
 
 FIELDS: dict[str, st.SearchStrategy[Any]] = {
     **dict.fromkeys(("call_id", "queue", "municipality", "ticket_id", "category"), names),
     **dict.fromkeys(("incident_id", "service", "change_id", "freeze_id", "indicator"), names),
     "wait_seconds": waits,
+    "talk_seconds": waits,
+    "entered_at": st.none() | instants,
     "priority": levels,
     "severity": levels,
     "municipalities": st.lists(names, max_size=5),
     "planned_work": st.none() | names,
-    "title": st.none() | st.text(max_size=300),
-    "reason": st.none() | st.text(max_size=300),  # a freeze's; call.exited's is a Literal
+    "title": st.none() | free_texts,
+    "reason": st.none() | free_texts,  # a freeze's; call.exited's is a Literal
     "planned_start": instants,
     "planned_end": instants,
     "starts_at": instants,
@@ -58,6 +70,10 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "as_of": st.dates(min_value=date(1900, 1, 1), max_value=date(2999, 12, 31)),
     "target_hours": st.floats(min_value=0, max_value=1e6, exclude_min=True),
     "elapsed_hours": st.floats(min_value=0, max_value=1e6),
+    "notice": st.none()
+    | st.fixed_dictionaries(
+        {"sv": notice_text}, optional={"en": notice_text, "expected_end": instants}
+    ),
 }
 
 
@@ -181,6 +197,75 @@ def test_one_broken_field_is_named(raw: dict[str, Any], data: st.DataObject) -> 
                 assert named or allowed, (path, exc.problems)
 
 
+def _string_paths(node: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Where the strings are in a JSON value: each as its path of keys and indexes."""
+    if isinstance(node, str):
+        return [path]
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _string_paths(v, (*path, k))]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _string_paths(v, (*path, i))]
+    return []
+
+
+# Characters no string of an event may hold: NUL (PostgreSQL text cannot) and the
+# other controls, except the tab and line breaks free text may hold (tried apart).
+refused = st.just("\x00") | st.characters(categories=("Cc",), exclude_characters="\t\n\r")
+
+
+@FAST
+@given(events(), refused, st.data())
+def test_a_refused_character_in_any_string_is_named(
+    raw: dict[str, Any], char: str, data: st.DataObject
+) -> None:
+    # Every string of the event (ids, source, type, times, data fields, list items)
+    # gets the character somewhere; the event is refused naming exactly that string.
+    where = data.draw(st.sampled_from(_string_paths(raw)))
+    broken = json.loads(json.dumps(raw))
+    parent = broken
+    for key in where[:-1]:
+        parent = parent[key]
+    text = parent[where[-1]]
+    at = data.draw(st.integers(min_value=0, max_value=len(text)))
+    parent[where[-1]] = text[:at] + char + text[at:]
+    path = ".".join(str(k) for k in where)
+    for parse in (parse_event, lambda b: parse_event_json(orjson.dumps(b))):
+        with pytest.raises(EventError) as caught:
+            parse(broken)
+        fields = [f for f, _ in caught.value.problems]
+        assert fields and all(f == path or f.startswith(f"{path}.") for f in fields), (
+            path,
+            caught.value.problems,
+        )
+
+
+@FAST
+@given(events(), st.sampled_from(["\t", "\n", "\r"]))
+def test_free_text_may_hold_tabs_and_line_breaks_but_names_may_not(
+    raw: dict[str, Any], char: str
+) -> None:
+    titled = raw["type"] in ("incident.opened", "change.scheduled")
+    event = raw | {"data": raw["data"] | ({"title": f"a{char}b"} if titled else {})}
+    parse_event(event)  # accepted
+    with pytest.raises(EventError) as caught:
+        parse_event(raw | {"id": f"a{char}b"})
+    assert [f for f, _ in caught.value.problems] == ["id"]
+
+
+@FAST
+@given(events(), refused, st.text(st.characters(categories=("Ll",)), min_size=1, max_size=8))
+def test_a_refused_character_in_an_extension_attribute_is_named(
+    raw: dict[str, Any], char: str, name: str
+) -> None:
+    # Extension attributes are dropped, never stored; still, nothing unstorable gets in.
+    assume(name not in raw and name not in ("subject", "datacontenttype"))
+    for broken in (raw | {name: f"x{char}"}, raw | {f"{name}{char}": "x"}):
+        for parse in (parse_event, lambda b: parse_event_json(orjson.dumps(b))):
+            with pytest.raises(EventError) as caught:
+                parse(broken)
+            assert [f for f, _ in caught.value.problems] == [next(iter(broken.keys() - raw.keys()))]
+
+
 @FAST
 @given(events(), json_values.filter(lambda v: not (isinstance(v, str) and v in EVENT_MODELS)))
 def test_an_unknown_type_is_named_as_the_type(raw: dict[str, Any], kind: object) -> None:
@@ -242,7 +327,9 @@ def test_non_finite_numbers_are_refused(kind: str, field: str, value: float) -> 
 @given(
     st.none() | st.binary(max_size=100) | json_values.map(orjson.dumps),
     st.sampled_from(["calls", "tickets", "incidents", "changes", "indicators"]),
-    st.sampled_from(["x: invalid", "processing failed: KeyError('x')"]),
+    st.sampled_from(
+        ["x: invalid", "processing failed: KeyError('x')", "store rejected: DataError('x')"]
+    ),
 )
 def test_any_message_gets_one_of_the_few_reason_labels(
     value: bytes | None, topic: str, reason: str
@@ -251,6 +338,8 @@ def test_any_message_gets_one_of_the_few_reason_labels(
     assert kind in DEADLETTER_REASONS
     if reason.startswith("processing failed"):
         assert kind == "processing_failed"
+    if reason.startswith("store rejected"):
+        assert kind == "store_rejected"
 
 
 @FAST
@@ -263,3 +352,13 @@ def test_a_valid_event_is_refused_only_off_its_topic(raw: dict[str, Any]) -> Non
     own = {"freeze": "changes", "sla": "sla"}.get(family, family + "s")
     assert deadletter_reason(own, value, "x") == "invalid_field"
     assert deadletter_reason("calls" if own != "calls" else "tickets", value, "x") == "wrong_topic"
+
+
+@FAST
+@given(st.text(max_size=20) | names)
+def test_the_documented_pattern_says_what_the_rule_does(text: str) -> None:
+    # Query filters document the rule as a JSON Schema pattern (for clients and
+    # schemathesis); the two must not drift apart.
+    assert (re.fullmatch(NAME_PATTERN, text) is not None) == (
+        bool(text) and unstorable(text) is None
+    )

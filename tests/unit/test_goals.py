@@ -265,7 +265,7 @@ def test_filter_names_per_family() -> None:
     )
     source = {"sli": "incidents.mttr_minutes", "filters": {"queue": "askersund"}}
     assert error(goals_with(indicator(source=source))).endswith(
-        ": incidents cannot be filtered by 'queue': use service"
+        ": incidents cannot be filtered by 'queue': use municipality, service"
     )
 
 

@@ -285,7 +285,7 @@ def test_contract_problems_name_the_column_behind_the_field() -> None:
     ("cells", "column", "says"),
     [
         ({"wait": "soon"}, "wait", "is not seconds"),
-        ({"wait": "-3"}, "wait", "is not 0 to 86400 seconds"),
+        ({"wait": "-3"}, "wait", "'-3' is not a number >= 0"),
         ({"wait": "90000"}, "wait", "is not 0 to 86400 seconds"),
         ({"outcome": "transferred"}, "outcome", "is not an outcome (one of answered, abandoned"),
         ({"in": "2022-05-02 8.00"}, "in", "is not an ISO 8601 time"),

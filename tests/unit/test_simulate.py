@@ -31,7 +31,7 @@ from services.core.periods import STOCKHOLM, parse_period
 from services.core.sli import call_figures
 from services.core.tickets import ticket_state
 from services.simulate import SCENARIOS
-from services.simulate.pacing import paced
+from services.simulate.pacing import BATCH, in_real_time, paced
 from services.simulate.storyline import story
 from services.simulate.syd_it_2022 import generate
 
@@ -110,7 +110,7 @@ PHONE = re.compile(r"(\+46|\b07\d)[\d -]{6,}")
 def test_no_caller_numbers_or_names(march: list[dict[str, Any]]) -> None:
     # Contracts refuse unknown data fields; here: only the contract's fields are used,
     # and nothing anywhere looks like a phone number.
-    allowed = {"call_id", "queue", "municipality", "wait_seconds", "reason"}
+    allowed = {"call_id", "queue", "municipality", "wait_seconds", "reason", "talk_seconds"}
     for e in march:
         if e["type"].startswith("call."):
             assert set(e["data"]) <= allowed, e
@@ -129,16 +129,34 @@ def test_no_caller_numbers_or_names(march: list[dict[str, Any]]) -> None:
 
 
 def entered(call: Any) -> datetime:
-    """When a call entered its queue, from the event that ended its stay."""
-    t: datetime = call.time - timedelta(seconds=call.data.wait_seconds)
+    """When a call entered its queue, from the event that ended its stay (or its talk)."""
+    talk = getattr(call.data, "talk_seconds", 0)
+    t: datetime = call.time - timedelta(seconds=call.data.wait_seconds + talk)
     return t
+
+
+def test_answered_calls_report_their_talk_times(half_year: list[Event]) -> None:
+    answered = {e.data.call_id for e in of(half_year, "call.answered")}
+    completed = of(half_year, "call.completed")
+    # Every answered call ends its conversation (those still talking at the end of
+    # the window excepted), and only answered calls do.
+    assert {e.data.call_id for e in completed} <= answered
+    assert len(completed) >= len(answered) - 5
+    talks = sorted(e.data.talk_seconds for e in completed)
+    assert 200 <= talks[len(talks) // 2] <= 280  # median about 4 minutes
+    assert 250 <= sum(talks) / len(talks) <= 350  # mean about 5
 
 
 def test_calls_enter_when_queued(march: list[dict[str, Any]]) -> None:
     calls = of([parse_event(e) for e in march], "call.")
     queued = {e.data.call_id: e.time for e in calls if e.type == "call.queued"}
-    ended = {e.data.call_id: entered(e) for e in calls if e.type != "call.queued"}
+    ended = {e.data.call_id: entered(e) for e in calls if e.type not in ENTRY_ONLY}
+    talked = {e.data.call_id: entered(e) for e in calls if e.type == "call.completed"}
     assert queued == ended
+    assert talked.items() <= queued.items()
+
+
+ENTRY_ONLY = ("call.queued", "call.completed")
 
 
 def test_calls_and_tickets_only_in_office_hours(half_year: list[Event]) -> None:
@@ -154,7 +172,7 @@ def test_calls_and_tickets_only_in_office_hours(half_year: list[Event]) -> None:
 
 
 def test_daily_volumes_are_realistic(half_year: list[Event]) -> None:
-    calls = of(half_year, "call.")
+    calls = [e for e in of(half_year, "call.") if e.type != "call.completed"]
     per_day = Counter(entered(e).astimezone(STOCKHOLM).date() for e in calls)
     mean = sum(per_day.values()) / len(per_day)
     assert 150 <= mean <= 250
@@ -285,6 +303,68 @@ def test_speed_replays_in_scaled_time_with_bounded_waits() -> None:
     # 1 simulated minute at 60x is 1 s; 60 minutes would be 60 s but waits stop at 5 s.
     assert clock.sleeps == [1.0, 5.0, 5.0]
     assert [[e["id"] for e in b] for b in batches] == [["0", "0"], ["1"], ["61"], ["3000"]]
+
+
+START = datetime(2022, 3, 1, 8, tzinfo=UTC).timestamp()  # what at(0) says
+
+
+class WallClock(FakeClock):
+    """A wall clock standing at `minutes` after at(0); `wait` may be told to stop after n waits."""
+
+    def __init__(self, minutes: float, stop_after: int | None = None) -> None:
+        super().__init__()
+        self.now = START + 60 * minutes
+        self.stop_after = stop_after
+        self.caught_up_at: list[float] = []
+
+    def wait(self, seconds: float) -> bool:
+        self.sleep(seconds)
+        return self.stop_after is not None and len(self.sleeps) >= self.stop_after
+
+    def caught_up(self) -> None:
+        self.caught_up_at.append(self.now)
+
+
+def test_real_time_sends_the_past_at_once_then_each_event_when_its_time_comes() -> None:
+    clock = WallClock(minutes=2)
+    # Two minutes past at(0): at(0), at(1) and at(2) are the past, sent together at once;
+    # at(2.5) comes 30 s later, at(10) 7.5 minutes after that, at(10) again with it.
+    events = [at(0), at(1), at(2), at(2.5), at(10), at(10)]
+    batches = list(in_real_time(events, clock, clock.wait, clock.caught_up))
+    assert [[e["id"] for e in b] for b in batches] == [["0", "1", "2"], ["2.5"], ["10", "10"]]
+    assert clock.sleeps == [30.0, 450.0]
+    assert clock.caught_up_at == [START + 120]  # once, when the first event lay ahead
+
+
+def test_real_time_backfill_goes_out_in_full_batches() -> None:
+    clock = WallClock(minutes=60 * 24)
+    events = [at(i / 1000) for i in range(BATCH * 2 + 1)]
+    sizes = [len(b) for b in in_real_time(events, clock, clock.wait, clock.caught_up)]
+    assert sizes == [BATCH, BATCH, 1]
+    assert clock.sleeps == [] and clock.caught_up_at == []  # never had to wait
+
+
+def test_real_time_ends_when_the_wait_says_stop() -> None:
+    clock = WallClock(minutes=0, stop_after=1)
+    batches = list(in_real_time([at(0), at(60), at(120)], clock, clock.wait))
+    # Stopped during the hour before at(60): what was due went out, nothing after.
+    assert [[e["id"] for e in b] for b in batches] == [["0"]]
+    assert clock.sleeps == [3600.0]
+
+
+def test_another_year_replays_the_plan_on_its_dates_with_ids_of_its_own() -> None:
+    # 28 June 2026: the process engine fails as it did on 28 June 2022 (PM_DOWN).
+    day = date(2026, 6, 28)
+    events = list(generate(day, day, seed=2022))
+    opened = [e for e in events if e["type"] == "incident.opened"]
+    assert [e["data"]["service"] for e in opened] == ["processmotor"]
+    assert opened[0]["time"].startswith("2026-06-28T09:")
+    same_day_2022 = {e["id"] for e in generate(date(2022, 6, 28), date(2022, 6, 28), seed=2022)}
+    assert not same_day_2022 & {e["id"] for e in events}  # no 2026 event taken for a repeat
+    # The controller's indicator values are entered for 2026 too, on its months' last days.
+    june_end = list(generate(date(2026, 6, 30), date(2026, 6, 30), seed=2022))
+    as_of = {e["data"]["as_of"] for e in june_end if e["type"] == "indicator.measured"}
+    assert as_of == {"2026-06-30"}
 
 
 def test_the_command_registers_and_refuses_unknown_scenarios() -> None:

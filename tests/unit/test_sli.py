@@ -30,6 +30,11 @@ def test_typical_bucket() -> None:
         "abandon_rate": 1 / 9,
         "asa_seconds": 21.0,  # 147 s / 7
         "avg_wait_seconds": 25.05,  # 250.5 s / 10
+        "talked": 0,
+        "aht_seconds": None,
+        "abandoned_within": {"20": 0, "60": 0},
+        "asterisk_sl": {"20": 5 / 7, "60": 6 / 7},  # within / answered
+        "asterisk_sl2": {"20": 5 / 9, "60": 6 / 9},  # (within + 0) / (7 + 2)
     }
 
 
@@ -46,6 +51,11 @@ def test_empty_bucket_has_no_figures() -> None:
         "abandon_rate": None,
         "asa_seconds": None,
         "avg_wait_seconds": None,
+        "talked": 0,
+        "aht_seconds": None,
+        "abandoned_within": {"20": 0, "60": 0},
+        "asterisk_sl": {"20": None, "60": None},
+        "asterisk_sl2": {"20": None, "60": None},
     }
 
 
@@ -94,3 +104,24 @@ def test_thresholds_name_the_figures() -> None:
     f = call_figures(b, (30,))
     assert f["answered_within"] == {"30": 1}
     assert f["service_level"] == {"30": 0.5}
+
+
+def test_talk_time_and_asterisk_service_levels() -> None:
+    # 8 offered: 5 answered (3 within 20 s, 4 within 60 s), 3 abandoned (1 short,
+    # after 2 s; 1 after 15 s; 1 after 90 s): 2 within 20 s, 2 within 60 s.
+    # 4 of the answered reported talk times summing to 10 minutes.
+    b = CallBucket(
+        offered=8,
+        answered=5,
+        abandoned=3,
+        short_abandoned=1,
+        answered_within={20: 3, 60: 4},
+        abandoned_within={20: 2, 60: 2},
+        talked=4,
+        talk_ms=600_000,
+    )
+    f = call_figures(b, (20, 60))
+    assert f["aht_seconds"] == 150.0
+    assert f["service_level"] == {"20": 3 / 7, "60": 4 / 7}  # opstrack: / (8 - 1)
+    assert f["asterisk_sl"] == {"20": 3 / 5, "60": 4 / 5}  # / answered
+    assert f["asterisk_sl2"] == {"20": 5 / 8, "60": 6 / 8}  # / (answered + abandoned)

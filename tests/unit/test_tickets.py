@@ -1,6 +1,6 @@
 """Tests for services.core.tickets and services.core.sla: ticket state, handling time, SLA.
 
-Hand-worked examples follow DESIGN.md's "SLI definitions" (handling time =
+Hand-worked examples follow docs/definitions.md#tickets (handling time =
 resolved_at - created_at - paused time, at the final resolution; a reopen continues the
 same ticket). The properties generate valid ticket histories together with their
 expected figures, kept by hand-written bookkeeping in the generator, and check that any
@@ -466,7 +466,7 @@ _NEXT = {
 @st.composite
 def valid_histories(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """A ticket history on quarter-hours with strictly increasing times, and its expected
-    figures kept by bookkeeping that follows DESIGN.md step by step."""
+    figures kept by bookkeeping that follows docs/definitions.md#pauses-and-reopens step by step."""
     t = _BASE + draw(st.integers(0, 364 * 96)) * QUARTER
     zone = draw(st.sampled_from([UTC, TZ]))  # the same instants, written two ways
     created, phase, reopens = t, "open", 0

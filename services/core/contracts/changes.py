@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from services.core.contracts.envelope import Data, Envelope, Instant, Name
+from services.core.contracts.notice import Notice
+from services.core.contracts.text import Text
 
 
 class ChangeScheduledData(Data):
@@ -16,7 +18,10 @@ class ChangeScheduledData(Data):
     planned_start: Instant
     planned_end: Instant
     emergency: bool = False
-    title: str | None = Field(None, max_length=300)
+    title: Text | None = None
+    notice: Notice | None = Field(
+        None, description="what the public status page says; planned work without one is not shown"
+    )
 
 
 class ChangeImplementedData(Data):
@@ -37,7 +42,7 @@ class FreezeDeclaredData(Data):
     scope: list[Name] = Field(
         min_length=1, max_length=200, description='services, or ["*"] for all'
     )
-    reason: str | None = Field(None, max_length=300)
+    reason: Text | None = None
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> FreezeDeclaredData:

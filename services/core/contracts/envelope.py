@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+from services.core.contracts.text import STORED, Name, unstorable
+
+__all__ = [
+    "Data",
+    "Envelope",
+    "Instant",
+    "Name",
+    "Priority",
+    "Severity",
+    "dedup_key",
+    "plausible",
+]
 
 
 # Far-off years are export or clock errors; the very first and last ones cannot even
@@ -63,6 +83,28 @@ class Envelope(BaseModel):
     subject: Name | None = None
     datacontenttype: Literal["application/json"] = "application/json"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _extensions_storable(cls, raw: Any, info: ValidationInfo) -> Any:
+        # Extension attributes are dropped, but one holding a NUL is as wrong as a
+        # field holding one, and refusing it keeps the rule "no such string gets in".
+        if not isinstance(raw, dict):
+            return raw
+        fields = _field_names(cls)
+        if raw.keys() <= fields or (isinstance(info.context, dict) and info.context.get(STORED)):
+            return raw  # no extension attribute: the usual case (this runs for every event)
+        for name, value in raw.items():
+            if name in fields or not isinstance(name, str):
+                continue
+            problem = unstorable(name) or (unstorable(value) if isinstance(value, str) else None)
+            if problem is not None:
+                raise PydanticCustomError(
+                    "extension_unstorable",
+                    "an extension attribute (name or value) must not hold {problem}",
+                    {"attribute": name, "problem": problem},
+                )
+        return raw
+
     @property
     def dedup_key(self) -> str:
         """What makes the event unique: its id within its source (CloudEvents 1.0,
@@ -87,3 +129,8 @@ class Envelope(BaseModel):
                 {"subject": self.subject, "entity": data.entity_id},
             )
         return self
+
+
+@cache
+def _field_names(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(model.model_fields)

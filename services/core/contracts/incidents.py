@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field
 
 from services.core.contracts.envelope import Data, Envelope, Name, Severity
+from services.core.contracts.notice import Notice
+from services.core.contracts.text import Text
 
 Impact = Literal["outage", "degraded"]
 
@@ -24,14 +26,17 @@ class IncidentOpenedData(IncidentRef):
     planned_work: Name | None = Field(
         None, description="the change_id of planned work that caused it"
     )
-    title: str | None = Field(None, max_length=300)
+    title: Text | None = None
+    notice: Notice | None = Field(None, description="what the public status page says")
 
 
 class IncidentUpdatedData(IncidentRef):
-    """A new severity or impact from the event's time on; omitted fields stay as they were."""
+    """A new severity, impact or public notice from the event's time on; omitted fields
+    stay as they were."""
 
     severity: Severity | None = None
     impact: Impact | None = None
+    notice: Notice | None = Field(None, description="replaces the public notice")
 
 
 class IncidentOpened(Envelope):

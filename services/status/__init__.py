@@ -1,0 +1,1 @@
+"""The public status page (Driftinformation) and its feeds, rendered from a StatusView."""
