@@ -210,6 +210,18 @@ PERIOD_SERVICE_DOWNTIME = Gauge(
     "Downtime of a service in the current period, its dependencies' outages included.",
     ["period", "service"],
 )
+# The same per municipality: an outage in Laxå is not downtime in Askersund (only the
+# incidents that touched the municipality, or named none, count).
+PERIOD_LOCAL_AVAILABILITY = Gauge(
+    "opstrack_period_service_municipality_availability_ratio",
+    "Availability of a service in one municipality over the current period.",
+    ["period", "service", "municipality"],
+)
+PERIOD_LOCAL_DOWNTIME = Gauge(
+    "opstrack_period_service_municipality_downtime_seconds",
+    "Downtime of a service in one municipality in the current period.",
+    ["period", "service", "municipality"],
+)
 PERIOD_INCIDENTS_MTTR = Gauge(
     "opstrack_period_incidents_mttr_seconds",
     "Mean time to resolve the incidents of a service resolved in the current period.",
@@ -237,6 +249,8 @@ PERIOD_GAUGES = (
     PERIOD_SERVICE_AVAILABILITY,
     PERIOD_SERVICE_DOWNTIME,
     PERIOD_INCIDENTS_MTTR,
+    PERIOD_LOCAL_AVAILABILITY,
+    PERIOD_LOCAL_DOWNTIME,
 )
 
 # --- every worker: opening hours, source freshness, handling time as tickets resolve ---

@@ -180,4 +180,20 @@ def _incident_samples(
             out.append(Sample(m.PERIOD_SERVICE_DOWNTIME, labels, row["downtime_minutes"] * 60))
         if row["mttr_minutes"] is not None:
             out.append(Sample(m.PERIOD_INCIDENTS_MTTR, labels, row["mttr_minutes"] * 60))
+    for municipality in catalog.municipalities():
+        rows = incident_rows(found, catalog, p.start, p.end, now, ("service",), None, municipality)
+        for row in rows:
+            service = str(row["service"])
+            if municipality not in _municipalities(catalog, service):
+                continue  # a service that municipality does not use has no figure there
+            local = (name, service, municipality)
+            if row["availability"] is not None:
+                out.append(Sample(m.PERIOD_LOCAL_AVAILABILITY, local, row["availability"]))
+            if row["downtime_minutes"] is not None:
+                out.append(Sample(m.PERIOD_LOCAL_DOWNTIME, local, row["downtime_minutes"] * 60))
     return out
+
+
+def _municipalities(catalog: Catalog, service: str) -> list[str]:
+    known = catalog.services.get(service)
+    return known.municipalities if known is not None else []

@@ -3,6 +3,11 @@
 Both renderers walk this one list, so the two formats always say the same thing.
 The text is already formatted for the language; a status stays a `StatusCell`
 because each format shows its mark and word its own way.
+
+A table's `groups` give each row its place in the goal tree (council, board goal):
+a leading column whose group is the same as the row above's is one cell spanning
+those rows (HTML rowspan, a blank in Markdown). `nowrap` columns hold dates and
+times, which must not break at their hyphens or space.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass, field
 from services.report import fmt as show
 from services.report.labels import LABELS
 from services.report.model import ReportInput
-from services.report.rows import board_rows, indicator_rows
+from services.report.rows import board_indices, board_rows, indicator_rows
 
 _GOAL_NUMERIC = frozenset({3, 4, 5})  # nuvärde, prognos, målvärde: right-aligned
 
@@ -22,9 +27,19 @@ class StatusCell:
     """A status cell: the renderers show mark and word."""
 
     status: str | None
+    on: str | None = None  # what it was judged on ("forecast", "current"), shown after the word
 
 
-Cell = str | StatusCell
+@dataclass(frozen=True)
+class SparkCell:
+    """A small trend line of month values, one per column (None: no value that month);
+    `text` says the same in words."""
+
+    values: tuple[float | None, ...]
+    text: str
+
+
+Cell = str | StatusCell | SparkCell
 
 
 @dataclass(frozen=True)
@@ -45,15 +60,37 @@ class Table:
     rows: list[list[Cell]]
     numeric: frozenset[int] = field(default_factory=frozenset)
     css: str = ""
+    # Per row, its keys in the tree: column i (i < len(key)) spans the rows whose
+    # key agrees with this row's on its first i + 1 parts. Empty: no spans.
+    groups: list[tuple[int, ...]] = field(default_factory=list)
+    nowrap: frozenset[int] = field(default_factory=frozenset)
+
+    def span(self, row: int, column: int) -> int:
+        """How many rows the cell at (row, column) covers: 0 when the cell above covers it."""
+        if not self.groups or column >= len(self.groups[row]):
+            return 1
+        key = self.groups[row][: column + 1]
+        if row > 0 and self.groups[row - 1][: column + 1] == key:
+            return 0
+        n = 1
+        while row + n < len(self.groups) and self.groups[row + n][: column + 1] == key:
+            n += 1
+        return n
 
 
 Block = Heading | Para | Table
 
 
+def title(report: ReportInput, lang: str) -> str:
+    """`Måluppfyllelse januari-juli 2022` (an en dash): the period in words."""
+    words = show.period_title(report.period_label, report.period_from, report.period_to, lang)
+    return str(LABELS[lang]["title"].format(label=words))
+
+
 def document(report: ReportInput, lang: str) -> list[Block]:
     lab = LABELS[lang]
     blocks: list[Block] = [
-        Heading(1, lab["title"].format(label=report.period_label)),
+        Heading(1, title(report, lang)),
         Para(
             lab["period"].format(start=report.period_from, end=report.period_to)
             + ", "
@@ -64,7 +101,9 @@ def document(report: ReportInput, lang: str) -> list[Block]:
     if report.area is not None:
         blocks.append(Heading(2, report.area.get(lang)))
     goal_rows: list[list[Cell]] = []
+    groups: list[tuple[int, ...]] = []
     for row in indicator_rows(report):
+        groups.append((row.council_index, row.board_index))
         ind = row.result.indicator
         goal_rows.append(
             [
@@ -74,25 +113,61 @@ def document(report: ReportInput, lang: str) -> list[Block]:
                 show.value(row.result.current, ind.unit, lang, ind.decimals),
                 show.value(row.result.forecast, ind.unit, lang, ind.decimals),
                 show.target(ind.target, ind.unit, lang, ind.decimals),
-                StatusCell(row.result.status),
+                StatusCell(row.result.status, report.judged_on),
             ]
         )
-    blocks.append(Table(lab["goal_headers"], goal_rows, _GOAL_NUMERIC, "goals"))
+    blocks.append(Table(lab["goal_headers"], goal_rows, _GOAL_NUMERIC, "goals", groups))
+    blocks.append(Para(lab["judged_note"][report.judged_on], "note"))
     blocks.append(Para(show.rollup_sentence(report.evaluation, lang), "rollup"))
     blocks.append(Heading(3, lab["board_status"]))
     blocks.append(
         Table(
             lab["board_headers"],
             [
-                [c.goal.title.get(lang), b.goal.title.get(lang), StatusCell(b.status)]
+                [
+                    c.goal.title.get(lang),
+                    b.goal.title.get(lang),
+                    StatusCell(b.status, report.judged_on),
+                ]
                 for c, b in board_rows(report)
             ],
             css="boards",
+            groups=[(ci,) for ci, _ in board_indices(report)],
         )
     )
+    blocks.extend(_trend_blocks(report, lang))
     blocks.append(Heading(2, lab["summary"]))
     blocks.extend(_summary_blocks(report, lang))
     return blocks
+
+
+def _trend_blocks(report: ReportInput, lang: str) -> list[Block]:
+    """Month by month, for the indicators the streams feed: a row of values and a line."""
+    shown = {i: v for i, v in report.trends.items() if v}
+    if not shown:
+        return []
+    lab = LABELS[lang]
+    months = sorted({m for values in shown.values() for m, _ in values})
+    rows: list[list[Cell]] = []
+    for row in indicator_rows(report):
+        ind = row.result.indicator
+        if ind.id not in shown:
+            continue
+        by_month = dict(shown[ind.id])
+        cells: list[Cell] = [ind.title.get(lang)]
+        cells += [show.value(by_month.get(m), ind.unit, lang, ind.decimals) for m in months]
+        words = ", ".join(
+            f"{show.month_short(m, lang)} {show.value(v, ind.unit, lang, ind.decimals)}"
+            for m, v in shown[ind.id]
+        )
+        cells.append(SparkCell(tuple(by_month.get(m) for m in months), words))
+        rows.append(cells)
+    headers = [lab["goal_headers"][2], *(show.month_short(m, lang) for m in months), "Trend"]
+    return [
+        Heading(3, lab["trend"]),  # the heading stays with its table on paper
+        Table(headers, rows, frozenset(range(1, len(months) + 1)), "trend"),
+        Para(lab["trend_note"], "note"),
+    ]
 
 
 def _summary_blocks(report: ReportInput, lang: str) -> list[Block]:
@@ -125,6 +200,7 @@ def _summary_blocks(report: ReportInput, lang: str) -> list[Block]:
                     for i in s.major_incidents
                 ],
                 frozenset({3, 6}),
+                nowrap=frozenset({4, 5}),
             )
         )
     else:
@@ -139,11 +215,12 @@ def _summary_blocks(report: ReportInput, lang: str) -> list[Block]:
                         f.freeze_id,
                         show.timestamp(f.starts_at),
                         show.timestamp(f.effective_end),
-                        show.scope(f.scope, lang),
+                        show.scope([s.shown(x, lang) for x in f.scope], lang),
                         f.reason or show.DASH,
                     ]
                     for f in s.freezes
                 ],
+                nowrap=frozenset({1, 2}),
             )
         )
     else:
@@ -154,9 +231,15 @@ def _summary_blocks(report: ReportInput, lang: str) -> list[Block]:
             Table(
                 lab["violation_headers"],
                 [
-                    [v.change_id, v.service, show.timestamp(v.implemented_at), v.freeze_id]
+                    [
+                        v.change_id,
+                        s.shown(v.service, lang),
+                        show.timestamp(v.implemented_at),
+                        v.freeze_id,
+                    ]
                     for v in s.violations
                 ],
+                nowrap=frozenset({2}),
             )
         )
     else:

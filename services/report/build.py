@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -75,6 +75,46 @@ def observations(
     return out
 
 
+def months(period: Period, now: datetime) -> list[Period]:
+    """The calendar months the period covers that have begun, each clipped to the period."""
+    out = []
+    first = period.start.astimezone(STOCKHOLM).date().replace(day=1)
+    while True:
+        after = (first + timedelta(days=32)).replace(day=1)
+        start = max(period.start, datetime.combine(first, time(), STOCKHOLM))
+        end = min(period.end, datetime.combine(after, time(), STOCKHOLM))
+        if start >= end or start >= now:
+            break
+        out.append(Period(f"{first:%Y-%m}", start, end))
+        first = after
+    return out
+
+
+def trends(
+    conn: Connection,
+    goals: Goals,
+    catalog: Catalog,
+    period: Period,
+    now: datetime,
+    thresholds: tuple[int, ...],
+) -> dict[str, list[tuple[date, float]]]:
+    """Each stream indicator's value month by month: the SLI over each month alone."""
+    out: dict[str, list[tuple[date, float]]] = {}
+    parts = months(period, now)
+    if len(parts) < 2:  # one month is the period itself: no trend to show
+        return out
+    for ind in indicators(goals):
+        if ind.source.sli is None:
+            continue
+        values = []
+        for month in parts:
+            series = _sli_series(conn, ind, month, days_of(month, now), catalog, now, thresholds)
+            if series and isinstance(series[-1].value, int | float):
+                values.append((month.start.astimezone(STOCKHOLM).date(), float(series[-1].value)))
+        out[ind.id] = values
+    return out
+
+
 def _sli_series(
     conn: Connection,
     ind: Indicator,
@@ -114,6 +154,25 @@ def _sli_series(
     return change_series(days, done, changes.all_freezes(conn))
 
 
+def affected_e_services(catalog: Catalog, service_id: str) -> list[str]:
+    """The e-services an outage of `service_id` reaches (itself included), sorted.
+
+    "Påverkade e-tjänster" lists only what residents use: the catalog's `e_service`.
+    """
+    reached = {service_id, *catalog.dependents(service_id)}
+    return sorted(s for s in reached if (svc := catalog.services.get(s)) and svc.e_service)
+
+
+def display_names(catalog: Catalog, service_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Each known service's name as the report shows it: the public name, else the catalog's
+    name (`E-tjänst ekonomiskt bistånd`); an id the catalog lacks is left out (shown as is)."""
+    return {
+        s.id: {"sv": s.public("sv"), "en": s.public("en")}
+        for sid in service_ids
+        if (s := catalog.services.get(sid)) is not None
+    }
+
+
 def summary(conn: Connection, catalog: Catalog, period: Period) -> Summary:
     start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
     major = []
@@ -134,12 +193,8 @@ def summary(conn: Connection, catalog: Catalog, period: Period) -> Summary:
                 opened_at=i.opened_at,
                 resolved_at=i.resolved_at,
                 duration_minutes=duration,
-                affected=sorted(catalog.dependents(i.service)),
-                public_names={
-                    s.id: {"sv": s.public("sv"), "en": s.public("en")}
-                    for sid in [i.service, *catalog.dependents(i.service)]
-                    if (s := catalog.services.get(sid)) is not None and s.public_name is not None
-                },
+                affected=affected_e_services(catalog, i.service),
+                public_names=display_names(catalog, [i.service, *catalog.dependents(i.service)]),
             )
         )
     freezes = changes.all_freezes(conn)
@@ -156,6 +211,10 @@ def summary(conn: Connection, catalog: Catalog, period: Period) -> Summary:
             for f in in_period
         ],
         violations=violations,
+        names=display_names(
+            catalog,
+            [v.service for v in violations] + [s for f in in_period for s in f.scope],
+        ),
     )
 
 
@@ -177,4 +236,6 @@ def report_input(
         area=goals.area,
         summary=summary(conn, catalog, period),
         generated_at=now,
+        judged_on=goals.judge_on,
+        trends=trends(conn, goals, catalog, period, now, thresholds),
     )

@@ -15,7 +15,8 @@ Targets follow the seed's table: `högst 20 st` (at_most), `Öka från 70`
 
 Units: "st" (the seed's "stycken") is written `25 st` in Swedish and as the
 bare number in English; "tkr" is `tkr` in Swedish and `kSEK` in English;
-"hours" is `h` in both. A missing value is an en dash.
+"hours" as people write them: `24,45 timmar` in Swedish, `24.45 h` in English.
+A missing value is an en dash.
 
 Statuses carry a mark that survives black-and-white printing next to the word
 (never colour alone): ✔ achieved, ✘ not achieved, ◐ partially achieved.
@@ -26,10 +27,11 @@ from __future__ import annotations
 import decimal
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from babel import Locale
+from babel.dates import format_date, get_month_names
 from babel.numbers import format_decimal, format_percent
 
 from services.core.evaluation import Evaluation
@@ -48,7 +50,7 @@ MAX_DECIMALS = 2
 _NUMBER_PART = re.compile(r"[#0,.]+")
 
 _SUFFIX: dict[str, dict[str, str]] = {
-    "sv": {"hours": "h", "tkr": "tkr", "st": "st"},
+    "sv": {"hours": "timmar", "tkr": "tkr", "st": "st"},
     "en": {"hours": "h", "tkr": "kSEK", "st": ""},
 }
 
@@ -170,15 +172,34 @@ def status_word(status: str | None, lang: str) -> str:
     return DASH if status is None else _STATUS_WORD[lang][status]
 
 
+_JUDGED_ON: dict[str, dict[str, str]] = {
+    "sv": {"forecast": "prognos", "current": "nuvärde"},
+    "en": {"forecast": "forecast", "current": "current"},
+}
+
+
+def judged_on(on: str, lang: str) -> str:
+    """What a status was judged on, as the status shows it: `prognos`, `current`."""
+    return _JUDGED_ON[lang][on]
+
+
+def status_text(status: str | None, lang: str, on: str) -> str:
+    """The word and what it was judged on: `Uppnått (prognos)`; a dash when not assessed."""
+    if status is None:
+        return DASH
+    return f"{status_word(status, lang)} ({judged_on(on, lang)})"
+
+
 def status_mark(status: str | None) -> str:
     return "" if status is None else STATUS_MARK[status]
 
 
-def status_label(status: str | None, lang: str) -> str:
-    """Mark and word: `✔ Uppnått`; a dash when not assessed."""
+def status_label(status: str | None, lang: str, on: str | None = None) -> str:
+    """Mark and word: `✔ Uppnått`, with what it was judged on if given: `✔ Uppnått (prognos)`."""
     if status is None:
         return DASH
-    return f"{status_mark(status)} {status_word(status, lang)}"
+    word = status_word(status, lang) if on is None else status_text(status, lang, on)
+    return f"{status_mark(status)} {word}"
 
 
 def _sv_participle(n: int) -> str:
@@ -230,6 +251,43 @@ def rollup_sentence(evaluation: Evaluation, lang: str) -> str:
 
 def _join(parts: list[str], conjunction: str) -> str:
     return f"{', '.join(parts[:-1])} {conjunction} {parts[-1]}"
+
+
+def month_short(d: date, lang: str) -> str:
+    """`jan`, `feb` (sv); `Jan`, `Feb` (en): a month as a column header."""
+    names = get_month_names("abbreviated", context="stand-alone", locale=_locale(lang))
+    return str(names[d.month]).rstrip(".")
+
+
+_TERTIAL = re.compile(r"^(\d{4})-T([1-3])$")
+
+
+def _month(n: int, lang: str) -> str:
+    # Stand-alone names: "januari" (sv, lower case as Swedish writes them), "January" (en).
+    return str(get_month_names("wide", context="stand-alone", locale=_locale(lang))[n])
+
+
+def period_title(label: str, start: date, end: date, lang: str) -> str:
+    """The period in words: `2022`, `tertial 2 2022`, `augusti 2022`,
+    `januari-juli 2022` (with an en dash).
+
+    `end` is the last day, inclusive. A tertial is named when the user asked for one
+    (label `2022-T2`); whole months are named by month; any other span by its dates.
+    """
+    m = _TERTIAL.match(label)
+    if m:
+        return f"tertial {m[2]} {m[1]}" if lang == "sv" else f"tertial {m[2]}, {m[1]}"
+    whole_months = start.day == 1 and (end + timedelta(days=1)).day == 1
+    if not whole_months:
+        first = format_date(start, "d MMMM y", locale=_locale(lang))
+        return f"{first}{DASH}{format_date(end, 'd MMMM y', locale=_locale(lang))}"
+    if start.year == end.year:
+        if (start.month, end.month) == (1, 12):
+            return str(start.year)
+        if start.month == end.month:
+            return f"{_month(start.month, lang)} {start.year}"
+        return f"{_month(start.month, lang)}{DASH}{_month(end.month, lang)} {start.year}"
+    return f"{_month(start.month, lang)} {start.year}{DASH}{_month(end.month, lang)} {end.year}"
 
 
 def local(t: datetime) -> datetime:

@@ -6,7 +6,7 @@ import html
 from collections.abc import Sequence
 
 from services.report import fmt as show
-from services.report.blocks import Block, Cell, Heading, Para, StatusCell
+from services.report.blocks import Block, Cell, Heading, Para, SparkCell, StatusCell, Table
 
 _CSS = """
 @page { size: A4 landscape; margin: 12mm; }
@@ -26,7 +26,12 @@ thead { display: table-header-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 td.num { text-align: right; white-space: nowrap; }
 th.num { text-align: right; }
-td.status { white-space: nowrap; }
+td.status, td.date, p.meta { white-space: nowrap; }
+td.group { background: #fafafa; }
+td.spark { white-space: nowrap; vertical-align: middle; }
+table.trend { width: auto; }
+table.boards, table.trend { break-inside: avoid; page-break-inside: avoid; }
+p.note { font-size: 8.5pt; margin: -6px 0 10px; }
 .mark { display: inline-block; width: 1.2em; font-weight: bold; }
 .achieved .mark { color: #1a7f37; }
 .not_achieved .mark { color: #b42318; }
@@ -49,17 +54,68 @@ def _h(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def _html_cell(cell: Cell, numeric: bool, lang: str) -> str:
+_SPARK_W, _SPARK_H = 80, 18
+
+
+def sparkline(values: tuple[float | None, ...], text: str) -> str:
+    """An inline SVG line through the values (lowest at the bottom), one x step a month,
+    broken where a month has no value; `text` is its alternative for readers and print."""
+    known = [v for v in values if v is not None]
+    low, high = (min(known), max(known)) if known else (0.0, 0.0)
+    step = _SPARK_W / max(1, len(values) - 1)
+
+    def y(v: float) -> float:
+        return (_SPARK_H - 2) - ((v - low) / (high - low) if high > low else 0.5) * (_SPARK_H - 4)
+
+    runs: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            runs.append([])
+        else:
+            runs[-1].append(f"{i * step:.1f},{y(v):.1f}")
+    shapes = "".join(
+        f'<polyline fill="none" stroke="#000" stroke-width="1.5" points="{" ".join(run)}"/>'
+        if len(run) > 1
+        else f'<circle r="1.5" cx="{run[0].split(",")[0]}" cy="{run[0].split(",")[1]}"/>'
+        for run in runs
+        if run
+    )
+    return (
+        f'<svg class="spark" role="img" aria-label="{_h(text)}" width="{_SPARK_W}" '
+        f'height="{_SPARK_H}" viewBox="-2 0 {_SPARK_W + 4} {_SPARK_H}">'
+        f"<title>{_h(text)}</title>{shapes}</svg>"
+    )
+
+
+def _html_cell(cell: Cell, css: str, lang: str, span: int = 1) -> str:
+    rowspan = f' rowspan="{span}"' if span > 1 else ""
+    if isinstance(cell, SparkCell):
+        return f'<td class="spark">{sparkline(cell.values, cell.text)}</td>'
     if isinstance(cell, StatusCell):
         if cell.status is None:
             return f'<td class="status">{_h(show.DASH)}</td>'
         mark = _h(show.status_mark(cell.status))
         word = _h(show.status_word(cell.status, lang))
+        on = f" ({_h(show.judged_on(cell.on, lang))})" if cell.on else ""
         return (
             f'<td class="status {_h(cell.status)}">'
-            f'<span class="mark" aria-hidden="true">{mark}</span>{word}</td>'
+            f'<span class="mark" aria-hidden="true">{mark}</span>{word}{on}</td>'
         )
-    return f'<td class="num">{_h(cell)}</td>' if numeric else f"<td>{_h(cell)}</td>"
+    cls = f' class="{css}"' if css else ""
+    return f"<td{cls}{rowspan}>{_h(cell)}</td>"
+
+
+def _row(block: Table, r: int, lang: str) -> str:
+    cells = []
+    for i, c in enumerate(block.rows[r]):
+        span = block.span(r, i)
+        if span == 0:
+            continue  # the cell above spans this row
+        css = "num" if i in block.numeric else "date" if i in block.nowrap else ""
+        if block.groups and i < len(block.groups[r]):
+            css = "group"
+        cells.append(_html_cell(c, css, lang, span))
+    return "<tr>" + "".join(cells) + "</tr>"
 
 
 def render_html(blocks: Sequence[Block], lang: str) -> str:
@@ -77,12 +133,7 @@ def render_html(blocks: Sequence[Block], lang: str) -> str:
                 f'<th scope="col"{_NUM if i in block.numeric else ""}>{_h(h)}</th>'
                 for i, h in enumerate(block.headers)
             )
-            rows = "\n".join(
-                "<tr>"
-                + "".join(_html_cell(c, i in block.numeric, lang) for i, c in enumerate(row))
-                + "</tr>"
-                for row in block.rows
-            )
+            rows = "\n".join(_row(block, r, lang) for r in range(len(block.rows)))
             body.append(
                 f"<table{css}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
             )

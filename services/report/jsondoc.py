@@ -7,6 +7,7 @@ from datetime import datetime
 
 from services.core.periods import rfc3339
 from services.report import fmt as show
+from services.report.blocks import title
 from services.report.model import ReportInput
 from services.report.rows import board_rows, indicator_rows
 
@@ -30,6 +31,8 @@ def render_json(report: ReportInput, lang: str) -> bytes:
         },
         "generated_at": _iso(report.generated_at),
         "area": None if report.area is None else report.area.get(lang),
+        "title": title(report, lang),
+        "judged_on": report.judged_on,
         "status": ev.status,
         "counts": dict(ev.counts),
         "rollup": show.rollup_sentence(ev, lang),
@@ -48,6 +51,11 @@ def render_json(report: ReportInput, lang: str) -> bytes:
                     "value": r.result.indicator.target.value,
                 },
                 "status": r.result.status,
+                # Each month's own value, for a stream-fed indicator over several months.
+                "months": [
+                    {"month": m.strftime("%Y-%m"), "value": v}
+                    for m, v in report.trends.get(r.result.indicator.id, [])
+                ],
             }
             for r in indicator_rows(report)
         ],

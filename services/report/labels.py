@@ -22,6 +22,14 @@ LABELS: dict[str, dict[str, Any]] = {
             "Målvärde",
             "Status",
         ],
+        "judged_note": {
+            "forecast": "(prognos): status bedömd på prognosen för periodens sista dag, "
+            "inte på nuvärdet; ett mål kan vara uppnått fast nuvärdet ännu inte når målvärdet.",
+            "current": "(nuvärde): status bedömd på nuvärdet, värdet hittills under perioden.",
+        },
+        "trend": "Månad för månad",
+        "trend_note": "Indikatorer ur driftdata: varje månads eget värde (månaden för sig, "
+        "inte perioden hittills).",
         "board_status": "Status per nämndmål",
         "board_headers": ["Kommunfullmäktiges mål", "Nämndmål", "Status"],
         "summary": "Sammanfattning av perioden",
@@ -62,6 +70,16 @@ LABELS: dict[str, dict[str, Any]] = {
             "Target",
             "Status",
         ],
+        "judged_note": {
+            "forecast": "(forecast): status judged on the forecast for the period's last day, "
+            "not on the current value; a goal can be achieved while the current value "
+            "does not yet meet its target.",
+            "current": "(current): status judged on the current value, the value so far "
+            "in the period.",
+        },
+        "trend": "Month by month",
+        "trend_note": "Indicators from operational data: each month's own value (that month "
+        "alone, not the period so far).",
         "board_status": "Status per board goal",
         "board_headers": ["Council goal", "Board goal", "Status"],
         "summary": "Summary of the period",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal
 
 from services.core.evaluation import Evaluation
 from services.core.goals import Text
@@ -49,6 +50,12 @@ class Summary:
     major_incidents: list[MajorIncident] = field(default_factory=list)
     freezes: list[FreezeInfo] = field(default_factory=list)
     violations: list[ViolationInfo] = field(default_factory=list)
+    # Service id -> {"sv": ..., "en": ...}: names for the freezes' and changes' services.
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def shown(self, service_id: str, lang: str) -> str:
+        """A service as the report names it: its catalog name if known, else its id."""
+        return self.names.get(service_id, {}).get(lang, service_id)
 
 
 @dataclass(frozen=True)
@@ -60,3 +67,8 @@ class ReportInput:
     area: Text | None  # the målområde the goals belong to
     summary: Summary
     generated_at: datetime
+    # What the statuses were judged on (the goals file's judge_on): every status says it.
+    judged_on: Literal["forecast", "current"] = "forecast"
+    # Indicator id -> each month's own value (the SLI over that month alone, in the
+    # period), for the indicators the streams feed; months with no value are left out.
+    trends: dict[str, list[tuple[date, float]]] = field(default_factory=dict)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,9 +18,10 @@ from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 
 from services.report import fmt as show
+from services.report.blocks import title
 from services.report.labels import LABELS
 from services.report.model import ReportInput
-from services.report.rows import board_rows, indicator_rows
+from services.report.rows import board_indices, board_rows, indicator_rows
 
 _THIN = Side(style="thin", color="808080")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -116,16 +117,19 @@ def _local_naive(t: datetime | None) -> datetime | None:
 
 def _goals_sheet(ws: Any, report: ReportInput, lang: str) -> None:
     lab = LABELS[lang]
-    _put(ws, 1, 1, lab["title"].format(label=report.period_label)).font = Font(bold=True, size=14)
+    _put(ws, 1, 1, title(report, lang)).font = Font(bold=True, size=14)
     _put(ws, 2, 1, lab["period"].format(start=report.period_from, end=report.period_to))
     if report.area is not None:
         _put(ws, 3, 1, report.area.get(lang)).font = Font(bold=True)
     _put(ws, 4, 1, show.rollup_sentence(report.evaluation, lang))
+    _put(ws, 5, 1, lab["judged_note"][report.judged_on])
     head = 6
     _header(ws, head, lab["goal_headers"])
     row = head
+    groups: list[tuple[int, int, int]] = []  # (first row, council, board goal) per row
     for r in indicator_rows(report):
         row += 1
+        groups.append((row, r.council_index, r.board_index))
         ind = r.result.indicator
         for col, text in enumerate(
             (r.council.goal.title.get(lang), r.board.goal.title.get(lang), ind.title.get(lang)),
@@ -142,23 +146,52 @@ def _goals_sheet(ws: Any, report: ReportInput, lang: str) -> None:
             ind.decimals,
             ind.target.rule if ind.target.show_rule else None,
         )
-        _put(ws, row, 7, show.status_label(r.result.status, lang)).alignment = _TOP
+        _put(
+            ws, row, 7, show.status_label(r.result.status, lang, report.judged_on)
+        ).alignment = _TOP
         for col in range(1, 8):
             ws.cell(row=row, column=col).border = _BORDER
+    _merge_groups(ws, groups, 1, lambda g: g[1:2])
+    _merge_groups(ws, groups, 2, lambda g: g[1:3])
     ws.freeze_panes = ws.cell(row=head + 1, column=1)
     ws.auto_filter.ref = f"A{head}:G{row}"
     row += 2
     _put(ws, row, 1, lab["board_status"]).font = Font(bold=True)
     row += 1
     _header(ws, row, lab["board_headers"])
-    for c, b in board_rows(report):
+    board_groups: list[tuple[int, int, int]] = []
+    for (c, b), (ci, bi) in zip(board_rows(report), board_indices(report), strict=True):
         row += 1
+        board_groups.append((row, ci, bi))
         _put(ws, row, 1, c.goal.title.get(lang)).alignment = _WRAP
         _put(ws, row, 2, b.goal.title.get(lang)).alignment = _WRAP
-        _put(ws, row, 3, show.status_label(b.status, lang)).alignment = _TOP
+        _put(ws, row, 3, show.status_label(b.status, lang, report.judged_on)).alignment = _TOP
         for col in range(1, 4):
             ws.cell(row=row, column=col).border = _BORDER
+    _merge_groups(ws, board_groups, 1, lambda g: g[1:2])
     _widths(ws, (38, 34, 48, 14, 14, 18, 20))
+
+
+def _merge_groups(
+    ws: Any,
+    rows: Sequence[tuple[int, int, int]],
+    column: int,
+    key: Callable[[tuple[int, int, int]], tuple[int, ...]],
+) -> None:
+    """Merge `column` over consecutive rows of one goal: the goal is written once.
+
+    The merged cell keeps the first row's text (openpyxl empties the others).
+    """
+    i = 0
+    while i < len(rows):
+        j = i
+        while j + 1 < len(rows) and key(rows[j + 1]) == key(rows[i]):
+            j += 1
+        if j > i:
+            ws.merge_cells(
+                start_row=rows[i][0], start_column=column, end_row=rows[j][0], end_column=column
+            )
+        i = j + 1
 
 
 def _table_sheet(
@@ -178,6 +211,27 @@ def _table_sheet(
                 cell.number_format = formats[col]
     ws.freeze_panes = "A2"
     _widths(ws, widths)
+
+
+def _trend_sheet(ws: Any, report: ReportInput, lang: str) -> None:
+    """Month by month: each stream-fed indicator's months as numbers in its unit's format."""
+    months = sorted({m for values in report.trends.values() for m, _ in values})
+    _header(ws, 1, [LABELS[lang]["goal_headers"][2], *(show.month_short(m, lang) for m in months)])
+    row = 1
+    for r in indicator_rows(report):
+        ind = r.result.indicator
+        by_month = dict(report.trends.get(ind.id, []))
+        if not by_month:
+            continue
+        row += 1
+        _put(ws, row, 1, ind.title.get(lang)).alignment = _WRAP
+        for col, m in enumerate(months, start=2):
+            _put_value(ws.cell(row=row, column=col), by_month.get(m), ind.unit, lang, ind.decimals)
+        for col in range(1, len(months) + 2):
+            ws.cell(row=row, column=col).border = _BORDER
+    _put(ws, row + 2, 1, LABELS[lang]["trend_note"])
+    ws.freeze_panes = "B2"
+    _widths(ws, (48, *(12 for _ in months)))
 
 
 def render_xlsx(report: ReportInput, lang: str) -> bytes:
@@ -217,7 +271,7 @@ def render_xlsx(report: ReportInput, lang: str) -> bytes:
                 f.freeze_id,
                 _local_naive(f.starts_at),
                 _local_naive(f.effective_end),
-                show.scope(f.scope, lang),
+                show.scope([s.shown(x, lang) for x in f.scope], lang),
                 f.reason,
             ]
             for f in s.freezes
@@ -229,16 +283,18 @@ def render_xlsx(report: ReportInput, lang: str) -> bytes:
         wb.create_sheet(lab["sheets"][3]),
         lab["violation_headers"],
         [
-            [v.change_id, v.service, _local_naive(v.implemented_at), v.freeze_id]
+            [v.change_id, s.shown(v.service, lang), _local_naive(v.implemented_at), v.freeze_id]
             for v in s.violations
         ],
         {3: _DATETIME},
         (20, 18, 17, 20),
     )
+    if any(report.trends.values()):
+        _trend_sheet(wb.create_sheet(lab["trend"]), report, lang)
 
     stamp = report.generated_at.astimezone(UTC).replace(tzinfo=None)
     wb.properties.creator = "opstrack"
-    wb.properties.title = lab["title"].format(label=report.period_label)
+    wb.properties.title = title(report, lang)
     wb.properties.created = stamp
     wb.properties.modified = stamp
     buf = io.BytesIO()

@@ -6,7 +6,8 @@ a department would. The report is then read with `opstrack report`.
 
 For the two stream indicators only a forecast (prognos, a person's judgement) is
 meant to be typed; the command also takes a value, and the one typed here is
-deliberately wrong, so the seed's 25 st and 78 % can only come from the events.
+deliberately wrong, so the seed's 25 (hours; the seed wrote "st") and 78 % can only
+come from the events.
 """
 
 from __future__ import annotations
@@ -40,17 +41,22 @@ SL_TITLE = (
     "20 sek = Servicenivå 1 och 60 sek = Servicenivå 2"
 )
 # The seed's table 2.2.1 (../shared/seed/goal-table-2.2.1.md), with the status
-# the documented rule gives (judged on the forecast): only the budget misses.
+# the documented rule gives (judged on the forecast, as each status says): only the
+# budget misses. Handling time is in hours, written as people write them ("timmar",
+# where the seed wrote "st"). The goal cells are written once over their rows in the
+# report; the readers below fill them in again.
+OK = "✔ Uppnått (prognos)"
 SEED_ROWS: list[tuple[str, ...]] = [
-    (KF1, SERVICE, "Minska genomsnittlig ärendehanteringstid", "25 st", "20 st", "högst 20 st", "✔ Uppnått"),
-    (KF1, SERVICE, SL_TITLE, "78 %", "70 %", "70 %", "✔ Uppnått"),
+    (KF1, SERVICE, "Minska genomsnittlig ärendehanteringstid", "25 timmar", "20 timmar", "högst 20 timmar", OK),
+    (KF1, SERVICE, SL_TITLE, "78 %", "70 %", "70 %", OK),
     (KF2, "Ökad samverkan över kommungränserna",
-     "Etablera och arbeta med beslutade förvaltningsplaner i samtliga objekt", "9", "9", "9", "✔ Uppnått"),
-    (KF2, "ingen", "Värde medarbetarundersökning - Medarbetarengagemang (HME)", "71", "71", "Öka från 70", "✔ Uppnått"),
-    (KF2, "ingen", "Sjukfrånvaro", "7,29 %", "7 %", "7 %", "✔ Uppnått"),
-    (KF2, "ingen", "Nämnderna och styrelsen håller sin budgetram", "-1 412 tkr", "-1 000 tkr", "0 tkr", "✘ Ej uppnått"),
-    (KF3, DIGITAL, "Digitala möten och hållbar teknik.", "1 %", "1 %", "1 %", "✔ Uppnått"),
-    (KF3, DIGITAL, "Miljödiplomering av Lekebergs kommun", "Ja", "Ja", "Ja", "✔ Uppnått"),
+     "Etablera och arbeta med beslutade förvaltningsplaner i samtliga objekt", "9", "9", "9", OK),
+    (KF2, "ingen", "Värde medarbetarundersökning - Medarbetarengagemang (HME)", "71", "71", "Öka från 70", OK),
+    (KF2, "ingen", "Sjukfrånvaro", "7,29 %", "7 %", "7 %", OK),
+    (KF2, "ingen", "Nämnderna och styrelsen håller sin budgetram", "-1 412 tkr", "-1 000 tkr", "0 tkr",
+     "✘ Ej uppnått (prognos)"),
+    (KF3, DIGITAL, "Digitala möten och hållbar teknik.", "1 %", "1 %", "1 %", OK),
+    (KF3, DIGITAL, "Miljödiplomering av Lekebergs kommun", "Ja", "Ja", "Ja", OK),
 ]  # fmt: skip
 
 
@@ -89,7 +95,7 @@ def seed_events() -> list[dict[str, Any]]:
 # Entered values: (indicator, nuvärde, prognos), as a person types them. The two
 # stream indicators' values differ from what the events give (25 and 78 %): the
 # report must show the events' values, never these.
-TYPED_OVER_STREAMS = {"arendehanteringstid": ("99", "99 st"), "serviceniva": ("12 %", "12 %")}
+TYPED_OVER_STREAMS = {"arendehanteringstid": ("99", "99 timmar"), "serviceniva": ("12 %", "12 %")}
 ENTERED = [
     ("arendehanteringstid", TYPED_OVER_STREAMS["arendehanteringstid"][0], "20"),
     ("serviceniva", TYPED_OVER_STREAMS["serviceniva"][0], "70 %"),
@@ -115,6 +121,9 @@ def table_rows(markdown: str) -> list[tuple[str, ...]]:
         cells = tuple(c.strip().replace("\\", "") for c in ln.strip().strip("|").split(" | "))
         if len(cells) != 7:
             break
+        if rows:  # a goal left blank is the one above, written once over its rows
+            goals = tuple(c or above for c, above in zip(cells[:2], rows[-1][:2], strict=True))
+            cells = goals + cells[2:]
         rows.append(cells)
     return rows
 
@@ -132,6 +141,9 @@ class GoalTable(HTMLParser):
         self._in_goals = self._in_body = False
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
+        self._span = 1
+        # Cells spanning rows below (rowspan): column -> (rows still to cover, text).
+        self._spans: dict[int, tuple[int, str]] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "table":
@@ -142,16 +154,33 @@ class GoalTable(HTMLParser):
             self._row = []
         elif tag == "td" and self._row is not None:
             self._cell = []
+            self._span = int(dict(attrs).get("rowspan") or 1)
+            self._fill()
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "td" and self._row is not None and self._cell is not None:
-            self._row.append(" ".join(p for p in (t.strip() for t in self._cell) if p))
+            text = " ".join(p for p in (t.strip() for t in self._cell) if p)
+            if self._span > 1:
+                self._spans[len(self._row)] = (self._span - 1, text)
+            self._row.append(text)
             self._cell = None
         elif tag == "tr" and self._row is not None:
+            self._fill()
             self.rows.append(tuple(self._row))
             self._row = None
         elif tag in ("tbody", "table"):
             self._in_body = self._in_goals = False
+
+    def _fill(self) -> None:
+        """Put in the cells that a cell above spans down into this row."""
+        assert self._row is not None
+        while (left := self._spans.get(len(self._row))) is not None:
+            rows_left, text = left
+            self._row.append(text)
+            if rows_left > 1:
+                self._spans[len(self._row) - 1] = (rows_left - 1, text)
+            else:
+                del self._spans[len(self._row) - 1]
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:

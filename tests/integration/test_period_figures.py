@@ -393,6 +393,30 @@ def test_a_late_event_changes_its_period_on_the_next_refresh(engine: Engine) -> 
     assert call_figures("year", "support", "Askersund") == (8, 1, 6, 2, 3, 5, 155)
 
 
+def test_an_outage_in_one_municipality_is_downtime_there_only(engine: Engine) -> None:
+    # mdm serves all four municipalities; this outage of 1 h (3 Dec 10-11) names Laxå.
+    outage = [
+        incident(
+            "opened", local("2026-12-03 10:00"), "I-LAXA", "mdm", severity=2,
+            impact="outage", municipalities=["Laxå"],
+        ),
+        incident("resolved", local("2026-12-03 11:00"), "I-LAXA", "mdm"),
+    ]  # fmt: skip
+    apply_entity_batch(engine, reducers(BusinessCalendar()), outage)
+    refresh(engine)
+    local_down = "opstrack_period_service_municipality_downtime_seconds"
+    local_up = "opstrack_period_service_municipality_availability_ratio"
+    assert value(local_down, period="month", service="mdm", municipality="Laxå") == 3600
+    assert value(local_down, period="month", service="mdm", municipality="Askersund") == 0
+    assert value(local_up, period="month", service="mdm", municipality="Askersund") == 1
+    # December 2026 has 31 days of 24 h (no DST change): 1 h of 744 h is down.
+    assert value(local_up, period="month", service="mdm", municipality="Laxå") == pytest.approx(
+        1 - 1 / 744
+    )
+    # The service as a whole counts the outage wherever it was.
+    assert value("opstrack_period_service_downtime_seconds", period="month", service="mdm") == 3600
+
+
 def test_a_vanished_group_loses_its_series(engine: Engine) -> None:
     load(engine, BusinessCalendar())
     refresh(engine)

@@ -62,7 +62,7 @@ def test_eight_indicators_in_order_with_the_seeds_titles_and_targets(shipped: Go
     assert rows == [
         (
             "Minska genomsnittlig ärendehanteringstid",
-            "st",
+            "hours",
             "at_most",
             20,
             "tickets.handling_time.mean",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -84,7 +85,7 @@ def council(
 
 def seed_evaluation(first_title: str = C1) -> Evaluation:
     handling = ind(
-        "handling-time", "Minska genomsnittlig ärendehanteringstid", "st", "at_most", 20,
+        "handling-time", "Minska genomsnittlig ärendehanteringstid", "hours", "at_most", 20,
         en="Reduce average ticket handling time",
     )  # fmt: skip
     calls = ind("answered-calls", CALLS, "percent", "at_least", 0.70, en="Answered calls")
@@ -192,7 +193,7 @@ def seed_summary() -> Summary:
 
 def seed_report(first_title: str = C1, summary: Summary | None = None) -> ReportInput:
     return ReportInput(
-        period_label="2022-T2",
+        period_label="2022-01-01..2022-08-31",
         period_from=date(2022, 1, 1),
         period_to=date(2022, 8, 31),
         evaluation=seed_evaluation(first_title),
@@ -252,7 +253,7 @@ def test_values_by_unit() -> None:
     assert fmt.value(-1412.0, "tkr", "en") == "-1,412\u00a0kSEK"
     assert nb(fmt.value(25.0, "st", "sv")) == "25 st"
     assert fmt.value(25.0, "st", "en") == "25"
-    assert nb(fmt.value(25.5, "hours", "sv")) == "25,5 h"
+    assert nb(fmt.value(25.5, "hours", "sv")) == "25,5 timmar"  # never "st", pieces
     assert nb(fmt.value(25.5, "hours", "en")) == "25.5 h"
     assert fmt.value(9.0, "count", "sv") == "9"
     assert fmt.value(71.0, "score", "sv") == "71"
@@ -276,6 +277,8 @@ def test_targets_as_the_seed_writes_them() -> None:
     assert t("at_least", 0, "tkr") == "0 tkr"
     assert t("equals", True, "yesno") == "Ja"
     assert t("at_most", 20, "st", "en") == "at most 20"
+    assert t("at_most", 20, "hours") == "högst 20 timmar"
+    assert t("at_most", 20, "hours", "en") == "at most 20 h"
     assert t("increase_from", 70, "score", "en") == "Increase from 70"
     assert t("at_least", 0.01, "percent", "en") == "1%"
     assert t("equals", True, "yesno", "en") == "Yes"
@@ -289,6 +292,29 @@ def test_status_labels_carry_a_mark_besides_the_word() -> None:
     assert fmt.status_label("not_achieved", "en") == "✘ Not achieved"
     assert fmt.status_label("partially", "en") == "◐ Partially achieved"
     assert fmt.status_label(None, "sv") == DASH
+    # With what it was judged on.
+    assert fmt.status_label("achieved", "sv", "forecast") == "✔ Uppnått (prognos)"
+    assert fmt.status_label("not_achieved", "sv", "current") == "✘ Ej uppnått (nuvärde)"
+    assert fmt.status_label("achieved", "en", "forecast") == "✔ Achieved (forecast)"
+    assert fmt.status_label(None, "en", "forecast") == DASH
+
+
+def test_period_titles_in_words() -> None:
+    def t(label: str, start: date, end: date, lang: str = "sv") -> str:
+        return fmt.period_title(label, start, end, lang)
+
+    seven = ("2022-01-01..2022-07-31", date(2022, 1, 1), date(2022, 7, 31))
+    assert t(*seven) == f"januari{DASH}juli 2022"
+    assert t(*seven, "en") == f"January{DASH}July 2022"
+    assert t("2022-T2", date(2022, 5, 1), date(2022, 8, 31)) == "tertial 2 2022"
+    assert t("2022-T2", date(2022, 5, 1), date(2022, 8, 31), "en") == "tertial 2, 2022"
+    assert t("2022", date(2022, 1, 1), date(2022, 12, 31)) == "2022"
+    assert t("2022", date(2022, 1, 1), date(2022, 12, 31), "en") == "2022"
+    assert t("2022-08", date(2022, 8, 1), date(2022, 8, 31)) == "augusti 2022"
+    assert t("x", date(2021, 11, 1), date(2022, 2, 28)) == f"november 2021{DASH}februari 2022"
+    # Not whole months: the days.
+    assert t("x", date(2022, 3, 3), date(2022, 3, 9)) == f"3 mars 2022{DASH}9 mars 2022"
+    assert t("x", date(2022, 3, 3), date(2022, 3, 9), "en") == f"3 March 2022{DASH}9 March 2022"
 
 
 def test_rollup_sentence_as_in_the_seed() -> None:
@@ -353,7 +379,7 @@ def test_unknown_language_is_refused() -> None:
 
 def test_markdown_has_the_seed_table_in_swedish() -> None:
     text = nb(render(seed_report(), "sv", "md").decode())
-    assert text.startswith("# Måluppfyllelse 2022-T2\n")
+    assert text.startswith(f"# Måluppfyllelse januari{DASH}augusti 2022\n")
     assert f"Period 2022-01-01 {DASH} 2022-08-31" in text
     assert f"## {AREA}" in text
     assert (
@@ -361,28 +387,31 @@ def test_markdown_has_the_seed_table_in_swedish() -> None:
         in text
     )
     rows = md_rows(text, "Kommunfullmäktiges mål")
+    # A goal is written on its first row only; every status says it was judged on the forecast.
+    ok = "✔ Uppnått (prognos)"
     assert rows == [
-        [C1, B1, "Minska genomsnittlig ärendehanteringstid", "25 st", "20 st", "högst 20 st",
-         "✔ Uppnått"],
-        [C1, B1, CALLS, "78 %", "70 %", "70 %", "✔ Uppnått"],
+        [C1, B1, "Minska genomsnittlig ärendehanteringstid", "25 timmar", "20 timmar",
+         "högst 20 timmar", ok],
+        ["", "", CALLS, "78 %", "70 %", "70 %", ok],
         [C2, B2, "Etablera och arbeta med beslutade förvaltningsplaner i samtliga objekt",
-         "9", "9", "9", "✔ Uppnått"],
-        [C2, B3, "Värde medarbetarundersökning - Medarbetarengagemang (HME)", "71", "71",
-         "Öka från 70", "✔ Uppnått"],
-        [C2, B3, "Sjukfrånvaro", "7,29 %", "7 %", "högst 7 %", "✔ Uppnått"],
-        [C2, B3, "Nämnderna och styrelsen håller sin budgetram", "-1 412 tkr", "-1 000 tkr",
-         "0 tkr", "✘ Ej uppnått"],
-        [C3, B4, "Digitala möten och hållbar teknik.", "1 %", "1 %", "1 %", "✔ Uppnått"],
-        [C3, B4, "Miljödiplomering av Lekebergs kommun", "Ja", "Ja", "Ja", "✔ Uppnått"],
+         "9", "9", "9", ok],
+        ["", B3, "Värde medarbetarundersökning - Medarbetarengagemang (HME)", "71", "71",
+         "Öka från 70", ok],
+        ["", "", "Sjukfrånvaro", "7,29 %", "7 %", "högst 7 %", ok],
+        ["", "", "Nämnderna och styrelsen håller sin budgetram", "-1 412 tkr", "-1 000 tkr",
+         "0 tkr", "✘ Ej uppnått (prognos)"],
+        [C3, B4, "Digitala möten och hållbar teknik.", "1 %", "1 %", "1 %", ok],
+        ["", "", "Miljödiplomering av Lekebergs kommun", "Ja", "Ja", "Ja", ok],
     ]  # fmt: skip
+    # The footnote the "(prognos)" refers to, under the table.
+    assert "(prognos): status bedömd på prognosen för periodens sista dag, inte på nuvärdet" in text
     assert SV_ROLLUP in text
     # The roll-up comes after the goal table, the summary after the roll-up.
     assert text.index("| Miljödiplomering") < text.index(SV_ROLLUP)
     assert text.index(SV_ROLLUP) < text.index("## Sammanfattning av perioden")
-    assert md_rows(text, "Kommunfullmäktiges mål | Nämndmål | Status")[2] == [
-        C2,
-        B3,
-        "◐ Delvis uppnått",
+    assert md_rows(text, "Kommunfullmäktiges mål | Nämndmål | Status")[1:3] == [
+        [C2, B2, "✔ Uppnått (prognos)"],
+        ["", B3, "◐ Delvis uppnått (prognos)"],
     ]
 
 
@@ -419,7 +448,7 @@ def test_markdown_says_when_the_period_had_nothing_to_report() -> None:
 
 def test_markdown_in_english() -> None:
     text = nb(render(seed_report(), "en", "md").decode())
-    assert text.startswith("# Goal attainment 2022-T2\n")
+    assert text.startswith(f"# Goal attainment January{DASH}August 2022\n")
     assert "## An attractive municipality" in text
     assert (
         "| Council goal | Board goal | Indicator | Current | Forecast | Target | Status |" in text
@@ -430,10 +459,10 @@ def test_markdown_in_english() -> None:
         "Living in Lekeberg is easy",
         "Good service and high-quality IT operations",
         "Reduce average ticket handling time",
-        "25",
-        "20",
-        "at most 20",
-        "✔ Achieved",
+        "25 h",
+        "20 h",
+        "at most 20 h",
+        "✔ Achieved (forecast)",
     ]
     assert rows[3][1:] == [
         "none",
@@ -441,11 +470,12 @@ def test_markdown_in_english() -> None:
         "71",
         "71",
         "Increase from 70",
-        "✔ Achieved",
+        "✔ Achieved (forecast)",
     ]
-    assert rows[4][3:] == ["7.29%", "7%", "at most 7%", "✔ Achieved"]
-    assert rows[5][3:] == ["-1,412 kSEK", "-1,000 kSEK", "0 kSEK", "✘ Not achieved"]
-    assert rows[7][3:] == ["Yes", "Yes", "Yes", "✔ Achieved"]
+    assert rows[4][3:] == ["7.29%", "7%", "at most 7%", "✔ Achieved (forecast)"]
+    assert rows[5][3:] == ["-1,412 kSEK", "-1,000 kSEK", "0 kSEK", "✘ Not achieved (forecast)"]
+    assert rows[7][3:] == ["Yes", "Yes", "Yes", "✔ Achieved (forecast)"]
+    assert "(forecast): status judged on the forecast for the period's last day" in text
     assert EN_ROLLUP in text
     assert "## Summary of the period" in text
     assert "2 major incidents in the period, 2 h 15 min in all. 1 still ongoing." in text
@@ -477,15 +507,29 @@ def test_html_is_a_standalone_printable_page() -> None:
     assert '<th scope="col">Kommunfullmäktiges mål</th>' in page
     assert '<td class="num">7,29\u00a0%</td>' in page
     assert '<td class="num">-1\u00a0412\u00a0tkr</td>' in page
-    assert '<td class="num">högst 20\u00a0st</td>' in page
+    assert '<td class="num">högst 20\u00a0timmar</td>' in page
     assert '<td class="num">Öka från 70</td>' in page
     # Status: a mark and a word, not a colour alone.
     assert (
         '<td class="status partially"><span class="mark" aria-hidden="true">◐</span>'
-        "Delvis uppnått</td>"
+        "Delvis uppnått (prognos)</td>"
     ) in page
-    assert "✘</span>Ej uppnått</td>" in page
+    assert "✘</span>Ej uppnått (prognos)</td>" in page
+    assert f"<h1>Måluppfyllelse januari{DASH}augusti 2022</h1>" in page
     assert "Inloggning till e-tjänster ligger nere" in page
+
+
+def test_html_goal_cells_span_their_rows_and_dates_do_not_break() -> None:
+    page = render(seed_report(), "sv", "html").decode()
+    # C1 over its two indicators, C2 over four (B2 one, B3 three), C3 over two.
+    assert f'<td class="group" rowspan="2">{C1}</td><td class="group" rowspan="2">{B1}</td>' in page
+    assert f'<td class="group" rowspan="4">{C2}</td><td class="group">{B2}</td>' in page
+    assert f'<tr><td class="group" rowspan="3">{B3}</td><td>Sjukfrånvaro' not in page
+    assert f'<tr><td class="group" rowspan="3">{B3}</td><td>Värde' in page
+    assert "<tr><td>Sjukfrånvaro</td>" in page  # its goals are the cells above
+    assert page.count(f">{C2}</td>") == 2  # once in the goal table, once in the board table
+    assert '<td class="date">2022-03-14 09:12</td>' in page
+    assert "td.status, td.date, p.meta { white-space: nowrap; }" in page
 
 
 def test_html_escapes_all_text() -> None:
@@ -506,7 +550,7 @@ def test_html_in_english() -> None:
     assert '<html lang="en">' in page
     assert '<th scope="col">Council goal</th>' in page
     assert '<td class="num">7.29%</td>' in page
-    assert "✔</span>Achieved</td>" in page
+    assert "✔</span>Achieved (forecast)</td>" in page
     assert EN_ROLLUP.replace("'", "&#x27;") in page
 
 
@@ -515,7 +559,11 @@ def test_html_in_english() -> None:
 
 def test_json_has_raw_numbers() -> None:
     body = json.loads(render(seed_report(), "sv", "json"))
-    assert body["period"] == {"label": "2022-T2", "from": "2022-01-01", "to": "2022-08-31"}
+    assert body["period"] == {
+        "label": "2022-01-01..2022-08-31",
+        "from": "2022-01-01",
+        "to": "2022-08-31",
+    }
     assert body["generated_at"] == "2022-09-05T08:00:00+02:00"
     assert body["area"] == AREA
     assert body["status"] == "partially"
@@ -572,29 +620,53 @@ def goal_cells(ws: Any) -> dict[str, list[Any]]:
     return out
 
 
+def merged_value(ws: Any, cell: Any) -> Any:
+    """The value a cell shows: its merged range's first cell's, if it is in one."""
+    for rng in ws.merged_cells.ranges:
+        if cell.coordinate in rng:
+            return ws.cell(rng.min_row, rng.min_col).value
+    return cell.value
+
+
+def test_xlsx_merges_each_goal_over_its_rows() -> None:
+    ws = open_xlsx(render(seed_report(), "sv", "xlsx"))["Mål"]
+    header = next(r for r in range(1, 20) if ws.cell(r, 1).value == "Kommunfullmäktiges mål")
+    h = header + 1  # the goal table's rows: C1 x2 (B1 x2), C2 x4 (B2, B3 x3), C3 x2 (B4 x2)
+    board = next(r for r in range(h + 8, h + 14) if ws.cell(r, 1).value == C1)
+    assert sorted(str(r) for r in ws.merged_cells.ranges) == sorted(
+        [
+            f"A{h}:A{h + 1}", f"B{h}:B{h + 1}",
+            f"A{h + 2}:A{h + 5}", f"B{h + 3}:B{h + 5}",
+            f"A{h + 6}:A{h + 7}", f"B{h + 6}:B{h + 7}",
+            f"A{board + 1}:A{board + 2}",  # the board table: C2 has two board goals
+        ]
+    )  # fmt: skip
+
+
 def test_xlsx_has_numbers_with_number_formats() -> None:
     wb = open_xlsx(render(seed_report(), "sv", "xlsx"))
     assert wb.sheetnames == ["Mål", "Incidenter", "Förändringsstopp", "Överträdelser"]
     ws = wb["Mål"]
-    assert ws["A1"].value == "Måluppfyllelse 2022-T2"
+    assert ws["A1"].value == f"Måluppfyllelse januari{DASH}augusti 2022"
     rows = goal_cells(ws)
     sick = rows["Sjukfrånvaro"]
-    assert sick[0].value == C2 and sick[1].value == B3
+    # Goals are merged cells over their rows, the text in the first.
+    assert merged_value(ws, sick[0]) == C2 and merged_value(ws, sick[1]) == B3
     assert isinstance(sick[3].value, float) and sick[3].value == 0.0729
     assert sick[3].number_format == "0.00%"
     assert sick[4].value == 0.07 and sick[4].number_format == "0%"
     assert sick[5].value == 0.07 and sick[5].number_format == '"högst "0%'
-    assert sick[6].value == "✔ Uppnått"
+    assert sick[6].value == "✔ Uppnått (prognos)"
     budget = rows["Nämnderna och styrelsen håller sin budgetram"]
     assert [c.value for c in budget[3:6]] == [-1412, -1000, 0]
     assert all(isinstance(c.value, int | float) for c in budget[3:6])
     assert budget[3].number_format == '#,##0 "tkr"'
-    assert budget[6].value == "✘ Ej uppnått"
+    assert budget[6].value == "✘ Ej uppnått (prognos)"
     calls = rows[CALLS]
     assert calls[3].value == 0.78 and calls[3].number_format == "0%"
     handling = rows["Minska genomsnittlig ärendehanteringstid"]
-    assert handling[3].value == 25 and handling[3].number_format == '#,##0 "st"'
-    assert handling[5].value == 20 and handling[5].number_format == '"högst "#,##0 "st"'
+    assert handling[3].value == 25 and handling[3].number_format == '#,##0 "timmar"'
+    assert handling[5].value == 20 and handling[5].number_format == '"högst "#,##0 "timmar"'
     hme = rows["Värde medarbetarundersökning - Medarbetarengagemang (HME)"]
     assert hme[3].value == 71 and hme[3].number_format == "#,##0"
     assert hme[5].value == 70 and hme[5].number_format == '"Öka från "#,##0'
@@ -777,3 +849,91 @@ def test_unknown_format_or_language_is_refused() -> None:
         render(seed_report(), "sv", "pdf")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no such language"):
         render(seed_report(), "de", "md")  # type: ignore[arg-type]
+
+
+# -- month by month ----------------------------------------------------------------------
+
+
+def trend_report() -> ReportInput:
+    """Handling time 30, 20, 25 hours in January to March; answered calls 70 % and 80 %
+    in January and February (no calls in March)."""
+    return replace(
+        seed_report(),
+        trends={
+            "handling-time": [
+                (date(2022, 1, 1), 30.0),
+                (date(2022, 2, 1), 20.0),
+                (date(2022, 3, 1), 25.0),
+            ],
+            "answered-calls": [(date(2022, 1, 1), 0.70), (date(2022, 2, 1), 0.80)],
+        },
+    )
+
+
+def test_markdown_shows_each_month_and_a_line_of_bars() -> None:
+    text = nb(render(trend_report(), "sv", "md").decode())
+    assert "### Månad för månad" in text
+    assert "| Indikator | jan | feb | mars | Trend |" in text
+    # Lowest ▁, highest █; 25 is half-way: 3.5 of 7 steps, rounded to the 5th bar.
+    assert md_rows(text, "Indikator") == [
+        ["Minska genomsnittlig ärendehanteringstid", "30 timmar", "20 timmar", "25 timmar", "█▁▅"],
+        [CALLS, "70 %", "80 %", DASH, "▁█·"],  # no calls in March: a dot
+    ]
+    en = nb(render(trend_report(), "en", "md").decode())
+    assert "| Indicator | Jan | Feb | Mar | Trend |" in en
+    assert "| 30 h | 20 h | 25 h |" in en
+    # No trends (a period of one month, or no stream indicators): no section.
+    assert "Månad för månad" not in render(seed_report(), "sv", "md").decode()
+
+
+def test_html_sparkline_has_its_values_in_words() -> None:
+    page = nb(render(trend_report(), "sv", "html").decode())
+    label = "jan 30 timmar, feb 20 timmar, mars 25 timmar"
+    assert f'<svg class="spark" role="img" aria-label="{label}"' in page
+    assert f"<title>{label}</title>" in page
+    # x every 40 of 80 units; y from 16 (lowest) up to 2 (highest), 25 h half-way at 9.
+    assert 'points="0.0,2.0 40.0,16.0 80.0,9.0"' in page
+    # The calls stop in February: their line ends at February's x, under its column.
+    assert 'points="0.0,16.0 40.0,2.0"' in page
+
+
+def test_a_month_alone_between_gaps_is_a_dot() -> None:
+    report = replace(
+        seed_report(),
+        trends={
+            "handling-time": [(date(2022, 1, 1), 30.0), (date(2022, 3, 1), 20.0)],
+            "answered-calls": [(date(2022, 2, 1), 0.5)],
+        },
+    )
+    page = render(report, "sv", "html").decode()
+    # Handling time: January and March, no line across February: two dots.
+    assert '<circle r="1.5" cx="0.0" cy="2.0"/><circle r="1.5" cx="80.0" cy="16.0"/>' in page
+    # A single value sits in the middle.
+    assert '<circle r="1.5" cx="40.0" cy="9.0"/>' in page
+    text = nb(render(report, "sv", "md").decode())
+    assert md_rows(text, "Indikator")[1][-1] == "·▄·"
+
+
+def test_xlsx_has_a_sheet_of_months_with_numbers() -> None:
+    wb = open_xlsx(render(trend_report(), "sv", "xlsx"))
+    assert wb.sheetnames[-1] == "Månad för månad"
+    ws = wb["Månad för månad"]
+    assert [c.value for c in ws[1]] == ["Indikator", "jan", "feb", "mars"]
+    assert [c.value for c in ws[2]] == ["Minska genomsnittlig ärendehanteringstid", 30, 20, 25]
+    assert ws["B2"].number_format == '#,##0 "timmar"'
+    assert [c.value for c in ws[3]] == [CALLS, 0.7, 0.8, None]
+    assert ws["B3"].number_format == "0%"
+    # Without months, no such sheet.
+    assert len(open_xlsx(render(seed_report(), "sv", "xlsx")).sheetnames) == 4
+
+
+def test_json_has_the_title_what_statuses_were_judged_on_and_the_months() -> None:
+    body = json.loads(render(trend_report(), "sv", "json"))
+    assert body["title"] == f"Måluppfyllelse januari{DASH}augusti 2022"
+    assert body["judged_on"] == "forecast"
+    rows = {r["indicator_id"]: r for r in body["rows"]}
+    assert rows["answered-calls"]["months"] == [
+        {"month": "2022-01", "value": 0.70},
+        {"month": "2022-02", "value": 0.80},
+    ]
+    assert rows["budget"]["months"] == []
