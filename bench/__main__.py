@@ -23,7 +23,7 @@ from bench.common import Figure
 Runner = Callable[[argparse.Namespace, Path], list[Figure]]
 
 # name: ("module:function", full size, --quick size); a size is events, except for
-# `up` (runs) and `report` (days of the simulated year).
+# `up` (runs), `report` (days of the simulated year) and `national` (municipalities).
 BENCHMARKS: dict[str, tuple[str, int, int]] = {
     "processor": ("bench.processor:run", 200_000, 20_000),
     "rebuild": ("bench.rebuild:run", 1_000_000, 50_000),
@@ -32,6 +32,8 @@ BENCHMARKS: dict[str, tuple[str, int, int]] = {
     "up": ("bench.stack:run_up", 5, 2),
     "memory": ("bench.stack:run_memory", 1_000_000, 100_000),
     "report": ("bench.report:run", 365, 90),
+    # municipalities (x 3 queues x 2 years of hourly buckets), always on PostgreSQL
+    "national": ("bench.national:run", 290, 29),
 }
 PACKAGES = ("faust-streaming", "aiokafka", "kafka-python", "SQLAlchemy", "uvicorn")
 RESULTS = Path(__file__).parent / "results" / "latest.json"

@@ -93,3 +93,15 @@ if ! pg_isready -q -h $PG_HOST -p $PG_PORT 2>/dev/null; then
 fi
 psql -h $PG_HOST -p $PG_PORT -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 \
   || psql -h $PG_HOST -p $PG_PORT -U postgres -d postgres -qc "CREATE DATABASE test"
+
+# Apache Kafka for the cluster tests (tests/kafka/): a JDK >= 17 runs the broker,
+# Maven fetches its jars from Maven Central once into ~/.cache/opstrack/.
+java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1; }
+if ! command -v java >/dev/null || [ "$(java_major)" -lt 17 ]; then
+  echo "installing a JDK (default-jdk-headless; Kafka needs Java >= 17)"; apt_install default-jdk-headless
+fi
+command -v mvn >/dev/null || { echo "installing maven"; apt_install maven; }
+cd "$(dirname "$0")/.."
+# Standard library only: this runs before `make` has made the virtualenv.
+python3 -m tests.kafka.cluster --resolve-only >/dev/null \
+  || { echo "could not fetch Apache Kafka's jars with Maven (tests/kafka/pom.xml)" >&2; exit 1; }

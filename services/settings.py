@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_prefix: str = ""  # lets several stacks share one Kafka cluster
     partitions: int = Field(4, ge=1)  # of each topic opstrack creates; the unit of scale
+    # Replicas of each topic opstrack creates, and how many must have a record before
+    # the broker acknowledges it to the relay's acks=all producer (the topic's
+    # min.insync.replicas; None: the broker's default). One broker: 1 and None; a
+    # three-broker Apache Kafka cluster: 3 and 2, so one broker may die with no
+    # acknowledged event lost and ingest going on (README "Running on Apache Kafka").
+    replication_factor: int = Field(1, ge=1)
+    min_insync_replicas: int | None = Field(None, ge=1)
 
     # SLI rules (docs/definitions.md#short-abandons): a change here needs a rebuild of the buckets.
     short_abandon_seconds: float = Field(5.0, ge=0)
@@ -110,6 +117,12 @@ class Settings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+    def topic_configs(self) -> dict[str, str]:
+        """Per-topic settings of the topics opstrack creates (beside the broker's defaults)."""
+        if self.min_insync_replicas is None:
+            return {}
+        return {"min.insync.replicas": str(self.min_insync_replicas)}
 
     def topic_partitions(self) -> dict[str, int]:
         """The topics opstrack uses, with their partition counts."""

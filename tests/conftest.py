@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 from services.stack.broker import EmbeddedBroker
 from services.store.db import init_db, make_engine
 from tests.ci_skips import pytest_make_collect_report, pytest_runtest_makereport
+from tests.kafka.cluster import KafkaCluster
 
 # Hooks defined in tests/ci_skips.py, registered by being names in this conftest.
 __all__ = ["pytest_make_collect_report", "pytest_runtest_makereport"]
@@ -50,6 +51,15 @@ def broker() -> Iterator[EmbeddedBroker]:
     """One Tansu broker for the whole session; tests use their own topic names."""
     with EmbeddedBroker() as b:
         yield b
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """Three Apache Kafka brokers (KRaft) for the whole session, as production runs
+    them: replication factor 3, min.insync.replicas 2. Tests use their own topic
+    prefixes (KafkaCluster.opstrack_env); one that kills a broker restarts it."""
+    with KafkaCluster(nodes=3, workdir=tmp_path_factory.mktemp("kafka")) as cluster:
+        yield cluster
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
+from services.settings import Settings
+
 
 def producer(bootstrap: str) -> KafkaProducer:
     # acks=all: an event counts as published only once the broker has it for good.
@@ -53,8 +55,15 @@ def require_broker(bootstrap: str) -> None:
         raise KafkaConnectionError(f"no Kafka broker reachable at {bootstrap}")
 
 
-def ensure_topics(bootstrap: str, partitions: Mapping[str, int]) -> dict[str, str | None]:
-    """Create the topics that do not exist yet (the broker may not auto-create them).
+def ensure_topics(
+    bootstrap: str,
+    partitions: Mapping[str, int],
+    replication_factor: int = 1,
+    configs: Mapping[str, str] | None = None,
+) -> dict[str, str | None]:
+    """Create the topics that do not exist yet (the broker may not auto-create them),
+    with `replication_factor` replicas and the topic `configs` (Settings.topic_configs).
+    A topic that exists already is left as it is.
 
     Returns each topic's id. A topic deleted and created again gets a new id,
     which is how the relay finds out that a broker lost its log (the embedded
@@ -67,7 +76,12 @@ def ensure_topics(bootstrap: str, partitions: Mapping[str, int]) -> dict[str, st
     try:
         existing = set(admin.list_topics())
         new = [
-            NewTopic(name, num_partitions=n, replication_factor=1)
+            NewTopic(
+                name,
+                num_partitions=n,
+                replication_factor=replication_factor,
+                topic_configs=dict(configs or {}),
+            )
             for name, n in partitions.items()
             if name not in existing
         ]
@@ -79,6 +93,16 @@ def ensure_topics(bootstrap: str, partitions: Mapping[str, int]) -> dict[str, st
     finally:
         admin.close()
     return {t["name"]: _topic_id(t.get("topic_id")) for t in described}
+
+
+def ensure_settings_topics(settings: Settings) -> dict[str, str | None]:
+    """The topics of `settings` (names, partitions, replicas, configs): see ensure_topics."""
+    return ensure_topics(
+        settings.kafka_bootstrap,
+        settings.topic_partitions(),
+        settings.replication_factor,
+        settings.topic_configs(),
+    )
 
 
 def _topic_id(raw: object) -> str | None:

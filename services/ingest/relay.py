@@ -23,7 +23,7 @@ from kafka.errors import KafkaError
 from sqlalchemy import Engine
 
 from services.core.events import TOPICS
-from services.ingest.kafka import ensure_topics, producer
+from services.ingest.kafka import ensure_settings_topics, producer
 from services.observability import ingest_metrics as metrics
 from services.settings import Settings
 from services.store import outbox
@@ -135,7 +135,7 @@ class Relay:
 
     def _check_topics(self) -> None:
         """Create missing topics; if any was created anew, resend what is unapplied."""
-        ids = ensure_topics(self._settings.kafka_bootstrap, self._settings.topic_partitions())
+        ids = ensure_settings_topics(self._settings)
         renewed = recreated(self._topic_ids, ids)
         if renewed:
             with self._engine.begin() as conn:

@@ -13,7 +13,6 @@ from services.core.catalog import Catalog
 from services.core.changes import violation
 from services.core.evaluation import Observation, evaluate
 from services.core.goals import Goals, Indicator, indicators
-from services.core.grouping import regroup
 from services.core.indicator_sources import (
     FAMILY_OF,
     call_series,
@@ -131,12 +130,12 @@ def _sli_series(
     start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
     family = FAMILY_OF[sli]
     if family == "calls":
-        sums = calls.sum_buckets(
-            conn, period.start_epoch(), period.end_epoch(), by=("hour",), filters=filters
-        )
-        daily: dict[date, CallBucket] = {}
-        for labels, bucket in regroup(sums, ("day",)):
-            daily[date.fromisoformat(labels["bucket_start"][:10])] = bucket
+        # From the daily rollups: a year reads 365 rows a queue, not 8,760.
+        sums = calls.daily_sums(conn, period.start_epoch(), period.end_epoch(), filters)
+        daily: dict[date, CallBucket] = {
+            datetime.fromtimestamp(start, STOCKHOLM).date(): bucket
+            for start, bucket in sums.items()
+        }
         return call_series(sli, days, daily, thresholds)
     if family == "tickets":
         facts = tickets.facts(conn, start_us, end_us, filters)

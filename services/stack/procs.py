@@ -30,8 +30,14 @@ def spawn(
     argv: Sequence[str],
     env: Mapping[str, str] | None = None,
     log: Path | None = None,
+    own_group: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start argv with its output appended to `log` (or discarded)."""
+    """Start argv with its output appended to `log` (or discarded).
+
+    `own_group`: the child leads a new process group (and session), so that
+    os.killpg reaches it and whatever it forks, and a Ctrl-C in the terminal
+    does not.
+    """
     with contextlib.ExitStack() as stack:
         out: IO[Any] | int = subprocess.DEVNULL
         if log is not None:
@@ -44,6 +50,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
+            start_new_session=own_group,
         )
 
 

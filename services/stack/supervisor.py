@@ -20,7 +20,7 @@ from kafka.errors import KafkaError
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.ingest.kafka import ensure_topics
+from services.ingest.kafka import ensure_settings_topics
 from services.settings import Settings
 from services.stack.broker import BrokerError, EmbeddedBroker
 from services.stack.procs import port_free, spawn, stop, wait_port_free
@@ -160,7 +160,7 @@ def start(config: StackConfig, step: Callable[[str], None] = lambda _: None) -> 
             bootstrap = config.kafka
         settings = Settings(database_url=config.database_url, kafka_bootstrap=bootstrap)
         step("creating topics")
-        ensure_topics(bootstrap, settings.topic_partitions())
+        ensure_settings_topics(settings)
         step("preparing the database")
         engine = make_engine(config.database_url)
         init_db(engine)
@@ -219,7 +219,7 @@ def _refill_broker(config: StackConfig, bootstrap: str) -> int:
     """After the embedded broker restarted (empty): its topics, and every outbox event
     that no worker applied sent again, as on start; the inbox drops any repeats."""
     settings = Settings(database_url=config.database_url, kafka_bootstrap=bootstrap)
-    ensure_topics(bootstrap, settings.topic_partitions())
+    ensure_settings_topics(settings)
     engine = make_engine(config.database_url)
     try:
         with engine.begin() as conn:

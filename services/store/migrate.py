@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from services.core.events import parse_stored_event_json
+from services.store import calls
 from services.store.db import insert_for
 from services.store.tables import AppliedEvent, EntityEvent, OutboxEvent, StoreMeta
 
@@ -35,6 +36,9 @@ META: Table = StoreMeta.__table__  # type: ignore[attr-defined]
 # Event ids were deduplicated across all sources until stores said this; since then
 # the key is the event's (source, id), as CloudEvents makes ids unique only per source.
 DEDUP_KEY = ("dedup_key", "source+id")
+# Stores made before the daily and monthly call rollups have none: summed once
+# from the hourly buckets (services/store/calls.py).
+ROLLUPS = ("call_rollups", "day+month")
 _LOCK = 72_010_612  # any fixed number: the advisory lock of this migration
 _CHUNK = 1000
 
@@ -48,6 +52,9 @@ def migrate(engine: Engine) -> None:
         if _meta(conn, DEDUP_KEY[0]) != DEDUP_KEY[1]:
             rekey(conn)
             _set_meta(conn, *DEDUP_KEY)
+        if _meta(conn, ROLLUPS[0]) != ROLLUPS[1]:
+            calls.rebuild_all_rollups(conn)
+            _set_meta(conn, *ROLLUPS)
 
 
 def _token_event_sources(conn: Connection) -> None:
@@ -60,12 +67,19 @@ def _token_event_sources(conn: Connection) -> None:
 # Call buckets (issue 16): talk times and abandons within each threshold; older rows
 # start at 0, which they are: those stores never counted them (figures from before
 # have no talk time). Public notices (issue 15): older events carry none, so NULL.
+# The call rollups carry the same columns as the buckets they sum: a store whose
+# rollups were made before talk times and abandons within (the l-kafka branch's)
+# gets them at 0, which is what its buckets get too, so the sums still agree.
+_TALK = (
+    ("talked", "INTEGER NOT NULL DEFAULT 0"),
+    ("talk_ms", "BIGINT NOT NULL DEFAULT 0"),
+)
+_ABANDONED_WITHIN = (("abandoned", "INTEGER NOT NULL DEFAULT 0"),)
 _ADDED_COLUMNS = {
-    "call_buckets": (
-        ("talked", "INTEGER NOT NULL DEFAULT 0"),
-        ("talk_ms", "BIGINT NOT NULL DEFAULT 0"),
-    ),
-    "call_buckets_within": (("abandoned", "INTEGER NOT NULL DEFAULT 0"),),
+    "call_buckets": _TALK,
+    "call_buckets_within": _ABANDONED_WITHIN,
+    "call_rollups": _TALK,
+    "call_rollups_within": _ABANDONED_WITHIN,
     "incidents": (("notice", "TEXT"), ("notice_at_us", "BIGINT")),
     "changes": (("notice", "TEXT"), ("notice_at_us", "BIGINT")),
 }

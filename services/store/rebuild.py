@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, or_, select, text
 
+from services.store import calls
 from services.store.db import insert_for
 from services.store.outbox import OUTBOX
 from services.store.tables import AppliedEvent, CallBucketRow, CallWithinRow, EntityEvent
@@ -30,7 +31,8 @@ def replayed(since_ms: int, families: Iterable[str]) -> ColumnElement[bool]:
 
 
 def clear_buckets(conn: Connection, since_hour: int) -> None:
-    """Delete the call buckets from since_hour on, first in the clearing transaction.
+    """Delete the call buckets from since_hour on (and their days' and months'
+    rollups, which keep what came before since_hour), first in the clearing transaction.
 
     PostgreSQL: the tables a processor batch writes are locked first (readers
     still read), so a worker's batch commits wholly before the clearing or
@@ -40,12 +42,13 @@ def clear_buckets(conn: Connection, since_hour: int) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(
             text(
-                "LOCK TABLE applied_events, call_buckets, call_buckets_within, entity_events"
-                " IN EXCLUSIVE MODE"
+                "LOCK TABLE applied_events, call_buckets, call_buckets_within, call_rollups,"
+                " call_rollups_within, entity_events IN EXCLUSIVE MODE"
             )
         )
     conn.execute(delete(BUCKETS).where(BUCKETS.c.hour >= since_hour))
     conn.execute(delete(WITHIN).where(WITHIN.c.hour >= since_hour))
+    calls.clear_rollups_from(conn, since_hour)
 
 
 def payloads(conn: Connection, where: ColumnElement[bool], size: int) -> Iterator[list[bytes]]:

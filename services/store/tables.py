@@ -62,6 +62,44 @@ class CallWithinRow(SQLModel, table=True):
     abandoned: int = 0  # abandoned within the threshold (added by services.store.migrate)
 
 
+class CallRollupRow(SQLModel, table=True):
+    """The call buckets of one queue summed over one local day or month (Europe/Stockholm).
+
+    Kept in the transaction that adds to the hourly buckets (services/store/calls.py),
+    so that a year is read from 12 rows a queue instead of 8,760: the reads answer
+    each period from the coarsest level that covers it exactly, hours only at its
+    edges. `start` is the UTC epoch second at which the local day or month begins.
+    """
+
+    __tablename__ = "call_rollups"
+    grain: str = Field(primary_key=True, max_length=5)  # "day" or "month"
+    start: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    queue: str = Field(primary_key=True, max_length=200)
+    municipality: str = Field(primary_key=True, max_length=200)
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    exited: int = 0
+    wait_answered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    wait_offered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    talked: int = 0
+    talk_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class CallRollupWithinRow(SQLModel, table=True):
+    """Calls answered and abandoned within one threshold, beside their rollup."""
+
+    __tablename__ = "call_rollups_within"
+    grain: str = Field(primary_key=True, max_length=5)
+    start: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    queue: str = Field(primary_key=True, max_length=200)
+    municipality: str = Field(primary_key=True, max_length=200)
+    threshold_s: int = Field(primary_key=True)
+    answered: int = 0
+    abandoned: int = 0
+
+
 class WorkerBeat(SQLModel, table=True):
     """Processor workers' heartbeats, so that /readyz can tell that one is consuming."""
 

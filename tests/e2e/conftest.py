@@ -1,3 +1,3 @@
 """Fixtures of the end-to-end tests."""
 
-from tests.e2e.stack import up  # noqa: F401  (the fixture)
+from tests.e2e.stack import on_broker, up  # noqa: F401  (the fixtures)

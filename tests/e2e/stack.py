@@ -11,7 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import pytest
 
 from services.stack.procs import free_port
 from tests.conftest import AUTH, TEST_TOKEN
+from tests.kafka.cluster import KafkaCluster
 from tests.reference import assert_rows_equal, expected_calls, utc
 from tests.waiting import wait_for
 
@@ -32,10 +35,19 @@ GROUPINGS = [None, "queue", "municipality", "hour", "day", "queue,day"]
 
 class Up:
     """`opstrack up`; its output (stdout and stderr) in tmp/up.out. With `tty`, its
-    stdout is a terminal (a pseudo-terminal copied into up.out), as for a user."""
+    stdout is a terminal (a pseudo-terminal copied into up.out), as for a user.
+    `kafka`: bootstrap of an Apache Kafka cluster (`opstrack up --kafka`); None:
+    the embedded broker. `env` then carries the cluster's OPSTRACK_* settings."""
 
-    def __init__(self, tmp: Path, env: dict[str, str] | None = None, tty: bool = False) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        env: dict[str, str] | None = None,
+        tty: bool = False,
+        kafka: str | None = None,
+    ) -> None:
         self.tmp = tmp
+        self.kafka = kafka
         self.extra_env = env or {}
         self.tty = tty
         self._copier: threading.Thread | None = None
@@ -51,6 +63,7 @@ class Up:
             "--worker-port", str(self.worker_port),
             "--db", f"sqlite:///{self.tmp / 'opstrack.db'}",
             "--state-dir", str(self.tmp / "state"),
+            *(["--kafka", self.kafka] if self.kafka else []),
         ]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSTRACK_")}
         env |= {"OPSTRACK_DEV_TOKEN": TEST_TOKEN} | self.extra_env
@@ -103,6 +116,26 @@ class Up:
         self.out.close()
         self.proc = None
         return code
+
+
+@dataclass(frozen=True)
+class OnBroker:
+    """Where a parametrised end-to-end test's stack sends its events."""
+
+    kind: str  # "embedded" (Tansu, started by `opstrack up`) or "kafka"
+    kafka: str | None = None  # `opstrack up --kafka` bootstrap
+    env: dict[str, str] = field(default_factory=dict)  # OPSTRACK_* for that cluster
+
+
+@pytest.fixture(params=["embedded", pytest.param("kafka", marks=pytest.mark.kafka)])
+def on_broker(request: pytest.FixtureRequest) -> OnBroker:
+    """Each test that takes this runs once on the embedded broker and once on the
+    session's Apache Kafka cluster (tests/kafka/cluster.py), in topics of its own."""
+    if request.param == "embedded":
+        return OnBroker("embedded")
+    cluster: KafkaCluster = request.getfixturevalue("kafka_cluster")
+    prefix = f"e2e{uuid.uuid4().hex[:8]}-"
+    return OnBroker("kafka", cluster.bootstrap, cluster.opstrack_env(prefix))
 
 
 @pytest.fixture

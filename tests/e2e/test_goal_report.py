@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.e2e.stack import Up, opstrack, post
+from tests.e2e.stack import OnBroker, Up, opstrack, post
 from tests.waiting import wait_for, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -195,8 +195,12 @@ def html_rows(page: str) -> list[tuple[str, ...]]:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Up]:
-    s = Up(tmp_path, env={"OPSTRACK_GOALS_INTERVAL_SECONDS": "1"})
+def stack(tmp_path: Path, on_broker: OnBroker) -> Iterator[Up]:
+    s = Up(
+        tmp_path,
+        env={"OPSTRACK_GOALS_INTERVAL_SECONDS": "1"} | on_broker.env,
+        kafka=on_broker.kafka,
+    )
     yield s
     if s.proc is not None:
         s.stop()

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.stack import Up, post
+from tests.e2e.stack import OnBroker, Up, post
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -169,8 +169,12 @@ def check_changes(url: str) -> None:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Up]:
-    s = Up(tmp_path, env={"OPSTRACK_CLOCK_INTERVAL_SECONDS": "1"})
+def stack(tmp_path: Path, on_broker: OnBroker) -> Iterator[Up]:
+    s = Up(
+        tmp_path,
+        env={"OPSTRACK_CLOCK_INTERVAL_SECONDS": "1"} | on_broker.env,
+        kafka=on_broker.kafka,
+    )
     yield s
     if s.proc is not None:
         s.stop()

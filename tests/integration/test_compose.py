@@ -33,8 +33,9 @@ SECRETS = {
     "GRAFANA_ADMIN_PASSWORD": "gf-Sentinel-27182",
     "GRAFANA_DB_PASSWORD": "gfdb-Sentinel-16180",
 }
+KAFKA_NODES = ("kafka-1", "kafka-2", "kafka-3")
 LONG_RUNNING = {
-    "kafka",
+    *KAFKA_NODES,
     "postgres",
     "api",
     "worker-1",
@@ -134,7 +135,8 @@ def test_healthchecks_ask_what_each_service_serves(services: dict[str, Any]) -> 
         return " ".join(services[name]["healthcheck"]["test"])
 
     assert "pg_isready" in check("postgres")
-    assert "kafka-broker-api-versions" in check("kafka")
+    for node in KAFKA_NODES:
+        assert "kafka-broker-api-versions" in check(node)
     assert "127.0.0.1:8000/readyz" in check("api")
     for name in workers(services):
         assert "127.0.0.1:6066/metrics" in check(name)
@@ -146,11 +148,14 @@ def test_healthchecks_ask_what_each_service_serves(services: dict[str, Any]) -> 
 @needs_compose
 def test_opstrack_waits_for_healthy_dependencies(services: dict[str, Any]) -> None:
     healthy = {"condition": "service_healthy"}
+    # Topics with 3 replicas can be created only once all three Kafka nodes are up.
+    kafka = dict.fromkeys(KAFKA_NODES, healthy)
     for name in {"api", *workers(services)}:
         needs = services[name]["depends_on"]
-        assert needs["postgres"] == healthy and needs["kafka"] == healthy, name
+        assert needs["postgres"] == healthy, name
+        assert {k: needs[k] for k in KAFKA_NODES} == kafka, name
         assert needs["migrate"] == {"condition": "service_completed_successfully"}, name
-    assert services["migrate"]["depends_on"] == {"postgres": healthy, "kafka": healthy}
+    assert services["migrate"]["depends_on"] == {"postgres": healthy} | kafka
     assert services["grafana"]["depends_on"] == {"prometheus": healthy, "postgres": healthy}
     assert services["prometheus"]["depends_on"] == {"alertmanager": healthy}
 
@@ -212,7 +217,7 @@ def test_migrate_runs_python_that_compiles(services: dict[str, Any]) -> None:
     assert migrate["entrypoint"] == ["python", "-c"]
     (source,) = migrate["command"]
     compile(source, "migrate", "exec")
-    assert "init_db" in source and "ensure_topics" in source
+    assert "init_db" in source and "ensure_settings_topics(settings)" in source
 
 
 @needs_compose
