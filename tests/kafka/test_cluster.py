@@ -28,9 +28,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
 
-from services.core.events import TOPICS
+from services.core.events import APPLIED_TOPICS, TOPICS
 from services.ingest.kafka import ensure_settings_topics
-from services.processor.reducers import APPLIED_TOPICS
 from services.settings import Settings
 from services.stack.procs import free_port, stop
 from services.store.db import init_db, make_engine
