@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from services.core.calendar import BusinessCalendar
 from services.core.calls import BucketKey, CallBucket
+from services.core.staffing_plan import StaffingConfig, history_span
 from services.store.db import insert_for
 from services.store.tables import CallBucketRow, CallWithinRow
 
@@ -119,3 +121,23 @@ def sum_buckets(
     if by:
         out = {k: v for k, v in out.items() if v.offered}
     return out
+
+
+def staffing_history(
+    conn: Connection,
+    year: int,
+    week: int,
+    cfg: StaffingConfig,
+    cal: BusinessCalendar,
+    queue: str | None = None,
+) -> dict[int, CallBucket]:
+    """The hourly buckets (UTC hour -> bucket) a staffing plan of `year`-W`week` reads:
+    one queue, or all queues pooled. ValueError when that is no ISO week.
+
+    The one read behind GET /v1/staffing and the worker's staffing gauges.
+    """
+    start, end = history_span(year, week, cfg, cal)
+    sums = sum_buckets(
+        conn, int(start.timestamp()), int(end.timestamp()), by=("hour",), filters={"queue": queue}
+    )
+    return {int(k[0]): b for k, b in sums.items()}
