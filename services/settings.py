@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # How often the worker holding the period-figures lease re-reads today's, this
     # week's ... this year's figures from the store; the lease lasts 3 intervals.
     period_metrics_interval_seconds: float = Field(30.0, gt=0)
+    # How often that worker re-plans the current and next week's staffing for its gauges
+    # (the plan reads weeks of history and changes little within a quarter hour).
+    staffing_metrics_interval_seconds: float = Field(900.0, gt=0)
 
     # Read limits: the longest period a read may ask for (docs/api.md#reading-figures).
     max_period_years: int = Field(10, ge=1, le=1100)

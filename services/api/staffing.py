@@ -11,9 +11,10 @@ from fastapi.concurrency import run_in_threadpool
 from services import config
 from services.api.deps import EngineDep, SettingsDep
 from services.core.calendar import BusinessCalendar
+from services.core.calls import CallBucket
 from services.core.staffing import StaffingError
-from services.core.staffing_plan import history_span, plan_week
-from services.store.calls import sum_buckets
+from services.core.staffing_plan import plan_week, week_monday
+from services.store.calls import staffing_history
 
 router = APIRouter(prefix="/v1", tags=["staffing"])
 
@@ -42,22 +43,15 @@ async def staffing(
     cfg = config.staffing(settings.config_dir)
     cal = BusinessCalendar()
     try:
-        start, end = history_span(year, number, cfg, cal)
+        week_monday(year, number)
     except ValueError as exc:
         raise HTTPException(422, detail=f"week: {exc}") from None
 
-    def query() -> dict[tuple[Any, ...], Any]:
+    def query() -> dict[int, CallBucket]:
         with engine.connect() as conn:
-            return sum_buckets(
-                conn,
-                int(start.timestamp()),
-                int(end.timestamp()),
-                by=("hour",),
-                filters={"queue": queue},
-            )
+            return staffing_history(conn, year, number, cfg, cal, queue)
 
-    sums = await run_in_threadpool(query)
-    hourly = {int(k[0]): b for k, b in sums.items()}
+    hourly = await run_in_threadpool(query)
     try:
         plan = await run_in_threadpool(
             plan_week, year, number, hourly, cal, cfg, target=target, within=within

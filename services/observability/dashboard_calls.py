@@ -10,6 +10,7 @@ equals the ratio of the increases), counted when the events were processed.
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import table
 from grafana_foundation_sdk.models import dashboard as dm
 
 from services.observability.dashboard_history import history_row, servicedesk_history_panels
@@ -192,6 +193,64 @@ def _period_row(dash: db.Dashboard, period: str, name: str) -> db.Dashboard:
     )
 
 
+# The lease holder's staffing gauges of this week, one column each (README, "Staffing").
+STAFFING_COLUMNS = (
+    ("opstrack_staffing_expected_calls", "", "Expected calls"),
+    ("opstrack_staffing_required_agents", 'model="erlang_c"', "Required, Erlang C"),
+    ("opstrack_staffing_required_agents", 'model="erlang_a"', "Required, Erlang A"),
+    ("opstrack_staffing_scheduled_agents", "", "Scheduled"),
+)
+
+
+def staffing_query(metric: str, extra: str = "", week: str = "current") -> str:
+    """One staffing gauge per weekday and half hour; `max by` as for the period figures,
+    so a lease passing between workers does not show a slot twice."""
+    selector = f'week="{week}"' + (f", {extra}" if extra else "")
+    return f"max by (weekday, slot) ({metric}{{{selector}}})"
+
+
+def _staffing_table() -> table.Panel:
+    refs = "ABCD"
+    renames = {
+        f"Value #{ref}": name for ref, (_, _, name) in zip(refs, STAFFING_COLUMNS, strict=True)
+    }
+    return (
+        table.Panel()
+        .title("Staffing this week: required and scheduled agents per half hour")
+        .description(
+            "This ISO week's plan (GET /v1/staffing for all queues pooled): calls expected "
+            "in each open half hour from the basis weeks, agents required to answer 70 % "
+            "within 20 s by Erlang C and by Erlang A (callers who hang up), and agents to "
+            "schedule after shrinkage. Refreshed by one worker every 15 minutes; "
+            'the next week is opstrack_staffing_*{week="next"}.'
+        )
+        .datasource(PROMETHEUS)
+        .targets(
+            [
+                query(staffing_query(metric, extra), ref=ref, instant=True, table=True)
+                for ref, (metric, extra, _) in zip(refs, STAFFING_COLUMNS, strict=True)
+            ]
+        )
+        .show_header(True)
+        # One row per weekday and half hour, a column per figure.
+        .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
+        .with_transformation(
+            dm.DataTransformerConfig(
+                id_val="organize",
+                options={
+                    "excludeByName": {"Time": True},
+                    # Keyed by the merged fields' own names: organize renames last.
+                    "indexByName": {"weekday": 0, "slot": 1}
+                    | {f"Value #{ref}": i + 2 for i, ref in enumerate(refs)},
+                    "renameByName": renames | {"weekday": "Day", "slot": "Half hour"},
+                },
+            )
+        )
+        .span(24)
+        .height(12)
+    )
+
+
 def servicedesk() -> db.Dashboard:
     dash = (
         board(
@@ -248,5 +307,7 @@ def servicedesk() -> db.Dashboard:
                 description="Mean wait of answered calls: the wait histogram's sum / count.",
             ).span(24)
         )
+        .with_row(db.Row("Staffing"))
+        .with_panel(_staffing_table())
         .with_row(history_row(servicedesk_history_panels(SERVICE_LEVEL_TARGET)))
     )

@@ -229,6 +229,28 @@ PERIOD_INCIDENTS_MTTR = Gauge(
 )
 
 
+# --- lease holder only: the staffing plan of the current and next ISO week (Stockholm) ---
+# All queues pooled, as GET /v1/staffing?week=... without a queue answers; one series
+# per open half hour (7 weekdays x 48 slots at most), none for a closed day.
+_STAFFING = ["week", "weekday", "slot"]
+STAFFING_REQUIRED = Gauge(
+    "opstrack_staffing_required_agents",
+    "Agents a half hour needs to answer the target share within the threshold, by model "
+    "(erlang_c, erlang_a); week current or next, weekday Mon..Sun, slot its local start HH:MM.",
+    ["week", "model", "weekday", "slot"],
+)
+STAFFING_SCHEDULED = Gauge(
+    "opstrack_staffing_scheduled_agents",
+    "Agents to schedule in a half hour: the Erlang C figure after shrinkage.",
+    _STAFFING,
+)
+STAFFING_EXPECTED_CALLS = Gauge(
+    "opstrack_staffing_expected_calls",
+    "Calls expected in a half hour, from the staffing plan's basis weeks.",
+    _STAFFING,
+)
+STAFFING_GAUGES = (STAFFING_REQUIRED, STAFFING_SCHEDULED, STAFFING_EXPECTED_CALLS)
+
 # No sample on a worker without the lease: only the holder says when it refreshed.
 PERIOD_FIGURES_REFRESHED = OptionalGauge(
     "opstrack_period_figures_refreshed_timestamp_seconds",

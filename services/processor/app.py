@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -20,7 +21,7 @@ from services import config
 from services.core import scrub
 from services.core.calendar import BusinessCalendar
 from services.observability import processor_metrics as m
-from services.processor import goal_metrics, observe, period_metrics
+from services.processor import goal_metrics, observe, period_metrics, staffing_metrics
 from services.processor.calls import apply_batch
 from services.processor.clock import tick
 from services.processor.entities import apply_entity_batch
@@ -201,6 +202,34 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Any:
             log.warning("goal gauges: %s", exc)
             return
         period_metrics.publish(m.GOAL_GAUGES, samples)
+
+    # The staffing plan changes little within a quarter hour, but a worker that has
+    # just taken the lease (or started) plans at once: the timer runs as often as
+    # the period figures' and re-plans when the last plan is older than its interval.
+    planned: list[float] = []  # monotonic time of this holder's last plan, if any
+
+    @app.timer(interval=period_interval)  # type: ignore[untyped-decorator]
+    async def staffing_gauges() -> None:
+        if not await holds_lease():
+            planned.clear()
+            return
+        due = time.monotonic() - settings.staffing_metrics_interval_seconds
+        if planned and planned[-1] > due:
+            return
+        try:
+            staffing = config.staffing(settings.config_dir)  # re-read, as the API does
+            samples = await asyncio.to_thread(
+                staffing_metrics.staffing_samples,
+                engine,
+                staffing,
+                sla_calendar,
+                datetime.now(UTC),
+            )
+        except (DBAPIError, config.ConfigError) as exc:
+            log.warning("staffing gauges: %s", exc)
+            return
+        period_metrics.publish(m.STAFFING_GAUGES, samples)
+        planned[:] = [time.monotonic()]
 
     @app.page("/metrics")  # type: ignore[untyped-decorator]
     async def metrics(web: Any, request: Any) -> Any:

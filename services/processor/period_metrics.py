@@ -61,7 +61,7 @@ def publish_periods(samples: Sequence[Sample], now: datetime) -> None:
 
 def clear_lease_held() -> None:
     """What a worker that does not hold the lease does: export none of its gauges."""
-    publish((*m.PERIOD_GAUGES, *m.GOAL_GAUGES), [])
+    publish((*m.PERIOD_GAUGES, *m.GOAL_GAUGES, *m.STAFFING_GAUGES), [])
     m.PERIOD_FIGURES_REFRESHED.value = None
 
 

@@ -17,8 +17,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, delete, func, or_, select, text
 
+from services.core.calendar import BusinessCalendar
 from services.core.calls import BucketKey, CallBucket
 from services.core.periods import STOCKHOLM
+from services.core.staffing_plan import StaffingConfig, history_span
 from services.store.db import insert_for
 from services.store.tables import CallBucketRow, CallRollupRow, CallRollupWithinRow, CallWithinRow
 
@@ -353,3 +355,23 @@ def rebuild_all_rollups(conn: Connection) -> None:
     first, last = conn.execute(select(func.min(BUCKETS.c.hour), func.max(BUCKETS.c.hour))).one()
     if first is not None:
         rebuild_rollups(conn, int(first), int(last) + 3600)
+
+
+def staffing_history(
+    conn: Connection,
+    year: int,
+    week: int,
+    cfg: StaffingConfig,
+    cal: BusinessCalendar,
+    queue: str | None = None,
+) -> dict[int, CallBucket]:
+    """The hourly buckets (UTC hour -> bucket) a staffing plan of `year`-W`week` reads:
+    one queue, or all queues pooled. ValueError when that is no ISO week.
+
+    The one read behind GET /v1/staffing and the worker's staffing gauges.
+    """
+    start, end = history_span(year, week, cfg, cal)
+    sums = sum_buckets(
+        conn, int(start.timestamp()), int(end.timestamp()), by=("hour",), filters={"queue": queue}
+    )
+    return {int(k[0]): b for k, b in sums.items()}

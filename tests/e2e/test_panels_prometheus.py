@@ -151,9 +151,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         "--db", f"sqlite:///{tmp / 'opstrack.db'}", "--state-dir", str(tmp / "state"),
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSTRACK_")}
-    # The worker's periodic gauges (clock, goal table, period figures) refreshed every
-    # second or two, so they follow the data within a few scrapes.
-    for name in ("CLOCK", "GOALS", "PERIOD_METRICS"):
+    # The worker's periodic gauges (clock, goal table, period figures, staffing plan)
+    # refreshed every second or two, so they follow the data within a few scrapes.
+    for name in ("CLOCK", "GOALS", "PERIOD_METRICS", "STAFFING_METRICS"):
         env[f"OPSTRACK_{name}_INTERVAL_SECONDS"] = "2"
     started = time.time()
     # Prometheus first: it sees the counters rise while the demo loads, as a

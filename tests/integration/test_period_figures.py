@@ -560,8 +560,8 @@ def exports_period_figures(text: str) -> bool:
 
 
 def exports_lease_held(text: str) -> bool:
-    """Any sample of the lease holder's gauges (period figures or the goal table)."""
-    held = ("opstrack_period_", "opstrack_indicator_")
+    """Any sample of the lease holder's gauges (period figures, goal table, staffing)."""
+    held = ("opstrack_period_", "opstrack_indicator_", "opstrack_staffing_")
     return any(line.startswith(held) for line in text.splitlines())
 
 

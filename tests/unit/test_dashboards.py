@@ -50,6 +50,7 @@ PANELS = {
         "Calls offered, this month",
         "Service level 20 s, today",
         "Service level 20 s, this tertial",
+        "Staffing this week: required and scheduled agents per half hour",
     },
     "tickets.json": {
         "Resolved, this month",
