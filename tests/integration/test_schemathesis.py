@@ -63,10 +63,14 @@ def test_no_server_errors_and_every_rejection_says_why(db_url: str, broker: Embe
                 # Hypothesis reports a failure that did not repeat as a group of one.
                 inner = getattr(exc, "exceptions", [exc])
                 failures.append(f"{op.label} ({mode.value}): " + "; ".join(map(str, inner)))
+        # Generated reads mostly break a rule the schema cannot say (a period over
+        # the span limit, month 13), so whether one of them succeeds is chance: a
+        # read the test knows to be valid must succeed, on the same store.
+        known = client.get("/v1/sli/calls", params={"period": "2022", "group_by": "queue"})
+        assert known.status_code == 200, known.text
     assert not failures, "\n\n".join(failures)
     # The run reached the store: some generated events were valid and accepted.
     assert counts["POST /v1/events 202"] > 0, counts
-    assert sum(n for k, n in counts.items() if k.startswith("GET /v1/sli/calls 2")) > 0, counts
     print(sorted(counts.items()))
 
 
