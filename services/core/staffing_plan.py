@@ -303,3 +303,55 @@ def _interval(
         "erlang_a": None if a is None else _perf(a),
         "scheduled": with_shrinkage(c.agents, shrinkage),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodStaffing:
+    """A period's phones in an average week: what the target needed against what was used.
+
+    needed_hours: Erlang C agents for the target, times half an hour, summed over the
+    open half hours of an average week of the period (its calls pooled, as one team);
+    talk_hours: the period's talk time per week. Talk time, not staffed time: the
+    queue log has no agent logins, so time ready or after-call work is not in it.
+    """
+
+    needed_hours: float
+    talk_hours: float
+
+
+def period_staffing(
+    hourly: Mapping[int, CallBucket],
+    weeks: float,
+    cal: BusinessCalendar,
+    target: float,
+    within: int,
+) -> PeriodStaffing | None:
+    """The agent-hours a week a period's own calls needed for `target` within `within` s.
+
+    `hourly` holds the period's hourly buckets (UTC hour -> bucket), `weeks` its length
+    in weeks. Each open half hour of the week gets the calls of its local weekday and
+    hour over the period, halved (hourly buckets, split evenly as in plan_week) and
+    divided by `weeks`; AHT is the period's talk time per talked call. Calls outside
+    opening hours need no one. None without calls or without talk time (no AHT).
+    """
+    if not weeks > 0:
+        raise StaffingError(f"weeks must be positive, got {weeks!r}")
+    pooled = total(hourly.values())
+    if pooled.offered == 0 or pooled.talked == 0 or pooled.talk_ms == 0:
+        return None
+    aht = pooled.talk_ms / 1000 / pooled.talked
+    calls: dict[tuple[int, int], int] = {}  # (local weekday, local hour) -> calls
+    for hour, bucket in hourly.items():
+        local = datetime.fromtimestamp(hour, UTC).astimezone(cal.tz)
+        key = (local.weekday(), local.hour)
+        calls[key] = calls.get(key, 0) + bucket.offered
+    needed = 0.0
+    opens = cal.opens.hour * 60 + cal.opens.minute
+    closes = cal.closes.hour * 60 + cal.closes.minute
+    for weekday in sorted(cal.workdays):
+        for minute in range(opens, closes, HALF_HOUR // 60):
+            per_week = calls.get((weekday, minute // 60), 0) / 2 / weeks
+            if per_week > 0:
+                agents = required_agents_c(per_week / HALF_HOUR, aht, within, target).agents
+                needed += agents / 2
+    return PeriodStaffing(needed_hours=needed, talk_hours=pooled.talk_ms / 3_600_000 / weeks)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from services.core.evaluation import Evaluation
 from services.core.goals import Text
+from services.core.staffing_plan import PeriodStaffing
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,6 @@ class ReportInput:
     # Indicator id -> each month's own value (the SLI over that month alone, in the
     # period), for the indicators the streams feed; months with no value are left out.
     trends: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
+    # Service-level indicator id -> the agent-hours a week its target needed for the
+    # period's calls (Erlang C) against the talk time a week; left out without calls.
+    staffing: dict[str, PeriodStaffing] = field(default_factory=dict)

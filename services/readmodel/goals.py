@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from services.core.calendar import BusinessCalendar
 from services.core.calls import CallBucket
 from services.core.catalog import Catalog
 from services.core.changes import violation
@@ -21,6 +22,7 @@ from services.core.indicator_sources import (
     ticket_series,
 )
 from services.core.periods import STOCKHOLM, Period
+from services.core.staffing_plan import PeriodStaffing, period_staffing
 from services.readmodel.goal_model import (
     FreezeInfo,
     MajorIncident,
@@ -218,6 +220,40 @@ def summary(conn: Connection, catalog: Catalog, period: Period) -> Summary:
     )
 
 
+SERVICE_LEVEL = "calls.service_level."  # + the threshold in seconds: calls.service_level.20
+
+
+def staffing(
+    conn: Connection, goals: Goals, period: Period, now: datetime, cal: BusinessCalendar
+) -> dict[str, PeriodStaffing]:
+    """Per service-level indicator: the agent-hours a week its target needed for the
+    period's calls (its filters; no queue filter pools the queues), and the talk time.
+
+    The indicator's own target and threshold are the ones judged; an indicator without
+    calls or talk time in the period is left out.
+    """
+    days = days_of(period, now)
+    out: dict[str, PeriodStaffing] = {}
+    for ind in indicators(goals):
+        sli = ind.source.sli
+        if not days or sli is None or not sli.startswith(SERVICE_LEVEL):
+            continue
+        target = ind.target.value
+        if ind.target.rule != "at_least" or isinstance(target, bool) or not 0 < target < 1:
+            continue  # no service level to staff for
+        filters = {k: str(v) for k, v in ind.source.filters.items()}
+        end = min(period.end, now)
+        sums = calls.sum_buckets(
+            conn, period.start_epoch(), int(end.timestamp()), by=("hour",), filters=filters
+        )
+        hourly = {int(k[0]): b for k, b in sums.items()}
+        within = int(sli.removeprefix(SERVICE_LEVEL))
+        found = period_staffing(hourly, len(days) / 7, cal, float(target), within)
+        if found is not None:
+            out[ind.id] = found
+    return out
+
+
 def report_input(
     conn: Connection,
     goals: Goals,
@@ -225,6 +261,7 @@ def report_input(
     period: Period,
     now: datetime,
     thresholds: tuple[int, ...],
+    cal: BusinessCalendar | None = None,
 ) -> ReportInput:
     obs = observations(conn, goals, catalog, period, now, thresholds)
     end_day = last_day(period)
@@ -238,4 +275,5 @@ def report_input(
         generated_at=now,
         judged_on=goals.judge_on,
         trends=trends(conn, goals, catalog, period, now, thresholds),
+        staffing=staffing(conn, goals, period, now, cal or BusinessCalendar()),
     )

@@ -87,6 +87,32 @@ def title(report: ReportInput, lang: str) -> str:
     return str(LABELS[lang]["title"].format(label=words))
 
 
+def staffing_line(report: ReportInput, indicator_id: str, lang: str) -> str | None:
+    """`Bemanning: målet kräver i snitt 42 agenttimmar i veckan (Erlang C); ...`, for a
+    service-level indicator with calls and talk time in the period, else None. With
+    several such indicators each line names its own."""
+    found = report.staffing.get(indicator_id)
+    if found is None:
+        return None
+    which = ""
+    if len(report.staffing) > 1:
+        titles = {r.result.indicator.id: r.result.indicator.title for r in indicator_rows(report)}
+        which = f" ({titles[indicator_id].get(lang)})" if indicator_id in titles else ""
+    return str(
+        LABELS[lang]["staffing"].format(
+            which=which,
+            needed=show.number(found.needed_hours, lang, 0),
+            talk=show.number(found.talk_hours, lang, 0),
+        )
+    )
+
+
+def staffing_lines(report: ReportInput, lang: str) -> list[str]:
+    """The staffing line of each service-level indicator, in the goal table's order."""
+    lines = (staffing_line(report, r.result.indicator.id, lang) for r in indicator_rows(report))
+    return [line for line in lines if line is not None]
+
+
 def document(report: ReportInput, lang: str) -> list[Block]:
     lab = LABELS[lang]
     blocks: list[Block] = [
@@ -117,6 +143,8 @@ def document(report: ReportInput, lang: str) -> list[Block]:
             ]
         )
     blocks.append(Table(lab["goal_headers"], goal_rows, _GOAL_NUMERIC, "goals", groups))
+    # Under the goal table, next to the service-level row(s) it is about.
+    blocks.extend(Para(line, "note") for line in staffing_lines(report, lang))
     blocks.append(Para(lab["judged_note"][report.judged_on], "note"))
     blocks.append(Para(show.rollup_sentence(report.evaluation, lang), "rollup"))
     blocks.append(Heading(3, lab["board_status"]))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from services.core.periods import rfc3339
 from services.readmodel.goal_model import ReportInput
 from services.report import fmt as show
-from services.report.blocks import title
+from services.report.blocks import staffing_line, title
 from services.report.rows import board_rows, indicator_rows
 
 
@@ -17,6 +18,17 @@ def _iso(t: datetime | None) -> str | None:
         return None
     # A naive time is already local (fmt.local); an aware one gets a whole-minute offset.
     return t.isoformat() if t.tzinfo is None else rfc3339(t)
+
+
+def _staffing(report: ReportInput, indicator_id: str, lang: str) -> dict[str, Any] | None:
+    found = report.staffing.get(indicator_id)
+    if found is None:
+        return None
+    return {
+        "needed_agent_hours_per_week": found.needed_hours,
+        "talk_hours_per_week": found.talk_hours,
+        "text": staffing_line(report, indicator_id, lang),
+    }
 
 
 def render_json(report: ReportInput, lang: str) -> bytes:
@@ -56,6 +68,8 @@ def render_json(report: ReportInput, lang: str) -> bytes:
                     {"month": m.strftime("%Y-%m"), "value": v}
                     for m, v in report.trends.get(r.result.indicator.id, [])
                 ],
+                # A service-level indicator's staffing: None without calls or talk time.
+                "staffing": _staffing(report, r.result.indicator.id, lang),
             }
             for r in indicator_rows(report)
         ],

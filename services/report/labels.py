@@ -27,6 +27,8 @@ LABELS: dict[str, dict[str, Any]] = {
             "inte på nuvärdet; ett mål kan vara uppnått fast nuvärdet ännu inte når målvärdet.",
             "current": "(nuvärde): status bedömd på nuvärdet, värdet hittills under perioden.",
         },
+        "staffing": "Bemanning{which}: målet kräver i snitt {needed} agenttimmar i veckan "
+        "(Erlang C); perioden hade {talk} timmar samtalstid i veckan.",
         "trend": "Månad för månad",
         "trend_note": "Indikatorer ur driftdata: varje månads eget värde (månaden för sig, "
         "inte perioden hittills).",
@@ -77,6 +79,8 @@ LABELS: dict[str, dict[str, Any]] = {
             "current": "(current): status judged on the current value, the value so far "
             "in the period.",
         },
+        "staffing": "Staffing{which}: the target needs on average {needed} agent-hours a week "
+        "(Erlang C); the period had {talk} hours of talk time a week.",
         "trend": "Month by month",
         "trend_note": "Indicators from operational data: each month's own value (that month "
         "alone, not the period so far).",

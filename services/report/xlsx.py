@@ -19,7 +19,7 @@ from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 
 from services.readmodel.goal_model import ReportInput
 from services.report import fmt as show
-from services.report.blocks import title
+from services.report.blocks import staffing_lines, title
 from services.report.labels import LABELS
 from services.report.rows import board_indices, board_rows, indicator_rows
 
@@ -155,6 +155,9 @@ def _goals_sheet(ws: Any, report: ReportInput, lang: str) -> None:
     _merge_groups(ws, groups, 2, lambda g: g[1:3])
     ws.freeze_panes = ws.cell(row=head + 1, column=1)
     ws.auto_filter.ref = f"A{head}:G{row}"
+    for line in staffing_lines(report, lang):
+        row += 1
+        _put(ws, row, 1, line)
     row += 2
     _put(ws, row, 1, lab["board_status"]).font = Font(bold=True)
     row += 1

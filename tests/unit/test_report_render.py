@@ -27,6 +27,7 @@ from services.core.evaluation import (
     IndicatorResult,
 )
 from services.core.goals import BoardGoal, CouncilGoal, Indicator, Target, Text, Value
+from services.core.staffing_plan import PeriodStaffing
 from services.readmodel.goal_model import (
     FreezeInfo,
     MajorIncident,
@@ -943,3 +944,51 @@ def test_json_has_the_title_what_statuses_were_judged_on_and_the_months() -> Non
         {"month": "2022-02", "value": 0.80},
     ]
     assert rows["budget"]["months"] == []
+
+
+# -- Staffing line -----------------------------------------------------------------------
+
+SV_STAFFING = (
+    "Bemanning: målet kräver i snitt 42 agenttimmar i veckan (Erlang C); "
+    "perioden hade 31 timmar samtalstid i veckan."
+)
+EN_STAFFING = (
+    "Staffing: the target needs on average 42 agent-hours a week (Erlang C); "
+    "the period had 31 hours of talk time a week."
+)
+
+
+def staffed_report() -> ReportInput:
+    # 41.5 and 30.6 hours: the line rounds half up to whole hours.
+    found = PeriodStaffing(needed_hours=41.5, talk_hours=30.6)
+    return replace(seed_report(), staffing={"answered-calls": found})
+
+
+def test_staffing_line_under_the_goal_table_in_every_format() -> None:
+    md = render(staffed_report(), "sv", "md").decode()
+    lines = md.split("\n\n")
+    table = next(i for i, part in enumerate(lines) if part.startswith("| Kommunfullmäktiges mål"))
+    assert lines[table + 1] == SV_STAFFING
+    assert EN_STAFFING in render(staffed_report(), "en", "md").decode()
+    html = render(staffed_report(), "en", "html").decode()
+    assert f'<p class="note">{EN_STAFFING}</p>' in html
+    body = json.loads(render(staffed_report(), "sv", "json"))
+    rows = {r["indicator_id"]: r for r in body["rows"]}
+    assert rows["answered-calls"]["staffing"] == {
+        "needed_agent_hours_per_week": 41.5,
+        "talk_hours_per_week": 30.6,
+        "text": SV_STAFFING,
+    }
+    assert rows["budget"]["staffing"] is None
+    ws = open_xlsx(render(staffed_report(), "sv", "xlsx"))["Mål"]
+    texts = [ws.cell(r, 1).value for r in range(1, ws.max_row + 1)]
+    assert SV_STAFFING in texts
+    assert texts.index(SV_STAFFING) < texts.index("Status per nämndmål")
+
+
+def test_no_staffing_line_without_calls_or_talk_time() -> None:
+    for lang in ("sv", "en"):
+        md = render(seed_report(), lang, "md").decode()
+        assert "Erlang C" not in md
+    body = json.loads(render(seed_report(), "sv", "json"))
+    assert all(r["staffing"] is None for r in body["rows"])

@@ -11,7 +11,7 @@ Erlang C figures worked by hand for 1 erlang (10 calls in a half hour, 180 s eac
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +23,7 @@ from services.core.staffing_plan import (
     history_span,
     is_bridge_day,
     parse_config,
+    period_staffing,
     plan_week,
 )
 
@@ -128,3 +129,37 @@ def test_config_errors_name_the_setting() -> None:
         parse_config({"shrinkag": 0.3})
     with pytest.raises(ValueError, match=r"staffing\.target"):
         parse_config({"target": "70 %"})
+
+
+def _at(local: datetime) -> int:
+    return int(local.replace(tzinfo=ZoneInfo("Europe/Stockholm")).timestamp())
+
+
+def test_period_staffing_by_hand() -> None:
+    """Two weeks, open Mondays 08-09: 20 calls in the 08 hour each Monday is 10 calls a
+    half hour in the average week, 180 s each: 3 agents (the docstring's hand-worked n = 3)
+    in each of the two open half hours, so 2 x 3 x 0.5 h = 3 agent-hours a week. Talk
+    time: 40 calls x 180 s plus a Saturday's 2 calls (closed: no one needed, but talked)
+    x 180 s = 7,560 s = 2.1 h in two weeks, 1.05 h a week."""
+    cal = BusinessCalendar(opens=time(8), closes=time(9), workdays=frozenset({0}))
+
+    def bucket(n: int) -> CallBucket:
+        return CallBucket(offered=n, answered=n, talked=n, talk_ms=n * 180_000)
+
+    hourly = {
+        _at(datetime(2022, 3, 7, 8)): bucket(20),
+        _at(datetime(2022, 3, 14, 8)): bucket(20),
+        _at(datetime(2022, 3, 12, 10)): bucket(2),
+    }
+    found = period_staffing(hourly, 2.0, cal, target=0.80, within=20)
+    assert found is not None
+    assert found.needed_hours == 3.0
+    assert found.talk_hours == pytest.approx(1.05)
+
+
+def test_period_staffing_is_absent_without_calls_or_talk_time() -> None:
+    monday = _at(datetime(2022, 3, 7, 8))
+    assert period_staffing({}, 1.0, CAL, 0.8, 20) is None
+    assert period_staffing({monday: CallBucket(offered=5, abandoned=5)}, 1.0, CAL, 0.8, 20) is None
+    with pytest.raises(ValueError, match="weeks"):
+        period_staffing({}, 0.0, CAL, 0.8, 20)
