@@ -82,11 +82,19 @@ def expected_calls(
     for e in events:
         seen.setdefault(e["id"], e)
     groups: dict[tuple[Any, ...], list[tuple[str, float]]] = defaultdict(list)
+    talks: dict[tuple[Any, ...], list[float]] = defaultdict(list)
     for e in seen.values():
-        if e["type"] not in TERMINAL:
+        if e["type"] not in TERMINAL and e["type"] != "call.completed":
             continue
         wait = float(e["data"]["wait_seconds"])
-        entered = datetime.fromisoformat(e["time"]) - timedelta(seconds=wait)
+        talk = float(e["data"].get("talk_seconds", 0))
+        # The entry time: as logged (entered_at), else back from the end by the wait
+        # (and, for a finished conversation, its talk time too).
+        logged = e["data"].get("entered_at")
+        if logged:
+            entered = datetime.fromisoformat(logged)
+        else:
+            entered = datetime.fromisoformat(e["time"]) - timedelta(seconds=wait + talk)
         if not (period[0] <= entered < period[1]):
             continue
         key = []
@@ -100,6 +108,9 @@ def expected_calls(
                 key.append(datetime(local.year, local.month, local.day, tzinfo=TZ))
             else:
                 key.append(e["data"][g])
+        if e["type"] == "call.completed":
+            talks[tuple(key)].append(talk)  # a talk time; the call itself counts once, above
+            continue
         groups[tuple(key)].append((e["type"], wait))
     if not group_by and not groups:
         groups[()] = []
@@ -130,9 +141,9 @@ def expected_calls(
             "abandon_rate": (len(abandoned) - short) / considered if considered else None,
             "asa_seconds": sum(answered) / len(answered) if answered else None,
             "avg_wait_seconds": sum(w for _, w in calls) / offered if offered else None,
-            # These generated calls report no talk times.
-            "talked": 0,
-            "aht_seconds": None,
+            # Answered calls whose talk time is known (call.completed) and its mean.
+            "talked": len(talks[key]),
+            "aht_seconds": sum(talks[key]) / len(talks[key]) if talks[key] else None,
         }
         # Asterisk's SL and SL2 (README, "What the numbers mean").
         ab_within = {str(t): sum(1 for w in abandoned if w <= t) for t in thresholds}
