@@ -324,7 +324,8 @@ def test_goal_report_summary_uses_public_names(engine: Engine) -> None:
     assert engine_down.affected == ["e-tjanst-ansokan", "ekonomiskt-bistand"]
     assert engine_down.shown("e-tjanst-ansokan", "en") == "Online applications"
     assert engine_down.shown("ekonomiskt-bistand", "sv") == "Ansök om ekonomiskt bistånd"
-    assert engine_down.shown("processmotor", "sv") == "processmotor"  # none: the id
+    # No public name: the catalog's own name (an id the catalog does not know stays an id).
+    assert engine_down.shown("processmotor", "sv") == "Processmotor för e-tjänster"
 
 
 def test_sli_downtime_per_municipality(client: TestClient) -> None:
