@@ -63,13 +63,16 @@ def lines(municipalities: int, seed: int, within: bool) -> Iterator[str]:
                 w20 = rnd.randint(answered // 2, answered)
                 w60 = rnd.randint(w20, answered)
                 wait_a = answered * rnd.randint(5_000, 60_000)
+                talk = answered * rnd.randint(60_000, 600_000)  # every answered call talked
+                a20 = rnd.randint(0, abandoned)  # abandoned within 20 s, within 60 s
+                a60 = rnd.randint(a20, abandoned)
                 if within:
-                    out.append(f"{hour}\t{queue}\t{muni}\t20\t{w20}\n")
-                    out.append(f"{hour}\t{queue}\t{muni}\t60\t{w60}\n")
+                    out.append(f"{hour}\t{queue}\t{muni}\t20\t{w20}\t{a20}\n")
+                    out.append(f"{hour}\t{queue}\t{muni}\t60\t{w60}\t{a60}\n")
                 else:
                     out.append(
                         f"{hour}\t{queue}\t{muni}\t{offered}\t{answered}\t{abandoned}\t{short}"
-                        f"\t0\t{wait_a}\t{wait_a + abandoned * 30_000}\n"
+                        f"\t0\t{wait_a}\t{wait_a + abandoned * 30_000}\t{answered}\t{talk}\n"
                     )
         yield "".join(out)
 
@@ -80,12 +83,12 @@ def seed(url: str, municipalities: int) -> tuple[int, float, float]:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     columns = (
         "hour, queue, municipality, offered, answered, abandoned, short_abandoned, exited,"
-        " wait_answered_ms, wait_offered_ms"
+        " wait_answered_ms, wait_offered_ms, talked, talk_ms"
     )
     copies = {
         False: f"COPY call_buckets ({columns}) FROM STDIN",
-        True: "COPY call_buckets_within (hour, queue, municipality, threshold_s, answered)"
-        " FROM STDIN",
+        True: "COPY call_buckets_within"
+        " (hour, queue, municipality, threshold_s, answered, abandoned) FROM STDIN",
     }
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         for within, statement in copies.items():
