@@ -46,10 +46,13 @@ ROUNDS = 3  # 1 with --quick
 SIDES = {"faust": "faust worker", "raw": "raw aiokafka", "quix": "quixstreams"}
 
 
-def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+def produce(
+    bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]], partition: int | None = None
+) -> None:
+    """Send (key, value) pairs with acks=all; to `partition`, or by key if None."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
     for key, value in messages:
-        producer.send(topic, key=key, value=value)
+        producer.send(topic, key=key, value=value, partition=partition)
     producer.flush()
     producer.close()
 
