@@ -34,8 +34,9 @@ BENCHMARKS: dict[str, tuple[str, int, int]] = {
     "report": ("bench.report:run", 365, 90),
     # municipalities (x 3 queues x 2 years of hourly buckets), always on PostgreSQL
     "national": ("bench.national:run", 290, 29),
-    # call events per worker count, on a three-node Kafka cluster, always on PostgreSQL
-    "scale": ("bench.scale:run", 100_000, 10_000),
+    # call events per worker count (x 3 in the kill run), on a three-node Kafka cluster,
+    # always on PostgreSQL
+    "scale": ("bench.scale:run", 200_000, 50_000),
 }
 PACKAGES = ("faust-streaming", "aiokafka", "kafka-python", "SQLAlchemy", "uvicorn")
 RESULTS = Path(__file__).parent / "results" / "latest.json"
