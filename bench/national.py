@@ -90,7 +90,7 @@ def seed(url: str, municipalities: int) -> tuple[int, float, float]:
         True: "COPY call_buckets_within"
         " (hour, queue, municipality, threshold_s, answered, abandoned) FROM STDIN",
     }
-    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+    with psycopg.connect(dsn) as pg, pg.cursor() as cur:
         for within, statement in copies.items():
             with cur.copy(statement) as copy:
                 for chunk in lines(municipalities, 13, within):
