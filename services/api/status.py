@@ -89,8 +89,10 @@ def _delayed(request: Request, now: datetime, config: StatusConfig) -> bool:
     return any(at < limit_us for topic, at in watch.oldest_us.items() if topic in topics)
 
 
-def _base(request: Request, config: StatusConfig) -> str:
-    return (config.base_url or str(request.base_url)).rstrip("/")
+def _page_url(request: Request, config: StatusConfig, municipality: str | None) -> str:
+    """The page's absolute URL, for the feeds' links."""
+    base = (config.base_url or str(request.base_url)).rstrip("/")
+    return base + _page_path(municipality)
 
 
 def _page_path(municipality: str | None) -> str:
@@ -140,7 +142,7 @@ async def _summary(
 ) -> Response:
     view, delayed = await _view(request, engine, catalog, place)
     config = _config(request)
-    url = _base(request, config) + _page_path(view.municipality)
+    url = _page_url(request, config, view.municipality)
     body = orjson.dumps(summary_json(view, catalog, config, lang, url, delayed))
     return _cached(request, body, "application/json", view.last_modified)
 
@@ -150,7 +152,7 @@ async def _atom(
 ) -> Response:
     view, _ = await _view(request, engine, catalog, place)
     config = _config(request)
-    page = _base(request, config) + _page_path(view.municipality)
+    page = _page_url(request, config, view.municipality)
     feed = f"{page}/feed.atom" + ("?lang=en" if lang == "en" else "")
     body = atom_feed(view, catalog, config, lang, page, feed)
     return _cached(request, body, "application/atom+xml; charset=utf-8", view.last_modified)
@@ -161,7 +163,7 @@ async def _ics(
 ) -> Response:
     view, _ = await _view(request, engine, catalog, place)
     config = _config(request)
-    page = _base(request, config) + _page_path(view.municipality)
+    page = _page_url(request, config, view.municipality)
     body = ics_calendar(view, catalog, config, lang, page)
     return _cached(request, body, "text/calendar; charset=utf-8", view.last_modified)
 
