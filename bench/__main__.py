@@ -36,7 +36,7 @@ BENCHMARKS: dict[str, tuple[str, int, int]] = {
     # municipalities (x 3 queues x 2 years of hourly buckets), always on PostgreSQL
     "national": ("bench.national:run", 290, 29),
     # two years of call events in the outbox, always on PostgreSQL (bench/outbox.py)
-    "outbox": ("bench.outbox:run", 2_000, 200),
+    "outbox": ("bench.outbox:run", 1_500, 200),
 }
 PACKAGES = ("faust-streaming", "aiokafka", "kafka-python", "SQLAlchemy", "uvicorn")
 RESULTS = Path(__file__).parent / "results" / "latest.json"

@@ -16,8 +16,9 @@ outbox of earlier versions: the baseline, measured in the same run.
 
 Measured in each: the relay's next batch (outbox.pending, RELAY_BATCH events,
 p50 and p99 of RUNS), and the rebuild from the start of the last 30 days
-(services/processor/replay.py's clear and replay, in-process); in the monthly
-one also a month archived (services/store/archive.py) and its file's size.
+(services/processor/replay.py's clear and replay, in-process; the faster of two); in the monthly
+one also the first months archived (services/store/archive.py) and their files'
+size, and in the baseline its conversion to months (what migrate does once).
 """
 
 from __future__ import annotations
@@ -189,6 +190,17 @@ def rebuild_time(url: str, since: datetime) -> tuple[int, float, float]:
     return total, t1 - t0, t2 - t1
 
 
+def convert(url: str) -> float:
+    """What the first start of this version does to an earlier PostgreSQL store."""
+    engine = make_engine(url)
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        partitions.convert(conn)
+    seconds = time.perf_counter() - t0
+    engine.dispose()
+    return seconds
+
+
 def archive_months(url: str, before: tuple[int, int], tmp: Path) -> tuple[int, int, float]:
     """Archive the months before `before`; returns (events, bytes of the files, seconds)."""
     engine = make_engine(url)
@@ -239,14 +251,25 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Figure]:
                 ),
                 Figure(label, f"relay next batch, {name}: p99", percentile(times, 99) * 1e3, "ms"),
             ]
-        for name, db in (("monthly", url), ("plain", base)):
-            events, cleared, replayed = rebuild_time(db, since)
+        # Each twice, alternately, the faster kept: the machine is shared and the
+        # first run of a pair would otherwise pay for the other's cold cache.
+        best: dict[str, tuple[int, float, float]] = {}
+        for name, db in [("monthly", url), ("plain", base)] * 2:
+            got = rebuild_time(db, since)
+            if name not in best or sum(got[1:]) < sum(best[name][1:]):
+                best[name] = got
+        for name, (events, cleared, replayed) in best.items():
             seconds = cleared + replayed
             figures += [
                 Figure(label, f"rebuild --from <30 days ago>, {name}: events", events, ""),
                 Figure(label, f"rebuild --from <30 days ago>, {name}: seconds", seconds, "s"),
                 Figure(label, "  of which clearing", cleared, "s"),
             ]
+        figures.append(
+            Figure(
+                label, "seconds to convert the plain one to months (migrate)", convert(base), "s"
+            )
+        )
         # The first (partial) month and the one after it.
         before = partitions.month_of(int((end - timedelta(days=DAYS - 62)).timestamp() * 1e6))
         events, size, seconds = archive_months(url, before, tmp)
