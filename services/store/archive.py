@@ -167,8 +167,8 @@ def archive_month(conn: Connection, month: Month, directory: Path) -> Archived |
     done = _write(conn, month, directory / file_name(month)) if has_rows else None
     if partitions.is_partitioned(conn):
         conn.execute(text(f"DROP TABLE {partitions.name(*month)}"))
-    else:
-        conn.execute(delete(OUTBOX).where(_in_month(month)))
+    # (On PostgreSQL: rows of the month the default partition holds, if any.)
+    conn.execute(delete(OUTBOX).where(_in_month(month)))
     if done is not None:
         row = {
             "month": done.month,

@@ -73,11 +73,10 @@ def migrate(engine: Engine) -> None:
 def _partitioned_outbox(conn: Connection) -> None:
     """The outbox partitioned by month on PostgreSQL (services/store/partitions.py): a
     plain one (a new store's, or an earlier opstrack's) is converted, keeping every row;
-    this month's and next month's partitions are made ahead of the inserts."""
+    the months around this one are made ahead of the inserts."""
     if not partitions.is_partitioned(conn):
         partitions.convert(conn)
-    this = partitions.month_of(now_us())
-    for month in (this, partitions.next_month(*this)):
+    for month in partitions.around(partitions.month_of(now_us())):
         partitions.create(conn, *month)
 
 

@@ -27,6 +27,9 @@ from sqlalchemy import Connection, text
 
 from services.store.db import now_us
 
+# Rows received outside every month made (a clock far off, rows written by hand or
+# restored) land here instead of failing; normally empty, and read as such.
+DEFAULT = "outbox_default"
 _LOCK = 72_010_613  # the advisory lock of creating a partition (migrate.py has its own)
 # Partitions this process has seen exist, by database URL (schemas differ by URL).
 _known: set[tuple[str, str]] = set()
@@ -39,6 +42,14 @@ def month_of(at_us: int) -> tuple[int, int]:
 
 def next_month(year: int, month: int) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def around(month: tuple[int, int]) -> list[tuple[int, int]]:
+    """The month before, the month, and the month after: made ahead at every start
+    (the one before too, for rows written with a received time a little back)."""
+    year, m = month
+    before = (year - 1, 12) if m == 1 else (year, m - 1)
+    return [before, month, next_month(year, m)]
 
 
 def month_start_us(year: int, month: int) -> int:
@@ -63,27 +74,43 @@ def months(conn: Connection) -> list[tuple[int, int]]:
     names = conn.execute(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-            " WHERE i.inhparent = to_regclass('outbox')"
-        )
+            " WHERE i.inhparent = to_regclass('outbox') AND c.relname <> :default"
+        ),
+        {"default": DEFAULT},
     ).scalars()
     return sorted((int(n[8:12]), int(n[13:15])) for n in names)
 
 
 def create(conn: Connection, year: int, month: int) -> None:
+    """Make the month's partition, unless there is one. Rows of that month in the
+    default partition (written with a received time of their own) move into it."""
+    part = name(year, month)
+    if conn.execute(text("SELECT to_regclass(:n)"), {"n": part}).scalar_one_or_none():
+        return
     lo = month_start_us(year, month)
     hi = month_start_us(*next_month(year, month))
-    conn.execute(
-        text(
-            f"CREATE TABLE IF NOT EXISTS {name(year, month)} PARTITION OF outbox"
-            f" FOR VALUES FROM ({lo}) TO ({hi})"
+    in_range = f"received_at_us >= {lo} AND received_at_us < {hi}"
+    stray = conn.execute(
+        text(f"SELECT 1 FROM {DEFAULT} WHERE {in_range} LIMIT 1")  # noqa: S608 - our numbers
+    ).first()
+    if stray:
+        conn.execute(
+            text(
+                f"CREATE TEMPORARY TABLE outbox_moving ON COMMIT DROP AS"  # noqa: S608
+                f" SELECT * FROM {DEFAULT} WHERE {in_range}"
+            )
         )
-    )
+        conn.execute(text(f"DELETE FROM {DEFAULT} WHERE {in_range}"))  # noqa: S608
+    conn.execute(text(f"CREATE TABLE {part} PARTITION OF outbox FOR VALUES FROM ({lo}) TO ({hi})"))
+    if stray:
+        conn.execute(text("INSERT INTO outbox SELECT * FROM outbox_moving"))
+        conn.execute(text("DROP TABLE outbox_moving"))
 
 
 def ensure(conn: Connection, at_us: int) -> None:
     """Make the partition that a row received at at_us goes to, if there is none yet.
 
-    migrate makes this month's and next month's; this is for a process that runs
+    migrate makes the months around its start; this is for a process that runs
     on into a month after that. The first insert of a month in each process looks
     the partition up; only the first of all creates it (serialised by a lock).
     """
@@ -126,15 +153,17 @@ def convert(conn: Connection) -> int:
     # Rows arrive in received order, so block ranges summarise well: a few kB per
     # month, for the freshness watch's "received from its mark on" reads.
     conn.execute(text("CREATE INDEX ix_outbox_received ON outbox USING brin (received_at_us)"))
-    lo, hi = conn.execute(
-        text("SELECT min(received_at_us), max(received_at_us) FROM outbox_unpartitioned")
-    ).one()
-    now = now_us()
-    month = month_of(now if lo is None else min(lo, now))
-    last = next_month(*month_of(now if hi is None else max(hi, now)))
-    while month <= last:
+    conn.execute(text(f"CREATE TABLE {DEFAULT} PARTITION OF outbox DEFAULT"))
+    held = conn.execute(
+        text(
+            "SELECT DISTINCT extract(year FROM t)::int, extract(month FROM t)::int FROM"
+            " (SELECT to_timestamp(received_at_us / 1e6) AT TIME ZONE 'UTC' AS t"
+            " FROM outbox_unpartitioned) AS r"
+        )
+    ).all()
+    this = month_of(now_us())
+    for month in sorted({(int(y), int(m)) for y, m in held} | set(around(this))):
         create(conn, *month)
-        month = next_month(*month)
     moved = conn.execute(text("INSERT INTO outbox SELECT * FROM outbox_unpartitioned")).rowcount
     conn.execute(text("DROP TABLE outbox_unpartitioned"))
     return int(moved)
@@ -151,11 +180,17 @@ def received_floor(conn: Connection, since_ms: int) -> int:
     """
     if not is_partitioned(conn):
         return 0
-    found = months(conn)
-    for year, month in found:
+    # The default partition's rows may have been received any time.
+    stray = conn.execute(
+        text(f"SELECT min(received_at_us) FROM {DEFAULT} WHERE event_time_ms >= :s"),  # noqa: S608
+        {"s": since_ms},
+    ).scalar_one_or_none()
+    floor = month_start_us(*month_of(now_us()))  # none yet: only what arrives from now on
+    for year, month in months(conn):
         top = conn.execute(
             text(f"SELECT max(event_time_ms) FROM {name(year, month)}")  # noqa: S608 - a name made here
         ).scalar_one_or_none()
         if top is not None and top >= since_ms:
-            return month_start_us(year, month)
-    return month_start_us(*month_of(now_us()))  # none yet: only what arrives from now on
+            floor = month_start_us(year, month)
+            break
+    return floor if stray is None else min(floor, int(stray))
