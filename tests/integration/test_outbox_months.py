@@ -276,6 +276,18 @@ def test_each_query_reads_only_the_months_it_needs(pg_engine: Engine) -> None:
             (r.id for r in _rows(late)), key=lambda i: _received(conn, i)
         )
 
+        # Marking them published looks in the months of their received times only.
+        batch = outbox.pending(conn, 100)
+        lo, hi = min(p.received_at_us for p in batch), max(p.received_at_us for p in batch)
+        mark = update(OUTBOX).where(
+            OUTBOX.c.id.in_([p.id for p in batch]), OUTBOX.c.received_at_us.between(lo, hi)
+        )
+        plan = scanned(conn, mark.values(published=True))
+        assert {s.split()[0] for s in plan if "ModifyTable" not in s} == {"outbox_p2022_03"}
+        outbox.mark_published(conn, [p.id for p in batch], (lo, hi))
+        assert outbox.pending(conn, 100) == []
+        conn.rollback()
+
         # A rebuild from 10 February reads February on, not January.
         since_ms = int(utc(2022, 2, 10).timestamp() * 1000)
         floor = partitions.received_floor(conn, since_ms)
