@@ -102,20 +102,13 @@ def unfinished(conn: Connection, month: Month, families: Collection[str]) -> tup
 
 
 def _rows(conn: Connection, month: Month) -> Iterator[list[dict[str, Any]]]:
-    """The month's rows in received order, in keyset pages."""
+    """The month's rows in received order, in pages of one streamed read (a server-side
+    cursor on PostgreSQL): one sort of the month, not a scan of it per page."""
     cols = [OUTBOX.c[c] for c in _COLUMNS]
-    after: tuple[int, str] = (0, "")
-    while True:
-        at, last = after
-        later = or_(
-            OUTBOX.c.received_at_us > at, and_(OUTBOX.c.received_at_us == at, OUTBOX.c.id > last)
-        )
-        query = select(*cols).where(_in_month(month), later)
-        page = conn.execute(query.order_by(OUTBOX.c.received_at_us, OUTBOX.c.id).limit(_PAGE)).all()
-        if not page:
-            return
-        after = (page[-1].received_at_us, page[-1].id)
-        yield [dict(r._mapping) for r in page]
+    query = select(*cols).where(_in_month(month)).order_by(OUTBOX.c.received_at_us, OUTBOX.c.id)
+    result = conn.execute(query.execution_options(yield_per=_PAGE))
+    for part in result.partitions():
+        yield [dict(r._mapping) for r in part]
 
 
 def _write(conn: Connection, month: Month, path: Path) -> Archived:
