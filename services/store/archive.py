@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, text
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, text, update
 
 from services.store import partitions
 from services.store.db import insert_for, now_us
@@ -151,36 +151,66 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def archive_month(conn: Connection, month: Month, directory: Path) -> Archived | None:
-    """Export the month and drop it from the outbox (None: it held no events)."""
-    if partitions.is_partitioned(conn):
-        # No relay or requeue changes the month's rows while it is written and dropped.
-        conn.execute(text(f"LOCK TABLE {partitions.name(*month)} IN SHARE MODE"))
-    has_rows = conn.execute(select(OUTBOX.c.id).where(_in_month(month)).limit(1)).first()
-    done = _write(conn, month, directory / file_name(month)) if has_rows else None
-    if partitions.is_partitioned(conn):
-        conn.execute(text(f"DROP TABLE {partitions.name(*month)}"))
-    # (On PostgreSQL: rows of the month the default partition holds, if any.)
-    conn.execute(delete(OUTBOX).where(_in_month(month)))
-    if done is not None:
-        row = {
-            "month": done.month,
-            "file": done.file,
-            "events": done.events,
-            "sha256": done.sha256,
-            "min_event_time_ms": done.min_event_time_ms,
-            "max_event_time_ms": done.max_event_time_ms,
-            "archived_at_us": now_us(),
-        }
-        conn.execute(insert_for(conn.dialect.name, ARCHIVES).values(**row))
+def archive_month(
+    engine: Engine, month: Month, directory: Path, families: Collection[str]
+) -> Archived | None:
+    """Export the month, then drop it from the outbox (None: it held no events).
+
+    The file is written from a read (SQLite's API writes go on meanwhile); the drop
+    is a short write transaction of its own that first checks, with the month
+    locked, that it still has no work left and holds what the file holds.
+    """
+    with engine.connect() as conn:
+        _refuse_unfinished(conn, month, families)
+        has_rows = conn.execute(select(OUTBOX.c.id).where(_in_month(month)).limit(1)).first()
+        done = _write(conn, month, directory / file_name(month)) if has_rows else None
+    with engine.begin() as conn:
+        if partitions.is_partitioned(conn):
+            # No relay or requeue changes the month's rows from here to the drop.
+            conn.execute(text(f"LOCK TABLE {partitions.name(*month)} IN SHARE MODE"))
+        else:
+            # SQLite: a write first, so that this transaction holds the write lock
+            # before it reads (a read first could not become a write once the API wrote).
+            conn.execute(update(ARCHIVES).where(ARCHIVES.c.month == "").values(file=""))
+        _refuse_unfinished(conn, month, families)
+        now = conn.execute(select(func.count()).select_from(OUTBOX).where(_in_month(month)))
+        if now.scalar_one() != (0 if done is None else done.events):
+            raise ArchiveError(
+                f"{label(month)} not archived: events of it arrived while it was written"
+                f" (received times set by hand?); run again"
+            )
+        if partitions.is_partitioned(conn):
+            conn.execute(text(f"DROP TABLE {partitions.name(*month)}"))
+        # (On PostgreSQL: rows of the month the default partition holds, if any.)
+        conn.execute(delete(OUTBOX).where(_in_month(month)))
+        if done is not None:
+            row = {
+                "month": done.month,
+                "file": done.file,
+                "events": done.events,
+                "sha256": done.sha256,
+                "min_event_time_ms": done.min_event_time_ms,
+                "max_event_time_ms": done.max_event_time_ms,
+                "archived_at_us": now_us(),
+            }
+            conn.execute(insert_for(conn.dialect.name, ARCHIVES).values(**row))
     return done
+
+
+def _refuse_unfinished(conn: Connection, month: Month, families: Collection[str]) -> None:
+    unpublished, unapplied = unfinished(conn, month, families)
+    if unpublished or unapplied:
+        raise ArchiveError(
+            f"{label(month)} not archived: {unpublished:,} events not yet published and"
+            f" {unapplied:,} not yet applied (start the relay and the workers, or wait)"
+        )
 
 
 def archive(
     engine: Engine, directory: Path, before: Month, families: Collection[str]
 ) -> list[Archived]:
-    """Archive every month before `before`, oldest first, each in a transaction of
-    its own; stops with an ArchiveError at a month that still has work to do."""
+    """Archive every month before `before`, oldest first, each on its own; stops with
+    an ArchiveError at a month that still has work to do."""
     if not directory.is_dir():
         raise ArchiveError(f"{directory}: no such directory")
     this = partitions.month_of(now_us())
@@ -193,14 +223,7 @@ def archive(
         months = months_before(conn, before)
     done: list[Archived] = []
     for month in months:
-        with engine.begin() as conn:
-            unpublished, unapplied = unfinished(conn, month, families)
-            if unpublished or unapplied:
-                raise ArchiveError(
-                    f"{label(month)} not archived: {unpublished:,} events not yet published and"
-                    f" {unapplied:,} not yet applied (start the relay and the workers, or wait)"
-                )
-            one = archive_month(conn, month, directory)
+        one = archive_month(engine, month, directory, families)
         if one is not None:
             done.append(one)
     return done
