@@ -458,3 +458,17 @@ def test_a_row_received_outside_the_months_made_is_kept_and_found(pg_engine: Eng
         partitions.create(conn, 2021, 3)
         assert conn.execute(where_is, {"i": row.id}).scalar_one() == "outbox_p2021_03"
         assert partitions.received_floor(conn, since_ms) == int(utc(2021, 3, 1).timestamp()) * 10**6
+
+
+def test_an_insert_in_a_month_without_a_partition_makes_it(pg_engine: Engine) -> None:
+    """A process running on into a month that no start made: its first insert makes it."""
+    this = made_ahead()[1]
+    with pg_engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE {this}"))  # as if no start had made it
+    partitions._known.clear()  # nor this process seen it
+    row = _rows([dict(CALLS[0], id="now")])
+    with pg_engine.begin() as conn:
+        assert outbox.add(conn, row) == 1
+    where_is = text("SELECT tableoid::regclass::text FROM outbox WHERE id = :i")
+    with pg_engine.connect() as conn:
+        assert conn.execute(where_is, {"i": row[0].id}).scalar_one() == this
