@@ -23,7 +23,8 @@ from bench.common import Figure
 Runner = Callable[[argparse.Namespace, Path], list[Figure]]
 
 # name: ("module:function", full size, --quick size); a size is events, except for
-# `up` (runs), `report` (days of the simulated year) and `national` (municipalities).
+# `up` (runs), `report` (days of the simulated year), `national` (municipalities) and
+# `outbox` (events a day, over two years).
 BENCHMARKS: dict[str, tuple[str, int, int]] = {
     "processor": ("bench.processor:run", 200_000, 20_000),
     "rebuild": ("bench.rebuild:run", 1_000_000, 50_000),
@@ -34,6 +35,8 @@ BENCHMARKS: dict[str, tuple[str, int, int]] = {
     "report": ("bench.report:run", 365, 90),
     # municipalities (x 3 queues x 2 years of hourly buckets), always on PostgreSQL
     "national": ("bench.national:run", 290, 29),
+    # two years of call events in the outbox, always on PostgreSQL (bench/outbox.py)
+    "outbox": ("bench.outbox:run", 1_500, 200),
 }
 PACKAGES = ("faust-streaming", "aiokafka", "kafka-python", "SQLAlchemy", "uvicorn")
 RESULTS = Path(__file__).parent / "results" / "latest.json"

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from services.commands.archive import archive
 from services.commands.grafana import grafana_app
 from services.commands.hints import Cli, cli_for
 from services.commands.notice import notice_app
@@ -481,6 +482,7 @@ app.add_typer(grafana_app, name="grafana")
 app.command("rules")(rules)
 app.add_typer(token_app, name="token")
 app.command("rebuild")(rebuild)
+app.command("archive")(archive)
 app.add_typer(notice_app, name="notice")
 
 

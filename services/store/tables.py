@@ -23,6 +23,35 @@ class OutboxEvent(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
 
 
+class OutboxId(SQLModel, table=True):
+    """The key of every event ever accepted: the outbox's deduplication, in one place.
+
+    On PostgreSQL the outbox is partitioned by month of received_at_us (see
+    services/store/partitions.py), and a partitioned table's unique keys must hold the
+    partition key, so the outbox itself cannot refuse an id stored in another month.
+    This small unpartitioned table can; it also keeps the ids of archived months
+    (services/store/archive.py), so that an old event sent again stays a duplicate.
+    """
+
+    __tablename__ = "outbox_ids"
+    id: str = Field(primary_key=True, max_length=200)
+
+
+class OutboxArchive(SQLModel, table=True):
+    """A month of the outbox (by received_at_us, UTC) exported to a compressed file and
+    dropped from the outbox; `rebuild --archive DIR` reads it back."""
+
+    __tablename__ = "outbox_archives"
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM
+    file: str = Field(max_length=200)  # its name in the archive directory
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(max_length=64)  # of the file's bytes
+    # The event times in it: a rebuild from T reads the months whose last is from T on.
+    min_event_time_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    max_event_time_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    archived_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class AppliedEvent(SQLModel, table=True):
     """Inbox: an event id here has been applied to the buckets, in the same transaction."""
 
