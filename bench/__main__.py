@@ -23,7 +23,8 @@ from bench.common import Figure
 Runner = Callable[[argparse.Namespace, Path], list[Figure]]
 
 # name: ("module:function", full size, --quick size); a size is events, except for
-# `up` (runs), `report` (days of the simulated year) and `national` (municipalities).
+# `up` (runs), `report` (days of the simulated year), `national` (municipalities) and
+# `outbox` (events a day, over two years).
 BENCHMARKS: dict[str, tuple[str, int, int]] = {
     "processor": ("bench.processor:run", 200_000, 20_000),
     "rebuild": ("bench.rebuild:run", 1_000_000, 50_000),
@@ -37,6 +38,8 @@ BENCHMARKS: dict[str, tuple[str, int, int]] = {
     # call events per worker count (x 3 in the kill run), on a three-node Kafka cluster,
     # always on PostgreSQL
     "scale": ("bench.scale:run", 200_000, 50_000),
+    # two years of call events in the outbox, always on PostgreSQL (bench/outbox.py)
+    "outbox": ("bench.outbox:run", 1_500, 200),
 }
 PACKAGES = ("faust-streaming", "aiokafka", "kafka-python", "SQLAlchemy", "uvicorn")
 RESULTS = Path(__file__).parent / "results" / "latest.json"

@@ -14,9 +14,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from services.commands.archive import archive
 from services.commands.grafana import grafana_app
 from services.commands.hints import Cli, cli_for
 from services.commands.notice import notice_app
+from services.commands.options import DEFAULT_URL, UrlOpt
 from services.commands.rebuild import rebuild
 from services.commands.rules import rules
 from services.commands.simulate import simulate as simulate_command
@@ -42,10 +44,6 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 _state = {"debug": False}
 
-UrlOpt = Annotated[
-    str,
-    typer.Option("--url", envvar="OPSTRACK_URL", help="The opstrack API to talk to."),
-]
 WideOpt = Annotated[
     bool,
     typer.Option(
@@ -285,7 +283,7 @@ def emit(
     file: Annotated[
         str, typer.Argument(help="NDJSON file of CloudEvents, one per line; - for stdin.")
     ],
-    url: UrlOpt = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Events per request.")] = 500,
 ) -> None:
     """Send events to a running stack, in batches, with a progress bar."""
@@ -328,7 +326,7 @@ def sli_calls(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
     wide: WideOpt = False,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """Call service levels: offered, answered within 20/60 s, abandon rate, ASA."""
     from services import client
@@ -360,7 +358,7 @@ def staffing(
         typer.Option(help="CSV of scheduled agents per half hour (date,start,agents)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """Agents each half hour needs for the target (Erlang C and A), from a running stack;
     with --roster, against those scheduled and the service level they should give."""
@@ -426,7 +424,7 @@ def sli_tickets(
     ] = None,
     as_json: JsonOpt = False,
     wide: WideOpt = False,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """Tickets created and resolved; handling time in hours (mean, median, p90), pauses excluded."""
     params = {
@@ -449,7 +447,7 @@ def sli_incidents(
     ] = None,
     as_json: JsonOpt = False,
     wide: WideOpt = False,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """Incidents opened and resolved, MTTA, MTTR; downtime and availability per service."""
     params = {
@@ -468,7 +466,7 @@ def sli_changes(
     group_by: Annotated[str | None, typer.Option("--group-by", help="service.")] = None,
     as_json: JsonOpt = False,
     wide: WideOpt = False,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """Changes implemented, change-freeze violations, incidents during freezes."""
     params = {"period": period, "service": service, "group_by": group_by}
@@ -484,6 +482,7 @@ app.add_typer(grafana_app, name="grafana")
 app.command("rules")(rules)
 app.add_typer(token_app, name="token")
 app.command("rebuild")(rebuild)
+app.command("archive")(archive)
 app.add_typer(notice_app, name="notice")
 
 
@@ -501,7 +500,7 @@ def indicator_set(
     forecast: Annotated[
         str | None, typer.Option(help="A forecast (prognos) for the period end.")
     ] = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """Enter a measured value (sick leave, staff survey, budget deviation …) for the goal report."""
     from services import client
@@ -543,7 +542,7 @@ def report(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file (required for xlsx).")
     ] = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """The goal report (MER): nuvärde, prognos, målvärde and status of every indicator."""
     from services import client

@@ -27,7 +27,7 @@ async def sli_changes(
 ) -> dict[str, Any]:
     """A change implemented inside an active freeze covering its service is a violation,
     unless it is an emergency with an approver."""
-    start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
+    start_us, end_us = period.bounds_us()
 
     def query() -> tuple[list[ChangeState], list[FreezeState], list[IncidentState]]:
         with engine.connect() as conn:
@@ -75,7 +75,7 @@ async def list_freezes(
 @router.get("/v1/changes/violations")
 async def list_violations(engine: EngineDep, period: PeriodDep) -> dict[str, Any]:
     """Changes implemented in the period inside a freeze that covered their service."""
-    start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
+    start_us, end_us = period.bounds_us()
 
     def query() -> tuple[list[ChangeState], list[FreezeState]]:
         with engine.connect() as conn:

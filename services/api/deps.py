@@ -18,28 +18,24 @@ from services.report.cache import ReportCache
 from services.settings import Settings
 
 
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+def _app_state(name: str) -> Any:
+    """A dependency on `request.app.state.<name>`, which services.api.main sets up once."""
+
+    def dep(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return Depends(dep)
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _relay(request: Request) -> Relay:
-    relay: Relay = request.app.state.relay
-    return relay
-
-
-EngineDep = Annotated[Engine, Depends(_engine)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
-RelayDep = Annotated[Relay, Depends(_relay)]
+EngineDep = Annotated[Engine, _app_state("engine")]
+SettingsDep = Annotated[Settings, _app_state("settings")]
+RelayDep = Annotated[Relay, _app_state("relay")]
+CatalogDep = Annotated[Catalog, _app_state("catalog")]
+ReportCacheDep = Annotated[ReportCache, _app_state("report_cache")]
 
 
 def _period(
-    request: Request,
+    settings: SettingsDep,
     period: str = Query(
         ...,
         description="2022, 2022-T2, 2022-Q3, 2022-07, 2022-W27, 2022-07-15 or "
@@ -54,7 +50,7 @@ def _period(
     ),
 ) -> Period:
     try:
-        return parse_period(period, _settings(request).max_period_years)
+        return parse_period(period, settings.max_period_years)
     except PeriodError as exc:
         # "<parameter>: <what is wrong>", like the ingest errors name their field.
         raise HTTPException(status_code=422, detail=f"period: {exc}") from None
@@ -76,19 +72,7 @@ def group_by_dep(allowed: tuple[str, ...]) -> Callable[..., tuple[str, ...]]:
     return dep
 
 
-def _catalog(request: Request) -> Catalog:
-    catalog: Catalog = request.app.state.catalog
-    return catalog
-
-
-def _report_cache(request: Request) -> ReportCache:
-    cache: ReportCache = request.app.state.report_cache
-    return cache
-
-
 PeriodDep = Annotated[Period, Depends(_period)]
-ReportCacheDep = Annotated[ReportCache, Depends(_report_cache)]
-CatalogDep = Annotated[Catalog, Depends(_catalog)]
 
 
 def period_json(p: Period) -> dict[str, str]:

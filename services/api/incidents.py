@@ -35,7 +35,7 @@ async def sli_incidents(
 ) -> dict[str, Any]:
     """Downtime is the union of outages, a dependency's included, clipped to the period;
     per municipality with `municipality`."""
-    start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
+    start_us, end_us = period.bounds_us()
 
     def query() -> list[IncidentState]:
         with engine.connect() as conn:

@@ -11,6 +11,7 @@ The feeds carry ETag and Last-Modified and answer 304 to a matching conditional 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Literal
@@ -18,7 +19,9 @@ from typing import Literal
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response
+from fastapi.datastructures import Default
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import Engine
 
 from services.api.deps import CatalogDep, EngineDep
 from services.core.catalog import Catalog
@@ -86,8 +89,10 @@ def _delayed(request: Request, now: datetime, config: StatusConfig) -> bool:
     return any(at < limit_us for topic, at in watch.oldest_us.items() if topic in topics)
 
 
-def _base(request: Request, config: StatusConfig) -> str:
-    return (config.base_url or str(request.base_url)).rstrip("/")
+def _page_url(request: Request, config: StatusConfig, municipality: str | None) -> str:
+    """The page's absolute URL, for the feeds' links."""
+    base = (config.base_url or str(request.base_url)).rstrip("/")
+    return base + _page_path(municipality)
 
 
 def _page_path(municipality: str | None) -> str:
@@ -137,7 +142,7 @@ async def _summary(
 ) -> Response:
     view, delayed = await _view(request, engine, catalog, place)
     config = _config(request)
-    url = _base(request, config) + _page_path(view.municipality)
+    url = _page_url(request, config, view.municipality)
     body = orjson.dumps(summary_json(view, catalog, config, lang, url, delayed))
     return _cached(request, body, "application/json", view.last_modified)
 
@@ -147,7 +152,7 @@ async def _atom(
 ) -> Response:
     view, _ = await _view(request, engine, catalog, place)
     config = _config(request)
-    page = _base(request, config) + _page_path(view.municipality)
+    page = _page_url(request, config, view.municipality)
     feed = f"{page}/feed.atom" + ("?lang=en" if lang == "en" else "")
     body = atom_feed(view, catalog, config, lang, page, feed)
     return _cached(request, body, "application/atom+xml; charset=utf-8", view.last_modified)
@@ -158,7 +163,7 @@ async def _ics(
 ) -> Response:
     view, _ = await _view(request, engine, catalog, place)
     config = _config(request)
-    page = _base(request, config) + _page_path(view.municipality)
+    page = _page_url(request, config, view.municipality)
     body = ics_calendar(view, catalog, config, lang, page)
     return _cached(request, body, "text/calendar; charset=utf-8", view.last_modified)
 
@@ -166,75 +171,62 @@ async def _ics(
 Lang = Literal["sv", "en"]
 
 
-@router.get("/status", response_class=HTMLResponse)
-async def status_page(
-    request: Request, engine: EngineDep, catalog: CatalogDep, lang: Lang = LangQuery
-) -> HTMLResponse:
-    """The public status page of every municipality's e-services."""
-    return await _page(request, engine, catalog, None, lang)
+Feed = Callable[[Request, Engine, Catalog, str | None, str], Awaitable[Response]]
+Endpoint = Callable[..., Awaitable[Response]]
 
 
-@router.get("/status/summary.json")
-async def status_summary(
-    request: Request, engine: EngineDep, catalog: CatalogDep, lang: Lang = LangQuery
-) -> Response:
-    return await _summary(request, engine, catalog, None, lang)
+def _every(feed: Feed) -> Endpoint:
+    async def endpoint(
+        request: Request, engine: EngineDep, catalog: CatalogDep, lang: Lang = LangQuery
+    ) -> Response:
+        return await feed(request, engine, catalog, None, lang)
+
+    return endpoint
 
 
-@router.get("/status/feed.atom")
-async def status_atom(
-    request: Request, engine: EngineDep, catalog: CatalogDep, lang: Lang = LangQuery
-) -> Response:
-    return await _atom(request, engine, catalog, None, lang)
+def _one(feed: Feed) -> Endpoint:
+    async def endpoint(
+        request: Request,
+        engine: EngineDep,
+        catalog: CatalogDep,
+        municipality: str,
+        lang: Lang = LangQuery,
+    ) -> Response:
+        return await feed(request, engine, catalog, municipality, lang)
+
+    return endpoint
 
 
-@router.get("/status/planned.ics")
-async def status_ics(
-    request: Request, engine: EngineDep, catalog: CatalogDep, lang: Lang = LangQuery
-) -> Response:
-    return await _ics(request, engine, catalog, None, lang)
+# The page and each feed: path after /status[/<municipality>], what answers, the
+# routes' names (every municipality, one) and the page's descriptions.
+_FEEDS: tuple[tuple[str, Feed, tuple[str, str], tuple[str, str]], ...] = (
+    (
+        "",
+        _page,
+        ("status_page", "municipality_page"),
+        (
+            "The public status page of every municipality's e-services.",
+            "The status page of one municipality (by name or slug: Laxå or laxa).",
+        ),
+    ),
+    ("/summary.json", _summary, ("status_summary", "municipality_summary"), ("", "")),
+    ("/feed.atom", _atom, ("status_atom", "municipality_atom"), ("", "")),
+    ("/planned.ics", _ics, ("status_ics", "municipality_ics"), ("", "")),
+)
 
 
-@router.get("/status/{municipality}", response_class=HTMLResponse)
-async def municipality_page(
-    request: Request,
-    engine: EngineDep,
-    catalog: CatalogDep,
-    municipality: str,
-    lang: Lang = LangQuery,
-) -> HTMLResponse:
-    """The status page of one municipality (by name or slug: Laxå or laxa)."""
-    return await _page(request, engine, catalog, municipality, lang)
+def _add_routes() -> None:
+    # Every municipality's routes first: /status/feed.atom is not a municipality's page.
+    for i, (prefix, endpoint) in enumerate((("/status", _every), ("/status/{municipality}", _one))):
+        for path, feed, names, descriptions in _FEEDS:
+            router.add_api_route(
+                prefix + path,
+                endpoint(feed),
+                methods=["GET"],
+                name=names[i],
+                description=descriptions[i],
+                response_class=HTMLResponse if feed is _page else Default(JSONResponse),
+            )
 
 
-@router.get("/status/{municipality}/summary.json")
-async def municipality_summary(
-    request: Request,
-    engine: EngineDep,
-    catalog: CatalogDep,
-    municipality: str,
-    lang: Lang = LangQuery,
-) -> Response:
-    return await _summary(request, engine, catalog, municipality, lang)
-
-
-@router.get("/status/{municipality}/feed.atom")
-async def municipality_atom(
-    request: Request,
-    engine: EngineDep,
-    catalog: CatalogDep,
-    municipality: str,
-    lang: Lang = LangQuery,
-) -> Response:
-    return await _atom(request, engine, catalog, municipality, lang)
-
-
-@router.get("/status/{municipality}/planned.ics")
-async def municipality_ics(
-    request: Request,
-    engine: EngineDep,
-    catalog: CatalogDep,
-    municipality: str,
-    lang: Lang = LangQuery,
-) -> Response:
-    return await _ics(request, engine, catalog, municipality, lang)
+_add_routes()

@@ -15,6 +15,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from services.commands.options import DEFAULT_URL
+
 # The dashboards' builders and the Grafana client are imported by the commands that
 # use them: at module level they would cost every `opstrack` process (API, worker) ~1 s.
 
@@ -59,7 +61,7 @@ def push(
             envvar="OPSTRACK_URL",
             help="The opstrack API: where incidents are read and the dashboards' links point.",
         ),
-    ] = "http://127.0.0.1:8000",
+    ] = DEFAULT_URL,
     period: Annotated[
         str | None,
         typer.Option(help="Only incidents overlapping this period (e.g. 2022, 2022-T2)."),

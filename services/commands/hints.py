@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+from services.commands.options import DEFAULT_URL
 
 
 @dataclass(frozen=True)

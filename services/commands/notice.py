@@ -16,6 +16,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from services.commands.options import DEFAULT_URL, UrlOpt
+
 out = Console(soft_wrap=True)
 
 notice_app = typer.Typer(
@@ -23,9 +25,6 @@ notice_app = typer.Typer(
     no_args_is_help=True,
 )
 
-UrlOpt = Annotated[
-    str, typer.Option("--url", envvar="OPSTRACK_URL", help="The opstrack API to talk to.")
-]
 WhatOpt = Annotated[str, typer.Option("--what", help="What does not work (Swedish).")]
 AffectedOpt = Annotated[str | None, typer.Option("--affected", help="Who is affected (Swedish).")]
 ActionOpt = Annotated[str | None, typer.Option("--action", help="What is being done (Swedish).")]
@@ -106,7 +105,7 @@ def incident(
         str | None,
         typer.Option(help="The incident's service (default: looked up among open incidents)."),
     ] = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """Set the public notice of an incident (incident.updated)."""
     from services import client
@@ -140,7 +139,7 @@ def change(
     title: Annotated[
         str | None, typer.Option(help="The internal title, as scheduled (never shown publicly).")
     ] = None,
-    url: UrlOpt = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
 ) -> None:
     """Publish planned work (change.scheduled with a notice); the schedule is restated,
     since the latest schedule is the plan."""

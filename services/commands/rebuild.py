@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -33,6 +34,14 @@ def rebuild(
         ),
     ] = None,
     batch: Annotated[int, typer.Option(min=1, max=50_000, help="Events per transaction.")] = 5000,
+    archive_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--archive",
+            help="Directory of archived months (opstrack archive): those holding events"
+            " from --from on are replayed from their files.",
+        ),
+    ] = None,
 ) -> None:
     """Replay the outbox through the processors: buckets, tickets, incidents … with current settings.
 
@@ -49,6 +58,7 @@ def rebuild(
     from services.core.timeparse import parse_time
     from services.processor.replay import clear, replay, start_hour
     from services.settings import Settings
+    from services.store.archive import ArchiveError
     from services.store.db import from_us, init_db, make_engine
 
     settings = Settings() if database_url is None else Settings(database_url=database_url)
@@ -67,7 +77,7 @@ def rebuild(
     try:
         init_db(engine)
         with err.status("clearing what the replay recreates …"):
-            total = clear(engine, hour)
+            total = clear(engine, hour, archive_dir)
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -76,7 +86,11 @@ def rebuild(
             console=err,
         ) as progress:
             task = progress.add_task("replaying", total=total)
-            done = replay(engine, settings, hour, batch, lambda n: progress.advance(task, n))
+            done = replay(
+                engine, settings, hour, batch, lambda n: progress.advance(task, n), archive_dir
+            )
+    except ArchiveError as exc:
+        raise client.ClientError(str(exc)) from exc
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc  # the driver's own message, when there is one
         raise client.ClientError(f"database: {str(cause).strip().splitlines()[0]}") from exc

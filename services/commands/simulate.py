@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeElapsedColumn
 
+from services.commands.options import DEFAULT_URL, UrlOpt
 from services.simulate import SCENARIOS
 
 out = Console(soft_wrap=True)
@@ -62,9 +63,7 @@ def simulate(
         bool, typer.Option("--fast", help="Send everything as fast as the API takes it (default).")
     ] = False,
     seed: Annotated[int, typer.Option(help="The same seed gives the same events.")] = 2022,
-    url: Annotated[
-        str, typer.Option("--url", envvar="OPSTRACK_URL", help="The opstrack API to talk to.")
-    ] = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
 ) -> Summary:
     """Replay a simulated year of the seed's IT department: calls, tickets, incidents, changes."""
     from services import client

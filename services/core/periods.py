@@ -63,6 +63,10 @@ class Period:
     def end_epoch(self) -> int:
         return int(self.end.timestamp())
 
+    def bounds_us(self) -> tuple[int, int]:
+        """Start and end in UTC epoch microseconds, as the store keeps times."""
+        return self.start_epoch() * 1_000_000, self.end_epoch() * 1_000_000
+
 
 def parse_period(text: str, max_years: int | None = None) -> Period:
     """The period `text` names; with `max_years`, one spanning at most that many years."""

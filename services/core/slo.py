@@ -111,12 +111,17 @@ class _Sli(BaseModel):
     total: str
 
 
-class _Objective(BaseModel):
+class _Named(BaseModel):
+    """What objectives and service levels both begin with: which, whose, where, what."""
+
     model_config = ConfigDict(extra="forbid")
     name: Slug
     service: Slug
     group: Slug
     description: str = Field(min_length=1, max_length=200)
+
+
+class _Objective(_Named):
     objective: float = Field(gt=0, lt=1)
     window: str | None = None
     by: list[str] = Field(default_factory=list)
@@ -153,12 +158,7 @@ class _Goal(BaseModel):
     min_calls: int = Field(500, ge=1)
 
 
-class _ServiceLevel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Slug
-    service: Slug
-    group: Slug
-    description: str = Field(min_length=1, max_length=200)
+class _ServiceLevel(_Named):
     target: float = Field(gt=0, lt=1)
     by: list[str] = Field(default_factory=list)
     sli: _Sli
@@ -257,20 +257,24 @@ def load_spec(
         raise SloError("(file): no objectives and no service_levels: nothing to alert on")
     seen: set[str] = set()
 
-    def common(at: str, name: str, service: str) -> None:
-        if name in seen:
-            raise SloError(f"{at}.name: duplicate objective name {name!r}")
-        seen.add(name)
-        if services is not None and service not in services:
-            raise SloError(f"{at}.service: unknown service {service!r}{_hint(service, services)}")
+    def common(at: str, o: _Objective | _ServiceLevel) -> tuple[tuple[Term, ...], tuple[Term, ...]]:
+        """Checks what objectives and service levels share; their SLI's good and total."""
+        if o.name in seen:
+            raise SloError(f"{at}.name: duplicate objective name {o.name!r}")
+        seen.add(o.name)
+        if services is not None and o.service not in services:
+            raise SloError(
+                f"{at}.service: unknown service {o.service!r}{_hint(o.service, services)}"
+            )
+        good = _terms(f"{at}.sli.good", o.sli.good, counters)
+        total = _terms(f"{at}.sli.total", o.sli.total, counters)
+        _check_by(at, o.by, (*good, *total), counters)
+        return good, total
 
     out = []
     for i, o in enumerate(spec.objectives):
         at = f"objectives[{i}]"
-        common(at, o.name, o.service)
-        good = _terms(f"{at}.sli.good", o.sli.good, counters)
-        total = _terms(f"{at}.sli.total", o.sli.total, counters)
-        _check_by(at, o.by, (*good, *total), counters)
+        good, total = common(at, o)
         window = o.window or spec.window
         _window(f"{at}.window", window)
         out.append(
@@ -290,10 +294,7 @@ def load_spec(
     levels = []
     for i, sl in enumerate(spec.service_levels):
         at = f"service_levels[{i}]"
-        common(at, sl.name, sl.service)
-        good = _terms(f"{at}.sli.good", sl.sli.good, counters)
-        total = _terms(f"{at}.sli.total", sl.sli.total, counters)
-        _check_by(at, sl.by, (*good, *total), counters)
+        good, total = common(at, sl)
         try:
             fast = seconds(sl.fast.window)
         except ValueError as exc:

@@ -121,7 +121,8 @@ class Relay:
         for fut in futures:
             fut.get(timeout=0)  # raises the send's KafkaError, if any
         with self._engine.begin() as conn:
-            outbox.mark_published(conn, [p.id for p in batch])
+            received = [p.received_at_us for p in batch]
+            outbox.mark_published(conn, [p.id for p in batch], (min(received), max(received)))
         for topic, n in Counter(p.topic for p in batch).items():
             metrics.RELAY_PUBLISHED.labels(topic).inc(n)
         metrics.RELAY_LAST_PUBLISH.value = time.time()

@@ -129,7 +129,7 @@ def _sli_series(
     sli = ind.source.sli
     assert sli is not None  # noqa: S101 - the caller checked
     filters: dict[str, Any] = dict(ind.source.filters)
-    start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
+    start_us, end_us = period.bounds_us()
     family = FAMILY_OF[sli]
     if family == "calls":
         # From the daily rollups: a year reads 365 rows a queue, not 8,760.
@@ -176,7 +176,7 @@ def display_names(catalog: Catalog, service_ids: Sequence[str]) -> dict[str, dic
 
 
 def summary(conn: Connection, catalog: Catalog, period: Period) -> Summary:
-    start_us, end_us = period.start_epoch() * 1_000_000, period.end_epoch() * 1_000_000
+    start_us, end_us = period.bounds_us()
     major = []
     for i in incidents.overlapping(conn, start_us, end_us):
         if i.severity is None or i.severity > MAJOR_SEVERITY or i.opened_at is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.readmodel.goal_model import ReportInput
+from services.readmodel.goal_model import ReportInput, Summary
 from services.report import fmt as show
 from services.report.labels import LABELS
 from services.report.rows import board_indices, board_rows, indicator_rows
@@ -201,75 +201,75 @@ def _trend_blocks(report: ReportInput, lang: str) -> list[Block]:
 def _summary_blocks(report: ReportInput, lang: str) -> list[Block]:
     lab = LABELS[lang]
     s = report.summary
-    blocks: list[Block] = [Heading(3, lab["incidents"])]
-    if s.major_incidents:
-        n = len(s.major_incidents)
-        total = sum(i.duration_minutes or 0.0 for i in s.major_incidents)
-        noun = lab["incident_noun"][0 if n == 1 else 1]
-        text = lab["incident_count"].format(n=n, noun=noun, total=show.duration(total, lang))
-        ongoing = sum(1 for i in s.major_incidents if i.duration_minutes is None)
-        if ongoing:
-            text += lab["ongoing"].format(n=ongoing)
-        blocks.append(Para(text))
-        blocks.append(
-            Table(
-                lab["incident_headers"],
-                [
-                    [
-                        i.incident_id,
-                        i.shown(i.service, lang),
-                        i.title or show.DASH,
-                        show.DASH if i.severity is None else str(i.severity),
-                        show.timestamp(i.opened_at),
-                        show.timestamp(i.resolved_at),
-                        show.duration(i.duration_minutes, lang),
-                        ", ".join(i.shown(a, lang) for a in i.affected) or show.DASH,
-                    ]
-                    for i in s.major_incidents
-                ],
-                frozenset({3, 6}),
-                nowrap=frozenset({4, 5}),
-            )
-        )
-    else:
-        blocks.append(Para(lab["no_incidents"]))
-    blocks.append(Heading(3, lab["freezes"]))
-    if s.freezes:
-        blocks.append(
-            Table(
-                lab["freeze_headers"],
-                [
-                    [
-                        f.freeze_id,
-                        show.timestamp(f.starts_at),
-                        show.timestamp(f.effective_end),
-                        show.scope([s.shown(x, lang) for x in f.scope], lang),
-                        f.reason or show.DASH,
-                    ]
-                    for f in s.freezes
-                ],
-                nowrap=frozenset({1, 2}),
-            )
-        )
-    else:
-        blocks.append(Para(lab["no_freezes"]))
-    blocks.append(Heading(3, lab["violations"]))
-    if s.violations:
-        blocks.append(
-            Table(
-                lab["violation_headers"],
-                [
-                    [
-                        v.change_id,
-                        s.shown(v.service, lang),
-                        show.timestamp(v.implemented_at),
-                        v.freeze_id,
-                    ]
-                    for v in s.violations
-                ],
-                nowrap=frozenset({2}),
-            )
-        )
-    else:
-        blocks.append(Para(lab["no_violations"]))
-    return blocks
+    incidents = Table(
+        lab["incident_headers"],
+        [
+            [
+                i.incident_id,
+                i.shown(i.service, lang),
+                i.title or show.DASH,
+                show.DASH if i.severity is None else str(i.severity),
+                show.timestamp(i.opened_at),
+                show.timestamp(i.resolved_at),
+                show.duration(i.duration_minutes, lang),
+                ", ".join(i.shown(a, lang) for a in i.affected) or show.DASH,
+            ]
+            for i in s.major_incidents
+        ],
+        frozenset({3, 6}),
+        nowrap=frozenset({4, 5}),
+    )
+    freezes = Table(
+        lab["freeze_headers"],
+        [
+            [
+                f.freeze_id,
+                show.timestamp(f.starts_at),
+                show.timestamp(f.effective_end),
+                show.scope([s.shown(x, lang) for x in f.scope], lang),
+                f.reason or show.DASH,
+            ]
+            for f in s.freezes
+        ],
+        nowrap=frozenset({1, 2}),
+    )
+    violations = Table(
+        lab["violation_headers"],
+        [
+            [
+                v.change_id,
+                s.shown(v.service, lang),
+                show.timestamp(v.implemented_at),
+                v.freeze_id,
+            ]
+            for v in s.violations
+        ],
+        nowrap=frozenset({2}),
+    )
+    return [
+        *_section(lab["incidents"], incidents, lab["no_incidents"], _incident_count(s, lang)),
+        *_section(lab["freezes"], freezes, lab["no_freezes"]),
+        *_section(lab["violations"], violations, lab["no_violations"]),
+    ]
+
+
+def _section(heading: str, table: Table, none: str, intro: Para | None = None) -> list[Block]:
+    """A summary section: its heading, then its table, or the sentence saying there is none."""
+    if not table.rows:
+        return [Heading(3, heading), Para(none)]
+    return [Heading(3, heading), *([intro] if intro is not None else []), table]
+
+
+def _incident_count(s: Summary, lang: str) -> Para | None:
+    """How many major incidents, how long in all and how many still ongoing; None for none."""
+    if not s.major_incidents:
+        return None
+    lab = LABELS[lang]
+    n = len(s.major_incidents)
+    total = sum(i.duration_minutes or 0.0 for i in s.major_incidents)
+    noun = lab["incident_noun"][0 if n == 1 else 1]
+    text = lab["incident_count"].format(n=n, noun=noun, total=show.duration(total, lang))
+    ongoing = sum(1 for i in s.major_incidents if i.duration_minutes is None)
+    if ongoing:
+        text += lab["ongoing"].format(n=ongoing)
+    return Para(text)

@@ -19,10 +19,22 @@ Event = dict[str, Any]
 
 
 def chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
+    return _batched(events, size)
+
+
+# In the streams the pacers hand to _batched: send what is gathered now, before a wait.
+SEND_NOW = None
+
+
+def _batched(stream: Iterable[Event | None], size: int) -> Iterator[list[Event]]:
+    """The stream's events in batches of `size`, a batch cut short at each SEND_NOW."""
     batch: list[Event] = []
-    for e in events:
-        batch.append(e)
-        if len(batch) == size:
+    for e in stream:
+        if e is not SEND_NOW:
+            batch.append(e)
+            if len(batch) < size:
+                continue
+        if batch:
             yield batch
             batch = []
     if batch:
@@ -41,27 +53,23 @@ def paced(
     Events whose time has come go out together (at most BATCH at once), so a
     sender that falls behind catches up instead of drifting further behind.
     """
-    due = clock()
-    previous: float | None = None
-    batch: list[Event] = []
-    for e in events:
-        t = datetime.fromisoformat(e["time"]).timestamp()
-        if previous is not None:
-            due += min(max(0.0, t - previous) / speed, max_wait)
-        previous = t
-        if due > clock():
-            if batch:
-                yield batch
-                batch = []
-            wait = due - clock()  # sending took some of it
-            if wait > 0:
-                sleep(wait)
-        batch.append(e)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+
+    def stream() -> Iterator[Event | None]:
+        due = clock()
+        previous: float | None = None
+        for e in events:
+            t = datetime.fromisoformat(e["time"]).timestamp()
+            if previous is not None:
+                due += min(max(0.0, t - previous) / speed, max_wait)
+            previous = t
+            if due > clock():
+                yield SEND_NOW
+                wait = due - clock()  # sending took some of it
+                if wait > 0:
+                    sleep(wait)
+            yield e
+
+    return _batched(stream(), BATCH)
 
 
 def in_real_time(
@@ -77,28 +85,24 @@ def in_real_time(
     event lies ahead. Then the stream follows the clock: `wait(seconds)` sleeps and
     returns True when the sender is stopping, which ends the stream.
     """
-    wait = wait or _sleep
-    batch: list[Event] = []
-    behind = True
-    for e in events:
-        t = datetime.fromisoformat(e["time"]).timestamp()
-        while t > clock():
-            if batch:
-                yield batch
-                batch = []
-                continue  # sending took time: look at the clock again
-            if behind:
-                behind = False
-                caught_up()
-            ahead = t - clock()
-            if ahead > 0 and wait(ahead):
-                return
-        batch.append(e)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    sleep = wait or _sleep
+
+    def stream() -> Iterator[Event | None]:
+        behind = True
+        for e in events:
+            t = datetime.fromisoformat(e["time"]).timestamp()
+            if t > clock():
+                yield SEND_NOW
+                while t > clock():  # sending took time: the clock is read again
+                    if behind:
+                        behind = False
+                        caught_up()
+                    ahead = t - clock()
+                    if ahead > 0 and sleep(ahead):
+                        return
+            yield e
+
+    return _batched(stream(), BATCH)
 
 
 def _sleep(seconds: float) -> bool:

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 Scalar = str | int | float
 
 
 class MappingError(ValueError):
     """The spec is not usable; the one-line message names the field at fault."""
+
+
+Spec = TypeVar("Spec", bound=BaseModel)
+
+
+def load_spec(model: type[Spec], data: Mapping[str, Any], whole: str = "(spec)") -> Spec:
+    """The spec from parsed YAML, or MappingError naming the first problem's field
+    (`whole` when the problem is the spec as a whole)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"]) or whole
+        raise MappingError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
 class ValueMap(BaseModel):

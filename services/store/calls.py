@@ -22,23 +22,19 @@ from services.core.calls import BucketKey, CallBucket
 from services.core.periods import STOCKHOLM
 from services.core.staffing_plan import StaffingConfig, history_span
 from services.store.db import insert_for
-from services.store.tables import CallBucketRow, CallRollupRow, CallRollupWithinRow, CallWithinRow
+from services.store.tables import (
+    CallBucketRow,
+    CallCounts,
+    CallRollupRow,
+    CallRollupWithinRow,
+    CallWithinRow,
+)
 
 BUCKETS: Table = CallBucketRow.__table__  # type: ignore[attr-defined]
 WITHIN: Table = CallWithinRow.__table__  # type: ignore[attr-defined]
 ROLLUPS: Table = CallRollupRow.__table__  # type: ignore[attr-defined]
 ROLLUPS_WITHIN: Table = CallRollupWithinRow.__table__  # type: ignore[attr-defined]
-_COUNTS = (
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandoned",
-    "exited",
-    "wait_answered_ms",
-    "wait_offered_ms",
-    "talked",
-    "talk_ms",
-)
+_COUNTS = tuple(CallCounts.model_fields)  # offered .. talk_ms, in column order
 GROUP_COLUMNS = ("queue", "municipality", "hour")
 GRAINS = ("day", "month")  # the rollup levels, finer first
 RollupKey = tuple[str, int, str, str]  # grain, start, queue, municipality

@@ -24,8 +24,8 @@ from sqlalchemy import (
 )
 
 from services.core.events import parse_stored_event_json
-from services.store import calls
-from services.store.db import insert_for
+from services.store import calls, partitions
+from services.store.db import insert_for, now_us
 from services.store.tables import AppliedEvent, EntityEvent, OutboxEvent, StoreMeta
 
 OUTBOX: Table = OutboxEvent.__table__  # type: ignore[attr-defined]
@@ -39,6 +39,8 @@ DEDUP_KEY = ("dedup_key", "source+id")
 # Stores made before the daily and monthly call rollups have none: summed once
 # from the hourly buckets (services/store/calls.py).
 ROLLUPS = ("call_rollups", "day+month")
+# Stores made before the outbox_ids table (issue 13) have their ids in the outbox only.
+OUTBOX_IDS = ("outbox_ids", "filled")
 _LOCK = 72_010_612  # any fixed number: the advisory lock of this migration
 _CHUNK = 1000
 
@@ -55,6 +57,27 @@ def migrate(engine: Engine) -> None:
         if _meta(conn, ROLLUPS[0]) != ROLLUPS[1]:
             calls.rebuild_all_rollups(conn)
             _set_meta(conn, *ROLLUPS)
+        if _meta(conn, OUTBOX_IDS[0]) != OUTBOX_IDS[1]:
+            # WHERE true: SQLite would read ON CONFLICT as a join's ON without it.
+            conn.execute(
+                text(
+                    "INSERT INTO outbox_ids (id) SELECT id FROM outbox WHERE true"
+                    " ON CONFLICT DO NOTHING"
+                )
+            )
+            _set_meta(conn, *OUTBOX_IDS)
+        if conn.dialect.name == "postgresql":
+            _partitioned_outbox(conn)
+
+
+def _partitioned_outbox(conn: Connection) -> None:
+    """The outbox partitioned by month on PostgreSQL (services/store/partitions.py): a
+    plain one (a new store's, or an earlier opstrack's) is converted, keeping every row;
+    the months around this one are made ahead of the inserts."""
+    if not partitions.is_partitioned(conn):
+        partitions.convert(conn)
+    for month in partitions.around(partitions.month_of(now_us())):
+        partitions.create(conn, *month)
 
 
 def _token_event_sources(conn: Connection) -> None:

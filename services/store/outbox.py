@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Select, func, select, update
 
+from services.store import partitions
 from services.store.db import insert_for, now_us
-from services.store.tables import AppliedEvent, OutboxEvent
+from services.store.tables import AppliedEvent, OutboxEvent, OutboxId
 
 OUTBOX = OutboxEvent.__table__  # type: ignore[attr-defined]
+IDS = OutboxId.__table__  # type: ignore[attr-defined]
 APPLIED = AppliedEvent.__table__  # type: ignore[attr-defined]
 
 
@@ -20,6 +22,8 @@ class Pending:
     topic: str
     key: str
     payload: str
+    # Where to find it again (mark_published), not what is sent: equal events compare equal.
+    received_at_us: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,29 +42,43 @@ def add(conn: Connection, events: Sequence[NewEvent]) -> int:
 
 
 def insert_new(conn: Connection, events: Sequence[NewEvent]) -> set[str]:
-    """Insert the events, skipping ids already stored; returns the ids that were new."""
+    """Insert the events, skipping ids already stored; returns the ids that were new.
+
+    The id is claimed in outbox_ids first (it refuses ids of any month, archived
+    ones too); only the events whose id was claimed go into the outbox, the first
+    of the batch for an id repeated within it.
+    """
     if not events:
         return set()
     at = now_us()
-    rows = [
-        {
-            "id": e.id,
-            "type": e.type,
-            "topic": e.topic,
-            "key": e.key,
-            "event_time_ms": e.event_time_ms,
-            "received_at_us": at,
-            "published": False,
-            "payload": e.payload,
-        }
-        for e in events
-    ]
-    stmt = (
-        insert_for(conn.dialect.name, OUTBOX)
+    if conn.dialect.name == "postgresql":
+        partitions.ensure(conn, at)
+    claim = (
+        insert_for(conn.dialect.name, IDS)
         .on_conflict_do_nothing(index_elements=["id"])
-        .returning(OUTBOX.c.id)
+        .returning(IDS.c.id)
     )
-    return set(conn.execute(stmt, rows).scalars())  # rows as parameters: compiled once, cached
+    # Rows as parameters: compiled once, cached.
+    new = set(conn.execute(claim, [{"id": e.id} for e in events]).scalars())
+    rows, first = [], set()
+    for e in events:
+        if e.id in new and e.id not in first:
+            first.add(e.id)
+            rows.append(
+                {
+                    "id": e.id,
+                    "type": e.type,
+                    "topic": e.topic,
+                    "key": e.key,
+                    "event_time_ms": e.event_time_ms,
+                    "received_at_us": at,
+                    "published": False,
+                    "payload": e.payload,
+                }
+            )
+    if rows:
+        conn.execute(OUTBOX.insert(), rows)
+    return new
 
 
 def payloads(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
@@ -72,23 +90,33 @@ def payloads(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
     return out
 
 
+# `published = false`, not `IS false`: PostgreSQL matches it to the partial index
+# ix_outbox_pending (WHERE NOT published); SQLite's full index serves either.
+UNPUBLISHED = OUTBOX.c.published == False  # noqa: E712
+
+
 def pending(conn: Connection, limit: int) -> list[Pending]:
-    query = (
-        select(OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload)
-        .where(OUTBOX.c.published.is_(False))
-        .order_by(OUTBOX.c.received_at_us, OUTBOX.c.id)
-        .limit(limit)
-    )
+    """The relay's next batch: the oldest unpublished events, in the order received."""
+    cols = (OUTBOX.c.id, OUTBOX.c.topic, OUTBOX.c.key, OUTBOX.c.payload, OUTBOX.c.received_at_us)
+    query = select(*cols).where(UNPUBLISHED)
+    query = query.order_by(OUTBOX.c.received_at_us, OUTBOX.c.id).limit(limit)
     return [Pending(*row) for row in conn.execute(query)]
 
 
-def mark_published(conn: Connection, ids: Sequence[str]) -> None:
+def mark_published(
+    conn: Connection, ids: Sequence[str], received: tuple[int, int] | None = None
+) -> None:
+    """Mark these events published; `received` (the least and greatest received_at_us
+    of them, when known) lets PostgreSQL look in those months only."""
     if ids:
-        conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(published=True))
+        where = OUTBOX.c.id.in_(ids)
+        if received is not None:
+            where = where & OUTBOX.c.received_at_us.between(*received)
+        conn.execute(update(OUTBOX).where(where).values(published=True))
 
 
 def backlog(conn: Connection) -> int:
-    query = select(func.count()).select_from(OUTBOX).where(OUTBOX.c.published.is_(False))
+    query = select(func.count()).select_from(OUTBOX).where(UNPUBLISHED)
     return int(conn.execute(query).scalar_one())
 
 

@@ -23,6 +23,35 @@ class OutboxEvent(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
 
 
+class OutboxId(SQLModel, table=True):
+    """The key of every event ever accepted: the outbox's deduplication, in one place.
+
+    On PostgreSQL the outbox is partitioned by month of received_at_us (see
+    services/store/partitions.py), and a partitioned table's unique keys must hold the
+    partition key, so the outbox itself cannot refuse an id stored in another month.
+    This small unpartitioned table can; it also keeps the ids of archived months
+    (services/store/archive.py), so that an old event sent again stays a duplicate.
+    """
+
+    __tablename__ = "outbox_ids"
+    id: str = Field(primary_key=True, max_length=200)
+
+
+class OutboxArchive(SQLModel, table=True):
+    """A month of the outbox (by received_at_us, UTC) exported to a compressed file and
+    dropped from the outbox; `rebuild --archive DIR` reads it back."""
+
+    __tablename__ = "outbox_archives"
+    month: str = Field(primary_key=True, max_length=7)  # YYYY-MM
+    file: str = Field(max_length=200)  # its name in the archive directory
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sha256: str = Field(max_length=64)  # of the file's bytes
+    # The event times in it: a rebuild from T reads the months whose last is from T on.
+    min_event_time_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    max_event_time_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    archived_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class AppliedEvent(SQLModel, table=True):
     """Inbox: an event id here has been applied to the buckets, in the same transaction."""
 
@@ -31,38 +60,67 @@ class AppliedEvent(SQLModel, table=True):
     applied_at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class CallBucketRow(SQLModel, table=True):
+# The call tables share their key and count columns through the mixins below, so
+# that a count added to the buckets is added to their rollups too. Each table lists
+# its counts mixin before its key mixin: pydantic collects fields from the last base
+# first, and the key columns stand first in the tables as they always have (the
+# stores made before the mixins have them in that order). BIGINT columns are given
+# by sa_type, not sa_column: one Column object cannot belong to two tables.
+
+
+class _HourKey(SQLModel):
     """One queue, one hour of queue-entry time (UTC epoch seconds)."""
 
-    __tablename__ = "call_buckets"
-    hour: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    hour: int = Field(sa_type=BigInteger, primary_key=True)
     queue: str = Field(primary_key=True, max_length=200)
     municipality: str = Field(primary_key=True, max_length=200)
+
+
+class _RollupKey(SQLModel):
+    """One queue, one local day or month; `start` is the UTC epoch second it begins."""
+
+    grain: str = Field(primary_key=True, max_length=5)  # "day" or "month"
+    start: int = Field(sa_type=BigInteger, primary_key=True)
+    queue: str = Field(primary_key=True, max_length=200)
+    municipality: str = Field(primary_key=True, max_length=200)
+
+
+class CallCounts(SQLModel):
+    """The counts of a call bucket, hourly or rolled up (services.core.calls.CallBucket)."""
+
     offered: int = 0
     answered: int = 0
     abandoned: int = 0
     short_abandoned: int = 0
     exited: int = 0
-    wait_answered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
-    wait_offered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    wait_answered_ms: int = Field(default=0, sa_type=BigInteger)
+    wait_offered_ms: int = Field(default=0, sa_type=BigInteger)
     # Added after the first stores: services.store.migrate adds them to older ones.
     talked: int = 0
-    talk_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    talk_ms: int = Field(default=0, sa_type=BigInteger)
 
 
-class CallWithinRow(SQLModel, table=True):
+class _WithinCounts(SQLModel):
+    """Calls answered and abandoned within one threshold (thresholds are settings)."""
+
+    threshold_s: int = Field(primary_key=True)
+    answered: int = 0
+    abandoned: int = 0  # added by services.store.migrate
+
+
+class CallBucketRow(CallCounts, _HourKey, table=True):
+    """One queue, one hour of queue-entry time (UTC epoch seconds)."""
+
+    __tablename__ = "call_buckets"
+
+
+class CallWithinRow(_WithinCounts, _HourKey, table=True):
     """Calls answered within one threshold, beside their bucket (thresholds are settings)."""
 
     __tablename__ = "call_buckets_within"
-    hour: int = Field(sa_column=Column(BigInteger, primary_key=True))
-    queue: str = Field(primary_key=True, max_length=200)
-    municipality: str = Field(primary_key=True, max_length=200)
-    threshold_s: int = Field(primary_key=True)
-    answered: int = 0
-    abandoned: int = 0  # abandoned within the threshold (added by services.store.migrate)
 
 
-class CallRollupRow(SQLModel, table=True):
+class CallRollupRow(CallCounts, _RollupKey, table=True):
     """The call buckets of one queue summed over one local day or month (Europe/Stockholm).
 
     Kept in the transaction that adds to the hourly buckets (services/store/calls.py),
@@ -72,32 +130,12 @@ class CallRollupRow(SQLModel, table=True):
     """
 
     __tablename__ = "call_rollups"
-    grain: str = Field(primary_key=True, max_length=5)  # "day" or "month"
-    start: int = Field(sa_column=Column(BigInteger, primary_key=True))
-    queue: str = Field(primary_key=True, max_length=200)
-    municipality: str = Field(primary_key=True, max_length=200)
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0
-    short_abandoned: int = 0
-    exited: int = 0
-    wait_answered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
-    wait_offered_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
-    talked: int = 0
-    talk_ms: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
-class CallRollupWithinRow(SQLModel, table=True):
+class CallRollupWithinRow(_WithinCounts, _RollupKey, table=True):
     """Calls answered and abandoned within one threshold, beside their rollup."""
 
     __tablename__ = "call_rollups_within"
-    grain: str = Field(primary_key=True, max_length=5)
-    start: int = Field(sa_column=Column(BigInteger, primary_key=True))
-    queue: str = Field(primary_key=True, max_length=200)
-    municipality: str = Field(primary_key=True, max_length=200)
-    threshold_s: int = Field(primary_key=True)
-    answered: int = 0
-    abandoned: int = 0
 
 
 class WorkerBeat(SQLModel, table=True):

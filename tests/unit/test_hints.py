@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.commands.hints import DEFAULT_URL, Cli, cli_for
+from services.commands.hints import Cli, cli_for
+from services.commands.options import DEFAULT_URL
 
 VENV_BIN = Path(sys.executable).parent
 

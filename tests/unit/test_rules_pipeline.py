@@ -4,12 +4,16 @@ opstrack exports (promtool's scenarios are in tests/promtool/pipeline.test.yml).
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
-from services.observability import ingest_metrics, processor_metrics
+from services.observability import ingest_metrics, processor_metrics, stack_metrics
 from services.observability.optional_gauge import OptionalGauge
 from services.observability.rules_pipeline import pipeline_group
+from services.stack.statefile import write_restarts
 
 RUNBOOK_BASE = "https://runbooks.example/opstrack.md"
 
@@ -35,11 +39,8 @@ def exported() -> set[str]:
         for g in [*vars(ingest_metrics).values(), *vars(processor_metrics).values()]
         if isinstance(g, OptionalGauge)
     }
-    # `opstrack up`'s restarts, from the supervisor's state file (services/observability/
-    # stack_metrics.py): a registry of its own, read on each scrape of the API.
-    stack = {"opstrack_stack_restarts_total"}
     return (
-        stack
+        stack_exported()
         | optional
         | {
             family.name + suffix
@@ -47,6 +48,16 @@ def exported() -> set[str]:
             for suffix in suffixes.get(family.type, [""])
         }
     )
+
+
+def stack_exported() -> set[str]:
+    """`opstrack up`'s metrics, as its API exports them from a supervisor's state file
+    (services/observability/stack_metrics.py: a registry of its own, read on each scrape)."""
+    with tempfile.TemporaryDirectory() as d:
+        state = Path(d) / "state.json"
+        write_restarts(state, {"api": 1, "worker": 0})
+        text = stack_metrics.exposition(state).decode()
+    return {s.name for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def test_every_alert_says_what_it_is_and_what_to_do() -> None:

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.core.contracts.envelope import FIRST_YEAR, LAST_YEAR, Severity
 from services.core.contracts.incidents import Impact
-from services.sources.mapping import MappingError, event_id
+from services.sources.mapping import event_id, load_spec
 
 _IMPACTS: tuple[Impact, ...] = ("outage", "degraded")
 _FINGERPRINT = re.compile(r"[0-9A-Za-z]{1,64}")  # it becomes part of ids
@@ -104,12 +104,7 @@ class AlertSpec(_Rule):
 
 
 def load_alert_spec(data: Mapping[str, Any]) -> AlertSpec:
-    try:
-        return AlertSpec.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(spec)"
-        raise MappingError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+    return load_spec(AlertSpec, data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
+from services.commands.options import DEFAULT_URL, UrlOpt
+
 if TYPE_CHECKING:  # imported when the command runs: the importer brings an HTTP client
     from services.sources.asterisk.follow import ImportProgress, ImportSummary
 
@@ -37,9 +39,7 @@ def asterisk(
     file: Annotated[
         Path, typer.Argument(help="The queue_log file, e.g. /var/log/asterisk/queue_log.")
     ],
-    url: Annotated[
-        str, typer.Option("--url", envvar="OPSTRACK_URL", help="The opstrack API to talk to.")
-    ] = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
     queues: Annotated[
         Path | None,
         typer.Option(

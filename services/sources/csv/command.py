@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from services.commands.options import DEFAULT_URL, UrlOpt
 from services.sources.csv.mapping import Kind
 
 out = Console(soft_wrap=True)
@@ -32,9 +33,7 @@ def import_csv(
         Path,
         typer.Option("--mapping", help="The mapping YAML (see config/mappings/): column → field."),
     ],
-    url: Annotated[
-        str, typer.Option("--url", envvar="OPSTRACK_URL", help="The opstrack API to talk to.")
-    ] = "http://127.0.0.1:8000",
+    url: UrlOpt = DEFAULT_URL,
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Events per request.")] = 500,
 ) -> None:
     """Import a CSV export: every row is checked before anything is sent; re-importing counts nothing twice."""

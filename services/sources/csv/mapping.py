@@ -18,11 +18,11 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from services.core.events import EventError, parse_event
 from services.core.timeparse import Ambiguous, parse_seconds, parse_time, shift
-from services.sources.mapping import MappingError, Scalar, ValueMap, event_id
+from services.sources.mapping import Scalar, ValueMap, event_id, load_spec
 
 Kind = Literal["calls", "tickets", "incidents"]
 Row = tuple[int, Mapping[str, str]]  # (line number in the file, cells by header name)
@@ -131,12 +131,7 @@ class MappingSpec(BaseModel):
 
 def load_mapping(data: Mapping[str, Any]) -> MappingSpec:
     """The spec from parsed YAML, or MappingError naming the first problem."""
-    try:
-        return MappingSpec.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(mapping)"
-        raise MappingError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+    return load_spec(MappingSpec, data, "(mapping)")
 
 
 def header_problems(header: Iterable[str], spec: MappingSpec) -> list[RowProblem]:

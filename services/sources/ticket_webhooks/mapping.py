@@ -16,12 +16,12 @@ from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.core.contracts.tickets import TicketData
 from services.core.events import EVENT_MODELS
 from services.core.timeparse import parse_time
-from services.sources.mapping import MappingError, Scalar, ValueMap, event_id
+from services.sources.mapping import Scalar, ValueMap, event_id, load_spec
 
 Paths = str | list[str]  # a dotted path (`ticket.priority.name`, `items.0.id`), or alternatives
 Problem = tuple[str, str]  # (where, message)
@@ -102,12 +102,7 @@ class WebhookSpec(BaseModel):
 
 
 def load_webhook_spec(data: Mapping[str, Any]) -> WebhookSpec:
-    try:
-        return WebhookSpec.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(spec)"
-        raise MappingError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+    return load_spec(WebhookSpec, data)
 
 
 def lookup(payload: object, path: str) -> object | None:
