@@ -22,6 +22,7 @@ import pytest
 from services.core.periods import STOCKHOLM
 from tests.conftest import AUTH
 from tests.e2e.stack import Up, opstrack, post
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -31,15 +32,14 @@ WITHIN_S = 20.0  # "within seconds": the worker polls the broker continuously
 def visible(url: str, path: str, check: Callable[[str], bool]) -> float:
     """Seconds until GET path (no token) satisfies check; fails after WITHIN_S."""
     start = time.monotonic()
-    last = ""
-    while time.monotonic() - start < WITHIN_S:
+
+    def shows() -> float:
         r = httpx.get(url + path, timeout=10)
         assert r.status_code == 200, r.text
-        last = r.text
-        if check(last):
-            return time.monotonic() - start
-        time.sleep(0.1)
-    raise AssertionError(f"{path} did not show it within {WITHIN_S} s:\n{last[:3000]}")
+        assert check(r.text), r.text[:3000]
+        return time.monotonic() - start
+
+    return wait_for(shows, f"{path} to show it", WITHIN_S, interval=0.1)
 
 
 def alert(status: str, starts: datetime, ends: datetime | None = None) -> dict[str, Any]:

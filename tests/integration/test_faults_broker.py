@@ -85,7 +85,7 @@ class Sender(threading.Thread):
                     self.errors.append(repr(exc))
                 self.sent += chunk  # a post that failed may still have been stored
                 tick += INTERVAL_S
-                time.sleep(max(0.0, tick - time.monotonic()))
+                time.sleep(max(0.0, tick - time.monotonic()))  # the sending pace, not a wait
 
 
 def published_unapplied(db_url: str) -> int:
