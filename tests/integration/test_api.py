@@ -32,6 +32,7 @@ from services.stack.broker import EmbeddedBroker
 from services.stack.procs import free_port
 from services.store import calls, outbox, workers
 from services.store.outbox import OUTBOX
+from tests.builders import call_data, envelope
 from tests.conftest import AUTH
 from tests.integration.conftest import tolerates_kafka_socket_leak
 from tests.waiting import wait_until
@@ -63,21 +64,9 @@ def call_event(
     wait: float | None = 12.5,
     at: str = "2022-03-01T10:00:30+00:00",
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "call_id": f"call-{n}",
-        "queue": "askersund",
-        "municipality": "Askersund",
-    }
-    if wait is not None:
-        data["wait_seconds"] = wait
-    return {
-        "specversion": "1.0",
-        "id": f"evt-{n}",
-        "source": "test/phone",
-        "type": kind,
-        "time": at,
-        "data": data,
-    }
+    return envelope(
+        kind, call_data(f"call-{n}", wait=wait), id=f"evt-{n}", source="test/phone", time=at
+    )
 
 
 def settings_for(db_url: str, bootstrap: str, **overrides: Any) -> Settings:

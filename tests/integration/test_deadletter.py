@@ -17,6 +17,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from services.stack.procs import stop
+from tests.builders import call_data, envelope, ticket_data
 from tests.integration.conftest import start_worker
 from tests.integration.test_processor import PERIOD, rows_now
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
@@ -39,21 +40,17 @@ REASONS = (
 
 
 def _call(n: int, **data: Any) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"bad-{n}",
-        "source": "/other/producer",
-        "type": "call.answered",
-        "time": "2022-05-02T09:00:00Z",
-        "data": {"call_id": f"bad-{n}", "queue": "askersund", "municipality": "Askersund"}
-        | {"wait_seconds": 12}
-        | data,
-    }
+    return envelope(
+        "call.answered",
+        call_data(f"bad-{n}", wait=12, **data),
+        id=f"bad-{n}",
+        source="/other/producer",
+        time="2022-05-02T09:00:00Z",
+    )
 
 
 def _ticket() -> dict[str, Any]:
-    data = {"ticket_id": "T-1", "category": "konto", "priority": 2, "municipality": "Laxå"}
-    return _call(9) | {"type": "ticket.created", "data": data}
+    return _call(9) | {"type": "ticket.created", "data": ticket_data("T-1", "konto", 2, "Laxå")}
 
 
 huge_queue = "q" * 300_000  # over the 200-character limit, and over the quote limit

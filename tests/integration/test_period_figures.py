@@ -8,7 +8,6 @@ for the same period as well.
 
 from __future__ import annotations
 
-import json
 import socket
 import uuid
 import warnings
@@ -40,6 +39,7 @@ from services.stack.broker import EmbeddedBroker
 from services.stack.procs import free_port, stop
 from services.store import leases
 from services.store.db import make_engine
+from tests.builders import call_data, encoded, envelope, incident_data, ticket_data
 from tests.conftest import AUTH
 from tests.integration.conftest import start_worker
 from tests.waiting import wait_until
@@ -142,50 +142,23 @@ def call(
 ) -> bytes:
     global _n
     _n += 1
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": f"call-{uuid.uuid4().hex}",
-            "source": "/test",
-            "type": kind,
-            "time": ended.isoformat(),
-            "data": {
-                "call_id": f"c{_n}",
-                "queue": queue,
-                "municipality": muni,
-                "wait_seconds": wait,
-            },
-        }
-    ).encode()
+    data = call_data(f"c{_n}", queue, muni, wait=wait)
+    return encoded(envelope(kind, data, id=f"call-{uuid.uuid4().hex}", source="/test", time=ended))
 
 
 def entity(kind: str, when: datetime, data: dict[str, Any]) -> bytes:
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": f"{kind}:{next(iter(data.values()))}:{when.isoformat()}",
-            "source": "/test",
-            "type": kind,
-            "time": when.isoformat(),
-            "data": data,
-        }
-    ).encode()
+    eid = f"{kind}:{next(iter(data.values()))}:{when.isoformat()}"
+    return encoded(envelope(kind, data, id=eid, source="/test", time=when))
 
 
 def ticket(
     kind: str, when: datetime, tid: str, category: str = "Behörighet", priority: int = 3
 ) -> bytes:
-    data = {
-        "ticket_id": tid,
-        "category": category,
-        "priority": priority,
-        "municipality": "Askersund",
-    }
-    return entity(f"ticket.{kind}", when, data)
+    return entity(f"ticket.{kind}", when, ticket_data(tid, category, priority, "Askersund"))
 
 
 def incident(kind: str, when: datetime, iid: str, service: str, **extra: Any) -> bytes:
-    return entity(f"incident.{kind}", when, {"incident_id": iid, "service": service, **extra})
+    return entity(f"incident.{kind}", when, incident_data(iid, service, **extra))
 
 
 CALLS = [
