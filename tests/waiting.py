@@ -7,6 +7,7 @@ a slow machine only makes a test slower, never wrong, and a missing result is
 named. The pause between tries is a polling interval, not an assumption that
 something will have happened by then.
 
+`gather` collects what repeated reads return until there is enough of it.
 `give_up` ends a wait at once when waiting longer is pointless (the process
 that would produce the evidence has ended, say); `ended` makes one from
 processes and their logs.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,6 +87,27 @@ def wait_until(
     return wait_for(
         check, what, timeout, retry=retry, detail=detail, interval=interval, give_up=give_up
     )
+
+
+def gather(
+    read: Callable[[], Iterable[T]],
+    want: int,
+    what: str,
+    timeout: float = 60,
+    *,
+    detail: Callable[[], str] | None = None,
+) -> list[T]:
+    """read() again and again, keeping all it returns, until there are at least `want`
+    things; all of them. For reads that block a while when there is nothing yet (a
+    Kafka consumer's poll), so there is no pause between them."""
+    got: list[T] = []
+
+    def enough() -> list[T]:
+        got.extend(read())
+        assert len(got) >= want, f"{len(got)} of {want}"
+        return got
+
+    return wait_for(enough, what, timeout, detail=detail, interval=0)
 
 
 def ended(*procs: tuple[subprocess.Popen[Any], Path | None]) -> GiveUp:

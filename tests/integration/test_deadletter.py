@@ -6,7 +6,6 @@ valid events around them, whose SLIs equal the reference.
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from tests.builders import call_data, envelope, ticket_data
 from tests.integration.conftest import start_worker
 from tests.integration.test_processor import PERIOD, rows_now
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
-from tests.waiting import wait_for
+from tests.waiting import gather, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -174,14 +173,16 @@ def _read_dead_letters(bootstrap: str, topic: str, want: int, log: Path) -> list
         fetch_max_bytes=2**22,
         max_partition_fetch_bytes=2**22,
     )
-    dead: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 30
     try:
-        while len(dead) < want and time.monotonic() < deadline:
-            dead += [orjson.loads(m.value) for m in consumer]
+        dead = gather(
+            lambda: [orjson.loads(m.value) for m in consumer],
+            want,
+            f"{want} dead letters (log: {log})",
+            30,
+        )
     finally:
         consumer.close()
-    assert len(dead) == want, f"{len(dead)} dead letters within 30 s, expected {want} (log: {log})"
+    assert len(dead) == want, f"{len(dead)} dead letters, expected {want} (log: {log})"
     return dead
 
 
