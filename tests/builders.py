@@ -76,6 +76,30 @@ def call_data(
     return data | more
 
 
+def call(
+    kind: str,
+    call_id: str,
+    queue: str = "askersund",
+    municipality: str = "Askersund",
+    *,
+    wait: float | None = None,
+    talk: float | None = None,
+    reason: str = "timeout",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A call event of type `kind` with the data fields that type has: call.queued
+    no wait, call.exited a `reason`; `fields` are the envelope's (id, source, time)."""
+    data = call_data(
+        call_id,
+        queue,
+        municipality,
+        wait=None if kind == "call.queued" else wait,
+        talk=talk,
+        reason=reason if kind == "call.exited" else None,
+    )
+    return envelope(kind, data, **fields)
+
+
 def ticket_data(
     ticket_id: str,
     category: str = "Behörighet",

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.builders import call_data, envelope, incident_data, ticket_data
+from tests.builders import call, envelope, incident_data, ticket_data
 
 TZ = ZoneInfo("Europe/Stockholm")
 TERMINAL = {"call.answered", "call.abandoned", "call.exited"}
@@ -30,14 +30,9 @@ def call_event(
     wait: float | None,
     reason: str = "timeout",
 ) -> dict[str, Any]:
-    data = call_data(
-        f"call-{i}",
-        queue,
-        muni,
-        wait=None if kind == "call.queued" else wait,
-        reason=reason if kind == "call.exited" else None,
+    return call(
+        kind, f"call-{i}", queue, muni, wait=wait, reason=reason, id=f"evt-{kind}-{i}", time=at
     )
-    return envelope(kind, data, id=f"evt-{kind}-{i}", time=at)
 
 
 def generate_calls(n: int, seed: int, start: datetime, hours: int) -> list[dict[str, Any]]:
@@ -154,6 +149,27 @@ def expected_calls(
         }
         rows.append(row)
     return rows
+
+
+# The figures of a period without calls, by hand: the counts 0, every ratio and mean
+# None (no data is no figure, never 0), for the thresholds 20 and 60 s.
+NO_CALLS: dict[str, Any] = {
+    "offered": 0,
+    "answered": 0,
+    "abandoned": 0,
+    "short_abandoned": 0,
+    "exited": 0,
+    "answered_within": {"20": 0, "60": 0},
+    "service_level": {"20": None, "60": None},
+    "abandon_rate": None,
+    "asa_seconds": None,
+    "avg_wait_seconds": None,
+    "talked": 0,
+    "aht_seconds": None,
+    "abandoned_within": {"20": 0, "60": 0},
+    "asterisk_sl": {"20": None, "60": None},
+    "asterisk_sl2": {"20": None, "60": None},
+}
 
 
 def assert_rows_equal(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:

@@ -28,16 +28,11 @@ from services.store.tokens import TOKENS
 from tests.builders import call_data, envelope, incident_data, ticket_data
 from tests.e2e.stack import opstrack
 from tests.integration.conftest import serving
-from tests.integration.test_api import HTTPX_WARNING, TestClient
+from tests.integration.testclient import QUIET_TESTCLIENT, TestClient
 from tests.unit.test_alertmanager_mapping import alert, payload
 from tests.unit.test_ticket_webhooks_mapping import glpi_payload, zammad_payload
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        f"ignore:{HTTPX_WARNING}:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 BATCH = "application/cloudevents-batch+json"
 

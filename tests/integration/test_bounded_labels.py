@@ -8,7 +8,6 @@ the same store. Made-up queues, municipalities and services are counted under `o
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -32,18 +31,9 @@ from services.stack.broker import EmbeddedBroker
 from services.store.db import init_db, make_engine
 from tests.builders import call_data, encoded, envelope, incident_data
 from tests.conftest import AUTH
+from tests.integration.testclient import QUIET_TESTCLIENT, TestClient
 
-HTTPX_WARNING = "Using `httpx` with `starlette.testclient` is deprecated"
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=HTTPX_WARNING)
-    from fastapi.testclient import TestClient
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        f"ignore:{HTTPX_WARNING}:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 # The configured values, read here from the files themselves (config/queues.yaml,
 # config/services.yaml), not from the code under test.

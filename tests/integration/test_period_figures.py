@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 import uuid
-import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -25,6 +24,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 
 from services import config
+from services.api.main import create_app
 from services.core.calendar import BusinessCalendar
 from services.core.calls import CallRules
 from services.core.labels import LabelCatalog
@@ -42,20 +42,10 @@ from services.store.db import make_engine
 from tests.builders import call_data, encoded, envelope, incident_data, ticket_data
 from tests.conftest import AUTH
 from tests.integration.conftest import start_worker
+from tests.integration.testclient import QUIET_TESTCLIENT, TestClient
 from tests.waiting import wait_until
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
-
-    from services.api.main import create_app
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        "ignore:Using `httpx`:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 # The label catalog these tests' names are in (the shipped one knows other queues):
 # labels outside it are `other`, as test_bounded_labels.py shows.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 import uuid
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,18 +28,9 @@ from services.store.outbox import OUTBOX
 from tests.builders import call_data, envelope
 from tests.conftest import AUTH
 from tests.integration.conftest import promtool_lint
+from tests.integration.testclient import QUIET_TESTCLIENT, TestClient
 
-HTTPX_WARNING = "Using `httpx` with `starlette.testclient` is deprecated"
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=HTTPX_WARNING)
-    from fastapi.testclient import TestClient
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        f"ignore:{HTTPX_WARNING}:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 OLDEST = "opstrack_outbox_oldest_unapplied_timestamp_seconds"
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from services.core.calls import BucketKey, CallBucket, CallRules, fold_call, fold_calls, total
 from services.core.events import parse_event
 from services.core.sli import call_figures
-from tests.builders import call_data, envelope
+from tests.builders import call
 
 RULES = CallRules()  # short abandon below 5 s, thresholds 20 and 60 s
 
@@ -36,14 +36,17 @@ def raw_call(
     municipality: str = "Askersund",
     reason: str = "timeout",
 ) -> dict[str, Any]:
-    data = call_data(
+    return call(
+        kind,
         f"{queue}-{n}",
         queue,
         municipality,
-        wait=None if kind == "call.queued" else wait,
-        reason=reason if kind == "call.exited" else None,
+        wait=wait,
+        reason=reason,
+        id=f"evt-{kind}-{n}",
+        source="/telefoni/servicedesk",
+        time=time,
     )
-    return envelope(kind, data, id=f"evt-{kind}-{n}", source="/telefoni/servicedesk", time=time)
 
 
 def fold_one(kind: str, time: str, wait: float | None = None, rules: CallRules = RULES) -> Any:
