@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.builders import call, envelope, incident_data, ticket_data
+
 TZ = ZoneInfo("Europe/Stockholm")
 TERMINAL = {"call.answered", "call.abandoned", "call.exited"}
 
@@ -28,19 +30,9 @@ def call_event(
     wait: float | None,
     reason: str = "timeout",
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {"call_id": f"call-{i}", "queue": queue, "municipality": muni}
-    if kind != "call.queued":
-        data["wait_seconds"] = wait
-    if kind == "call.exited":
-        data["reason"] = reason
-    return {
-        "specversion": "1.0",
-        "id": f"evt-{kind}-{i}",
-        "source": "test",
-        "type": kind,
-        "time": at.isoformat(),
-        "data": data,
-    }
+    return call(
+        kind, f"call-{i}", queue, muni, wait=wait, reason=reason, id=f"evt-{kind}-{i}", time=at
+    )
 
 
 def generate_calls(n: int, seed: int, start: datetime, hours: int) -> list[dict[str, Any]]:
@@ -159,6 +151,27 @@ def expected_calls(
     return rows
 
 
+# The figures of a period without calls, by hand: the counts 0, every ratio and mean
+# None (no data is no figure, never 0), for the thresholds 20 and 60 s.
+NO_CALLS: dict[str, Any] = {
+    "offered": 0,
+    "answered": 0,
+    "abandoned": 0,
+    "short_abandoned": 0,
+    "exited": 0,
+    "answered_within": {"20": 0, "60": 0},
+    "service_level": {"20": None, "60": None},
+    "abandon_rate": None,
+    "asa_seconds": None,
+    "avg_wait_seconds": None,
+    "talked": 0,
+    "aht_seconds": None,
+    "abandoned_within": {"20": 0, "60": 0},
+    "asterisk_sl": {"20": None, "60": None},
+    "asterisk_sl2": {"20": None, "60": None},
+}
+
+
 def assert_rows_equal(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
     """Counts exactly; ratios and means to 1e-9 (the API divides the same integers)."""
     assert len(got) == len(want), f"{len(got)} rows, expected {len(want)}"
@@ -184,29 +197,18 @@ def utc(*args: int) -> datetime:
 # --- tickets and incidents: generators and the period totals the read API shows ----------
 
 
-def _event(kind: str, event_id: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": "test",
-        "type": kind,
-        "time": at.isoformat(),
-        "data": data,
-    }
-
-
 def generate_tickets(n: int, seed: int, start: datetime, hours: int) -> list[dict[str, Any]]:
     """n tickets created within `hours` of `start`, at whole minutes: paused and resumed
     0-2 times, 80 % resolved, half of those closed; no reopens (kept simple on purpose)."""
     rnd = random.Random(seed)
     out = []
     for i in range(n):
-        data = {
-            "ticket_id": f"SD-{i:06d}",
-            "category": rnd.choice(["Behörighet", "Skrivare", "E-post", "Telefoni"]),
-            "priority": rnd.randint(1, 4),
-            "municipality": rnd.choice(["Askersund", "Hallsberg", "Laxå", "Lekeberg"]),
-        }
+        data = ticket_data(
+            f"SD-{i:06d}",
+            category=rnd.choice(["Behörighet", "Skrivare", "E-post", "Telefoni"]),
+            priority=rnd.randint(1, 4),
+            municipality=rnd.choice(["Askersund", "Hallsberg", "Laxå", "Lekeberg"]),
+        )
         t = start + timedelta(minutes=rnd.randrange(hours * 60))
         steps = [("ticket.created", t)]
         for _ in range(rnd.choice([0, 0, 1, 2])):
@@ -221,7 +223,8 @@ def generate_tickets(n: int, seed: int, start: datetime, hours: int) -> list[dic
                 t += timedelta(minutes=rnd.randrange(1, 600))
                 steps.append(("ticket.closed", t))
         out += [
-            _event(k, f"{data['ticket_id']}:{j}:{k}", at, data) for j, (k, at) in enumerate(steps)
+            envelope(k, data, id=f"{data['ticket_id']}:{j}:{k}", time=at)
+            for j, (k, at) in enumerate(steps)
         ]
     return out
 
@@ -231,21 +234,25 @@ def generate_incidents(n: int, seed: int, start: datetime, hours: int) -> list[d
     rnd = random.Random(seed)
     out = []
     for i in range(n):
-        ref = {"incident_id": f"INC-{i:05d}", "service": rnd.choice(["network", "m365", "mdm"])}
+        ref = incident_data(f"INC-{i:05d}", rnd.choice(["network", "m365", "mdm"]))
         opened = start + timedelta(minutes=rnd.randrange(hours * 60))
         data = ref | {
             "severity": rnd.randint(1, 4),
             "impact": rnd.choice(["outage", "degraded"]),
             "municipalities": rnd.sample(["Askersund", "Hallsberg", "Laxå", "Lekeberg"], 2),
         }
-        out.append(_event("incident.opened", f"{ref['incident_id']}:opened", opened, data))
+        out.append(
+            envelope("incident.opened", data, id=f"{ref['incident_id']}:opened", time=opened)
+        )
         t = opened
         if rnd.random() < 0.9:
             t += timedelta(minutes=rnd.randrange(1, 120))
-            out.append(_event("incident.acknowledged", f"{ref['incident_id']}:ack", t, ref))
+            ack = envelope("incident.acknowledged", ref, id=f"{ref['incident_id']}:ack", time=t)
+            out.append(ack)
         if rnd.random() < 0.8:
             t += timedelta(minutes=rnd.randrange(1, 600))
-            out.append(_event("incident.resolved", f"{ref['incident_id']}:resolved", t, ref))
+            end = envelope("incident.resolved", ref, id=f"{ref['incident_id']}:resolved", time=t)
+            out.append(end)
     return out
 
 

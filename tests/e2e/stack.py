@@ -6,11 +6,11 @@ import contextlib
 import json
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +24,7 @@ from services.stack.procs import free_port
 from tests.conftest import AUTH, TEST_TOKEN
 from tests.kafka.cluster import KafkaCluster
 from tests.reference import assert_rows_equal, expected_calls, utc
-from tests.waiting import wait_for
+from tests.waiting import ended, wait_for, wait_until
 
 BATCH = "application/cloudevents-batch+json"
 # generate_calls(…, start=utc(2022, 5, 2, 4), hours=36) falls in these two local days.
@@ -76,16 +76,28 @@ class Up:
             self._copier.start()
         else:
             self.proc = subprocess.Popen(argv, stdout=self.out, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (self.tmp / "up.out").read_text()
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise AssertionError("opstrack up not ready within 90 s")
+        wait_until(
+            lambda: httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200,
+            "opstrack up ready",
+            90,
+            interval=0.25,
+            give_up=ended((self.proc, self.tmp / "up.out")),
+        )
+
+    def printed(self) -> str:
+        """What `opstrack up` printed so far, without the colours rich adds on a terminal."""
+        return re.sub(r"\x1b\[[0-9;]*m", "", (self.tmp / "up.out").read_text(errors="replace"))
+
+    def shown(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        """The match of `pattern` in what `opstrack up` printed, once it is there (it
+        prints once ready)."""
+
+        def match() -> re.Match[str] | None:
+            return re.search(pattern, self.printed())
+
+        return wait_until(
+            match, f"`opstrack up` to print {pattern!r}", timeout, detail=self.printed
+        )
 
     def _copy(self, terminal: int) -> None:
         out = self.out

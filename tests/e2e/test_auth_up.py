@@ -8,9 +8,7 @@ The database and the state dir are private to their owner as well.
 from __future__ import annotations
 
 import json
-import re
 import stat
-import time
 from pathlib import Path
 
 import httpx
@@ -27,20 +25,6 @@ def post(url: str, body: object, token: str | None) -> httpx.Response:
     return httpx.post(f"{url}/v1/events", content=json.dumps(body), headers=headers, timeout=30)
 
 
-def shown(tmp: Path, pattern: str, timeout: float = 30) -> re.Match[str]:
-    """The match of `pattern` in what `opstrack up` printed (it prints once ready)."""
-    deadline = time.monotonic() + timeout
-    while not (found := re.search(pattern, text := printed(tmp))):
-        assert time.monotonic() < deadline, f"`opstrack up` printed no {pattern!r}:\n{text}"
-        time.sleep(0.1)
-    return found
-
-
-def printed(tmp: Path) -> str:
-    # Without the colours rich adds on a terminal.
-    return re.sub(r"\x1b\[[0-9;]*m", "", (tmp / "up.out").read_text(errors="replace"))
-
-
 def mode(path: Path) -> str:
     return oct(stat.S_IMODE(path.stat().st_mode))
 
@@ -51,13 +35,13 @@ def test_first_up_makes_a_working_dev_token_and_later_ups_do_not(tmp_path: Path)
     try:
         stack.start()
         # Its output is a file here, not a terminal: the token is in a private file.
-        where = shown(tmp_path, r"dev token +in (\S+)").group(1)
+        where = stack.shown(r"dev token +in (\S+)").group(1)
         token_file = tmp_path / "state" / "dev-token"
         assert Path(where) == token_file
-        assert f'export OPSTRACK_API_TOKEN="$(cat {token_file})"' in printed(tmp_path)
+        assert f'export OPSTRACK_API_TOKEN="$(cat {token_file})"' in stack.printed()
         token = token_file.read_text().strip()
         assert token.startswith("ops_")
-        assert token not in printed(tmp_path)
+        assert token not in stack.printed()
         assert mode(token_file) == "0o600"
         # The state dir and the database (with its WAL and shared memory, there
         # while the stack runs) are the owner's only.
@@ -80,7 +64,7 @@ def test_first_up_makes_a_working_dev_token_and_later_ups_do_not(tmp_path: Path)
         # and the first one still works.
         (tmp_path / "up.out").write_text("")
         stack.start()
-        again = shown(tmp_path, r"tokens +\S*opstrack token list").string
+        again = stack.shown(r"tokens +\S*opstrack token list").string
         assert "ops_" not in again, again
         assert post(stack.url, events, token).json() == {
             "accepted": 0,
@@ -96,8 +80,8 @@ def test_on_a_terminal_the_new_dev_token_is_shown_and_written_nowhere(tmp_path: 
     stack = Up(tmp_path, env={"OPSTRACK_DEV_TOKEN": ""}, tty=True)
     try:
         stack.start()
-        token = shown(tmp_path, r"export OPSTRACK_API_TOKEN=(ops_\S+)").group(1)
-        assert "shown only now" in printed(tmp_path)
+        token = stack.shown(r"export OPSTRACK_API_TOKEN=(ops_\S+)").group(1)
+        assert "shown only now" in stack.printed()
         assert not (tmp_path / "state" / "dev-token").exists()
         events = generate_calls(2, seed=8, start=utc(2022, 5, 2, 8), hours=1)
         assert post(stack.url, events, token).status_code == 202

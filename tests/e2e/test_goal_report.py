@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests.builders import call_data, envelope, ticket_data
 from tests.e2e.stack import OnBroker, Up, opstrack, post
 from tests.waiting import wait_for, wait_until
 
@@ -61,20 +62,14 @@ SEED_ROWS: list[tuple[str, ...]] = [
 
 
 def ce(kind: str, i: int, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
-    return {"specversion": "1.0", "id": f"seed-{kind}-{i}", "source": "test/seed", "type": kind,
-            "time": at.isoformat(), "data": data}  # fmt: skip
+    return envelope(kind, data, id=f"seed-{kind}-{i}", source="test/seed", time=at)
 
 
 def seed_events() -> list[dict[str, Any]]:
     events = []
     # Four tickets in March handled in 20, 22, 28 and 30 hours: mean 25.
     for i, hours in enumerate([20, 22, 28, 30]):
-        data = {
-            "ticket_id": f"S{i}",
-            "category": "Klient",
-            "priority": 3,
-            "municipality": "Lekeberg",
-        }
+        data = ticket_data(f"S{i}", "Klient", 3, "Lekeberg")
         created = datetime(2022, 3, 1 + i, 8, tzinfo=TZ)
         events.append(ce("ticket.created", i, created, data))
         events.append(ce("ticket.resolved", i, created + timedelta(hours=hours), data))
@@ -82,13 +77,9 @@ def seed_events() -> list[dict[str, Any]]:
     for i in range(50):
         wait = 10 if i < 39 else 40
         ended = datetime(2022, 4, 4, 9, tzinfo=TZ) + timedelta(minutes=5 * i, seconds=wait)
-        data = {
-            "call_id": f"c{i}",
-            "queue": "lekeberg",
-            "municipality": "Lekeberg",
-            "wait_seconds": wait,
-        }
-        events.append(ce("call.answered", i, ended, data))
+        events.append(
+            ce("call.answered", i, ended, call_data(f"c{i}", "lekeberg", "Lekeberg", wait=wait))
+        )
     return events
 
 

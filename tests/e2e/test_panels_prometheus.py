@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -32,6 +32,7 @@ from services.core.calendar import BusinessCalendar
 from services.core.periods import STOCKHOLM
 from services.stack.procs import free_port
 from tests.e2e.grafana_panels import RANGE_PANELS, View, expand, prometheus_targets
+from tests.waiting import ended, wait_until
 
 # The demo loads 2022 and this year so far before the panels are asked: minutes on a
 # busy machine.
@@ -119,16 +120,6 @@ def scalar(prom: str, expr: str) -> float | None:
     return float(result[0]["value"][1]) if result else None
 
 
-def wait_for(what: str, check: Callable[[], bool], procs: list[Any], timeout: float = 300) -> None:
-    """Until `check()` holds; fails at once when one of `procs` ended."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        for proc, log in procs:
-            assert proc.poll() is None, f"{proc.args[0]} ended:\n{log.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"no evidence within {timeout:.0f} s: {what}"
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     if not PROMETHEUS.exists():
@@ -160,27 +151,31 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     # Prometheus scraping a running stack would.
     prom, prom_out = start_group(prom_argv, prom_log)
     demo, demo_out = start_group(demo_argv, demo_log, env)
-    procs = [(prom, prom_log), (demo, demo_log)]
+    gone = ended((prom, prom_log), (demo, demo_log))
     try:
-        wait_for("Prometheus ready", lambda: _ok(f"{prom_url}/-/ready"), procs)
-        wait_for(
-            "the demo sent this year so far and went live",
+        wait_until(lambda: _ok(f"{prom_url}/-/ready"), "Prometheus ready", 300, give_up=gone)
+        wait_until(
             lambda: "live: caught up with now" in demo_log.read_text(),
-            procs,
-            timeout=600,
+            "the demo sent this year so far and went live",
+            600,
+            give_up=gone,
         )
         caught_up = time.time()
-        wait_for("the worker applied everything sent", lambda: _applied(prom_url), procs, 300)
-        applied = time.time()
-        wait_for(
-            "the period figures refreshed after that, if the worker exports them",
-            lambda: _refreshed_since(prom_url, applied),
-            procs,
+        wait_until(
+            lambda: _applied(prom_url), "the worker applied everything sent", 300, give_up=gone
         )
-        wait_for(
-            f"{SCRAPES_AFTER_CAUGHT_UP} scrapes of the worker since",
+        applied = time.time()
+        wait_until(
+            lambda: _refreshed_since(prom_url, applied),
+            "the period figures refreshed after that, if the worker exports them",
+            300,
+            give_up=gone,
+        )
+        wait_until(
             lambda: _scrapes_since(prom_url, max(applied, caught_up)) >= SCRAPES_AFTER_CAUGHT_UP,
-            procs,
+            f"{SCRAPES_AFTER_CAUGHT_UP} scrapes of the worker since",
+            300,
+            give_up=gone,
         )
         yield Running(prom_url, started, demo_log, f"http://127.0.0.1:{api_port}")
     finally:

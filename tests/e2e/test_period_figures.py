@@ -24,6 +24,7 @@ import pytest
 from services.core.periods import current_periods
 from services.observability.dashboards import DASHBOARDS_DIR
 from services.stack.procs import free_port
+from tests.builders import envelope
 from tests.e2e.stack import Up, post
 from tests.waiting import wait_until
 
@@ -111,14 +112,7 @@ def instant(url: str, expr: str) -> list[float]:
 
 
 def event(kind: str, when: datetime, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"e2e-{uuid.uuid4().hex}",
-        "source": "/test/e2e",
-        "type": kind,
-        "time": when.isoformat(),
-        "data": data,
-    }
+    return envelope(kind, data, id=f"e2e-{uuid.uuid4().hex}", source="/test/e2e", time=when)
 
 
 def api(url: str, what: str, period: str) -> dict[str, Any]:

@@ -20,8 +20,10 @@ import httpx
 import pytest
 
 from services.core.periods import STOCKHOLM
+from tests.builders import change_data, envelope
 from tests.conftest import AUTH
 from tests.e2e.stack import Up, opstrack, post
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -31,15 +33,14 @@ WITHIN_S = 20.0  # "within seconds": the worker polls the broker continuously
 def visible(url: str, path: str, check: Callable[[str], bool]) -> float:
     """Seconds until GET path (no token) satisfies check; fails after WITHIN_S."""
     start = time.monotonic()
-    last = ""
-    while time.monotonic() - start < WITHIN_S:
+
+    def shows() -> float:
         r = httpx.get(url + path, timeout=10)
         assert r.status_code == 200, r.text
-        last = r.text
-        if check(last):
-            return time.monotonic() - start
-        time.sleep(0.1)
-    raise AssertionError(f"{path} did not show it within {WITHIN_S} s:\n{last[:3000]}")
+        assert check(r.text), r.text[:3000]
+        return time.monotonic() - start
+
+    return wait_for(shows, f"{path} to show it", WITHIN_S, interval=0.1)
 
 
 def alert(status: str, starts: datetime, ends: datetime | None = None) -> dict[str, Any]:
@@ -115,31 +116,29 @@ def test_alert_notice_and_planned_work_reach_the_page_in_seconds(up: Up) -> None
         datetime.now(UTC) + timedelta(days=2),
         datetime.now(UTC) + timedelta(days=2, hours=3),
     )
-    ref = {"change_id": cid, "service": "serverdrift"}
-    scheduled = {
-        "specversion": "1.0",
-        "id": f"{cid}-scheduled",
-        "source": "test/e2e",
-        "type": "change.scheduled",
-        "time": datetime.now(UTC).isoformat(),
-        "data": ref
-        | {
-            "planned_start": start.isoformat(),
-            "planned_end": end.isoformat(),
-            "title": "INTERNAL byte av SAN",
-            "notice": {"sv": {"what": "E-tjänsterna stängs för serverunderhåll."}},
-        },
-    }
+    scheduled = envelope(
+        "change.scheduled",
+        change_data(
+            cid,
+            "serverdrift",
+            planned_start=start.isoformat(),
+            planned_end=end.isoformat(),
+            title="INTERNAL byte av SAN",
+            notice={"sv": {"what": "E-tjänsterna stängs för serverunderhåll."}},
+        ),
+        id=f"{cid}-scheduled",
+        source="test/e2e",
+        time=datetime.now(UTC),
+    )
     assert post(up.url, [scheduled]).status_code == 202
     visible(up.url, "/status/planned.ics", lambda ics: "serverunderhåll" in ics)
-    done = {
-        "specversion": "1.0",
-        "id": f"{cid}-implemented",
-        "source": "test/e2e",
-        "type": "change.implemented",
-        "time": datetime.now(UTC).isoformat(),
-        "data": ref,
-    }
+    done = envelope(
+        "change.implemented",
+        change_data(cid, "serverdrift"),
+        id=f"{cid}-implemented",
+        source="test/e2e",
+        time=datetime.now(UTC),
+    )
     assert post(up.url, [done]).status_code == 202
     visible(up.url, "/status/planned.ics", lambda ics: "serverunderhåll" not in ics)
 

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.builders import envelope, incident_data, ticket_data
 from tests.e2e.stack import OnBroker, Up, post
 from tests.waiting import wait_for
 
@@ -27,25 +28,18 @@ N = iter(range(10_000))
 
 
 def event(kind: str, at: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"e2e-{next(N)}",
-        "source": "test/e2e",
-        "type": kind,
-        "time": at + CEST,
-        "data": data,
-    }
+    return envelope(kind, data, id=f"e2e-{next(N)}", source="test/e2e", time=at + CEST)
 
 
 def ticket(ticket_id: str, muni: str, *steps: tuple[str, str]) -> list[dict[str, Any]]:
-    data = {"ticket_id": ticket_id, "category": "Behörighet", "priority": 3, "municipality": muni}
+    data = ticket_data(ticket_id, municipality=muni)
     return [event(f"ticket.{kind}", at, data) for kind, at in steps]
 
 
 def incident(
     iid: str, service: str, opened: str, ack: str, resolved: str, **extra: Any
 ) -> list[dict[str, Any]]:
-    ref = {"incident_id": iid, "service": service}
+    ref = incident_data(iid, service)
     opened_data = ref | {
         "severity": 2,
         "impact": extra.pop("impact", "outage"),

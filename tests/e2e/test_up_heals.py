@@ -60,12 +60,12 @@ class Sender(threading.Thread):
                         self.failures.append((self.phase, f"{r.status_code}: {r.text[:200]}"))
                     except httpx.HTTPError as exc:
                         self.failures.append((self.phase, repr(exc)))
-                    time.sleep(0.1)
+                    time.sleep(0.1)  # a client's pause before it retries, not a wait
                 else:
                     return
                 self.sent += chunk
                 tick += INTERVAL_S
-                time.sleep(max(0.0, tick - time.monotonic()))
+                time.sleep(max(0.0, tick - time.monotonic()))  # the pace: 50 events/s
 
     def stop(self) -> None:
         self.halt.set()

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
-import time
 
 from tests.e2e.stack import Up
-
-
-def printed(up: Up, label: str) -> str:
-    """The command on the line `label` of up's output, once it is there."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = re.search(rf"(?m)^  {label} +(.+?)   or   ", (up.tmp / "up.out").read_text())
-        if found:
-            return found.group(1)
-        time.sleep(0.1)
-    raise AssertionError(f"no '{label}' line in: {(up.tmp / 'up.out').read_text()}")
 
 
 def test_the_printed_commands_run_as_printed(up: Up) -> None:
     up.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSTRACK_")}
     for label, expect in (("service levels", "Calls"), ("goal report", "Indikator")):
-        line = printed(up, label)
+        line = up.shown(rf"(?m)^  {label} +(.+?)   or   ").group(1)
         assert f"--url {up.url}" in line  # a free port, not the default 8000
         done = subprocess.run(
             shlex.split(line), capture_output=True, text=True, timeout=120, check=False, env=env

@@ -7,7 +7,6 @@ import logging
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +21,8 @@ from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
 from services.stack.procs import free_port, spawn
 from services.store.db import init_db, make_engine
+from tests.e2e.stack import up  # noqa: F401  (the fixture: `opstrack up` in a subprocess)
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -67,10 +68,13 @@ def serving(settings: Settings) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-api", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.05)
+    wait_until(
+        lambda: server.started,
+        "the API (uvicorn in a thread) to start",
+        30,
+        interval=0.05,
+        give_up=lambda: None if thread.is_alive() else "its thread ended",
+    )
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,23 +31,14 @@ from services.stack.broker import EmbeddedBroker
 from services.stack.procs import free_port
 from services.store import calls, outbox, workers
 from services.store.outbox import OUTBOX
+from tests.builders import call_data, envelope
 from tests.conftest import AUTH
 from tests.integration.conftest import tolerates_kafka_socket_leak
-from tests.waiting import wait_until
+from tests.integration.testclient import QUIET_TESTCLIENT, TestClient
+from tests.reference import NO_CALLS
+from tests.waiting import gather, wait_until
 
-# starlette warns, once, on importing its test client with plain httpx (it wants httpx2);
-# the warning is about the test tool, not opstrack, so it is silenced here only.
-HTTPX_WARNING = "Using `httpx` with `starlette.testclient` is deprecated"
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=HTTPX_WARNING)
-    from fastapi.testclient import TestClient
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        f"ignore:{HTTPX_WARNING}:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 SINGLE = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -63,21 +53,9 @@ def call_event(
     wait: float | None = 12.5,
     at: str = "2022-03-01T10:00:30+00:00",
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "call_id": f"call-{n}",
-        "queue": "askersund",
-        "municipality": "Askersund",
-    }
-    if wait is not None:
-        data["wait_seconds"] = wait
-    return {
-        "specversion": "1.0",
-        "id": f"evt-{n}",
-        "source": "test/phone",
-        "type": kind,
-        "time": at,
-        "data": data,
-    }
+    return envelope(
+        kind, call_data(f"call-{n}", wait=wait), id=f"evt-{n}", source="test/phone", time=at
+    )
 
 
 def settings_for(db_url: str, bootstrap: str, **overrides: Any) -> Settings:
@@ -140,16 +118,15 @@ def consume(bootstrap: str, topic: str, expected: int) -> list[ConsumerRecord]:
         fetch_max_wait_ms=100,
         client_id="opstrack-test",
     )
-    records: list[ConsumerRecord] = []
     try:
-        deadline = time.monotonic() + DEADLINE_S
-        while len(records) < expected and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=200).values():
-                records.extend(batch)
+        return gather(
+            lambda: [r for batch in consumer.poll(timeout_ms=200).values() for r in batch],
+            expected,
+            f"{expected} records on {topic}",
+            DEADLINE_S,
+        )
     finally:
         consumer.close()
-    assert len(records) >= expected, f"{len(records)} of {expected} records within the deadline"
-    return records
 
 
 def published(labels: dict[str, str]) -> float | None:
@@ -509,7 +486,7 @@ def test_ensure_topics_leaves_no_client_thread_behind_when_the_broker_is_away() 
 
 @tolerates_kafka_socket_leak
 def test_readyz_notices_that_the_broker_went_away(sqlite_url: str, kafka_log: list[str]) -> None:
-    def broker_loss_seen() -> bool:
+    def broker_loss_seen() -> None:
         # In a function of its own, so that a failure's traceback does not keep the
         # app (and the kafka client's leaked sockets) alive after the test.
         own = EmbeddedBroker().start()
@@ -521,16 +498,15 @@ def test_readyz_notices_that_the_broker_went_away(sqlite_url: str, kafka_log: li
                     DEADLINE_S,
                 )
                 own.stop()
-                deadline = time.monotonic() + 10  # the idle relay loops once a second
-                while time.monotonic() < deadline:
-                    if client.get("/readyz").json()["checks"]["broker"] is False:
-                        return True
-                    time.sleep(0.1)
-                return False
+                wait_until(
+                    lambda: client.get("/readyz").json()["checks"]["broker"] is False,
+                    "/readyz to say broker: false after the broker stopped",
+                    DEADLINE_S,  # the idle relay loops once a second
+                )
         finally:
             own.stop()
 
-    assert broker_loss_seen(), "/readyz still says broker: true 10 s after the broker stopped"
+    broker_loss_seen()
 
 
 # --- read API -------------------------------------------------------------------------------
@@ -553,25 +529,6 @@ def test_sli_calls_bad_group_by_is_422(client: TestClient) -> None:
     assert "weekday" in r.json()["detail"]
 
 
-EMPTY_ROW = {
-    "offered": 0,
-    "answered": 0,
-    "abandoned": 0,
-    "short_abandoned": 0,
-    "exited": 0,
-    "answered_within": {"20": 0, "60": 0},
-    "service_level": {"20": None, "60": None},
-    "abandon_rate": None,
-    "asa_seconds": None,
-    "avg_wait_seconds": None,
-    "talked": 0,
-    "aht_seconds": None,
-    "abandoned_within": {"20": 0, "60": 0},
-    "asterisk_sl": {"20": None, "60": None},
-    "asterisk_sl2": {"20": None, "60": None},
-}
-
-
 def test_sli_calls_without_data_is_one_row_of_nulls(client: TestClient) -> None:
     r = client.get("/v1/sli/calls", params={"period": "2022-03"})
     assert r.status_code == 200, r.text
@@ -581,7 +538,7 @@ def test_sli_calls_without_data_is_one_row_of_nulls(client: TestClient) -> None:
             "from": "2022-03-01T00:00:00+01:00",
             "to": "2022-04-01T00:00:00+02:00",  # summer time from 27 March
         },
-        "rows": [EMPTY_ROW],
+        "rows": [NO_CALLS],
     }
     # Grouped, no data means no groups.
     r = client.get("/v1/sli/calls", params={"period": "2022-03", "group_by": "queue"})
@@ -637,7 +594,7 @@ def test_sli_calls_from_stored_buckets(client: TestClient, engine: Engine) -> No
         }
     ]
     other = client.get("/v1/sli/calls", params={"period": "2022-03-01", "queue": "hallsberg"})
-    assert other.json()["rows"] == [EMPTY_ROW]
+    assert other.json()["rows"] == [NO_CALLS]
 
 
 # --- metrics and health ---------------------------------------------------------------------

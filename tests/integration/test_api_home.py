@@ -9,14 +9,10 @@ import pytest
 
 from services.stack.broker import EmbeddedBroker
 from tests.conftest import AUTH
-from tests.integration.test_api import HTTPX_WARNING, TestClient, running, settings_for
+from tests.integration.test_api import running, settings_for
+from tests.integration.testclient import QUIET_TESTCLIENT, TestClient
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        f"ignore:{HTTPX_WARNING}:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 EXTERNAL = re.compile(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", re.IGNORECASE)
 # src= and href= of a page: what a browser fetches (or offers) from it.

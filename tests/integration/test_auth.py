@@ -25,18 +25,14 @@ from services.stack.broker import EmbeddedBroker
 from services.store import tokens
 from services.store.outbox import OUTBOX
 from services.store.tokens import TOKENS
+from tests.builders import call_data, envelope, incident_data, ticket_data
 from tests.e2e.stack import opstrack
 from tests.integration.conftest import serving
-from tests.integration.test_api import HTTPX_WARNING, TestClient
+from tests.integration.testclient import QUIET_TESTCLIENT, TestClient
 from tests.unit.test_alertmanager_mapping import alert, payload
 from tests.unit.test_ticket_webhooks_mapping import glpi_payload, zammad_payload
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        f"ignore:{HTTPX_WARNING}:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 BATCH = "application/cloudevents-batch+json"
 
@@ -45,19 +41,12 @@ def event(n: int, kind: str = "call.queued") -> dict[str, Any]:
     family = kind.split(".", 1)[0]
     data: dict[str, Any]
     if family == "call":
-        data = {"call_id": f"c{n}", "queue": "q", "municipality": "Laxå"}
+        data = call_data(f"c{n}", "q", "Laxå")
     elif family == "ticket":
-        data = {"ticket_id": f"t{n}", "category": "it", "priority": 3, "municipality": "Laxå"}
+        data = ticket_data(f"t{n}", "it", 3, "Laxå")
     else:
-        data = {"incident_id": f"i{n}", "service": "network", "severity": 2}
-    return {
-        "specversion": "1.0",
-        "id": f"{kind}-{n}",
-        "source": "test",
-        "type": kind,
-        "time": "2022-03-01T10:00:00+00:00",
-        "data": data,
-    }
+        data = incident_data(f"i{n}", "network", severity=2)
+    return envelope(kind, data, id=f"{kind}-{n}")
 
 
 def settings_for(db_url: str, broker: EmbeddedBroker, **overrides: Any) -> Settings:
@@ -396,22 +385,13 @@ def test_same_id_same_content_is_a_duplicate_other_content_a_conflict(
 def test_opstrack_s_own_sla_events_need_a_scope_that_names_them(
     client: TestClient, engine: Engine
 ) -> None:
-    breach = {
-        "specversion": "1.0",
-        "id": "sla.breached:T1",
-        "source": "opstrack/processor",
-        "type": "sla.breached",
-        "time": "2022-03-01T10:00:00+00:00",
-        "data": {
-            "ticket_id": "T1",
-            "category": "it",
-            "priority": 3,
-            "municipality": "Laxå",
-            "target_hours": 24,
-            "elapsed_hours": 30,
-            "clock": "calendar",
-        },
-    }
+    breach = envelope(
+        "sla.breached",
+        ticket_data("T1", "it", 3, "Laxå")
+        | {"target_hours": 24, "elapsed_hours": 30, "clock": "calendar"},
+        id="sla.breached:T1",
+        source="opstrack/processor",
+    )
     everything = new_token(engine, "admin", "*")
     r = post_events(client, [breach], everything)
     assert r.status_code == 403, r.text

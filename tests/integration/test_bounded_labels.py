@@ -7,9 +7,7 @@ the same store. Made-up queues, municipalities and services are counted under `o
 
 from __future__ import annotations
 
-import json
 import uuid
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -31,19 +29,11 @@ from services.processor.reducers import TOPIC_FAMILIES, reducers
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
 from services.store.db import init_db, make_engine
+from tests.builders import call_data, encoded, envelope, incident_data
 from tests.conftest import AUTH
+from tests.integration.testclient import QUIET_TESTCLIENT, TestClient
 
-HTTPX_WARNING = "Using `httpx` with `starlette.testclient` is deprecated"
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=HTTPX_WARNING)
-    from fastapi.testclient import TestClient
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        f"ignore:{HTTPX_WARNING}:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 # The configured values, read here from the files themselves (config/queues.yaml,
 # config/services.yaml), not from the code under test.
@@ -76,21 +66,9 @@ def series() -> list[tuple[str, dict[str, str]]]:
 
 
 def answered(i: int, queue: str, municipality: str) -> bytes:
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": f"made-up-{uuid.uuid4().hex}-{i}",
-            "source": "test/labels",
-            "type": "call.answered",
-            "time": AT.isoformat(),
-            "data": {
-                "call_id": f"c-{i}",
-                "queue": queue,
-                "municipality": municipality,
-                "wait_seconds": 12.0,
-            },
-        }
-    ).encode()
+    data = call_data(f"c-{i}", queue, municipality, wait=12.0)
+    eid = f"made-up-{uuid.uuid4().hex}-{i}"
+    return encoded(envelope("call.answered", data, id=eid, source="test/labels", time=AT))
 
 
 def test_two_thousand_made_up_queues_add_one_other_series_per_metric(
@@ -141,16 +119,9 @@ def test_two_thousand_made_up_queues_add_one_other_series_per_metric(
 
 
 def incident(kind: str, service: str, **extra: Any) -> bytes:
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": f"{kind}-{uuid.uuid4().hex}",
-            "source": "test/labels",
-            "type": f"incident.{kind}",
-            "time": AT.isoformat(),
-            "data": {"incident_id": "INC-FREE", "service": service, **extra},
-        }
-    ).encode()
+    data = incident_data("INC-FREE", service, **extra)
+    eid = f"{kind}-{uuid.uuid4().hex}"
+    return encoded(envelope(f"incident.{kind}", data, id=eid, source="test/labels", time=AT))
 
 
 def test_a_free_text_incident_service_is_other_in_the_metrics_and_itself_in_the_api(

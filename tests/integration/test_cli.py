@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from services.stack.procs import free_port
+from tests.builders import call_data, envelope
 
 
 def opstrack(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -21,19 +22,9 @@ def opstrack(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
     )
 
 
-GOOD = {
-    "specversion": "1.0",
-    "id": "e1",
-    "source": "test",
-    "type": "call.answered",
-    "time": "2022-05-02T08:00:45+02:00",
-    "data": {
-        "call_id": "c1",
-        "queue": "askersund",
-        "municipality": "Askersund",
-        "wait_seconds": 45,
-    },
-}
+GOOD = envelope(
+    "call.answered", call_data("c1", wait=45), id="e1", time="2022-05-02T08:00:45+02:00"
+)
 
 
 def test_emit_lists_every_bad_line_and_sends_nothing(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ valid events around them, whose SLIs equal the reference.
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,11 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from services.stack.procs import stop
+from tests.builders import call_data, envelope, ticket_data
 from tests.integration.conftest import start_worker
 from tests.integration.test_processor import PERIOD, rows_now
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
-from tests.waiting import wait_for
+from tests.waiting import gather, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -39,21 +39,17 @@ REASONS = (
 
 
 def _call(n: int, **data: Any) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"bad-{n}",
-        "source": "/other/producer",
-        "type": "call.answered",
-        "time": "2022-05-02T09:00:00Z",
-        "data": {"call_id": f"bad-{n}", "queue": "askersund", "municipality": "Askersund"}
-        | {"wait_seconds": 12}
-        | data,
-    }
+    return envelope(
+        "call.answered",
+        call_data(f"bad-{n}", wait=12, **data),
+        id=f"bad-{n}",
+        source="/other/producer",
+        time="2022-05-02T09:00:00Z",
+    )
 
 
 def _ticket() -> dict[str, Any]:
-    data = {"ticket_id": "T-1", "category": "konto", "priority": 2, "municipality": "Laxå"}
-    return _call(9) | {"type": "ticket.created", "data": data}
+    return _call(9) | {"type": "ticket.created", "data": ticket_data("T-1", "konto", 2, "Laxå")}
 
 
 huge_queue = "q" * 300_000  # over the 200-character limit, and over the quote limit
@@ -177,14 +173,16 @@ def _read_dead_letters(bootstrap: str, topic: str, want: int, log: Path) -> list
         fetch_max_bytes=2**22,
         max_partition_fetch_bytes=2**22,
     )
-    dead: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 30
     try:
-        while len(dead) < want and time.monotonic() < deadline:
-            dead += [orjson.loads(m.value) for m in consumer]
+        dead = gather(
+            lambda: [orjson.loads(m.value) for m in consumer],
+            want,
+            f"{want} dead letters (log: {log})",
+            30,
+        )
     finally:
         consumer.close()
-    assert len(dead) == want, f"{len(dead)} dead letters within 30 s, expected {want} (log: {log})"
+    assert len(dead) == want, f"{len(dead)} dead letters, expected {want} (log: {log})"
     return dead
 
 

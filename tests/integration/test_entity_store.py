@@ -37,6 +37,7 @@ from services.settings import Settings
 from services.store import changes, entities, incidents, indicators, outbox, tickets
 from services.store.db import init_db, make_engine
 from services.store.tables import TicketRow
+from tests.builders import envelope
 
 pytestmark = pytest.mark.integration
 
@@ -62,14 +63,9 @@ def micros(t: datetime) -> int:
 
 def event(kind: str, when: datetime, data: dict[str, Any], id: str | None = None) -> dict[str, Any]:
     entity = next(iter(data.values()))
-    return {
-        "specversion": "1.0",
-        "id": id or f"{kind}:{entity}:{when.isoformat()}",
-        "source": "/test",
-        "type": kind,
-        "time": when.isoformat(),
-        "data": data,
-    }
+    return envelope(
+        kind, data, id=id or f"{kind}:{entity}:{when.isoformat()}", source="/test", time=when
+    )
 
 
 def enc(*events: dict[str, Any]) -> list[bytes]:

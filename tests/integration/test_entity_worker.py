@@ -31,6 +31,7 @@ from services.stack.procs import stop
 from services.store import changes, incidents
 from services.store.db import make_engine
 from services.store.tables import ChangeRow, TicketRow
+from tests.builders import envelope
 from tests.integration.conftest import promtool_lint, start_worker
 from tests.waiting import wait_for
 
@@ -46,14 +47,7 @@ T = TypeVar("T")
 
 def event(kind: str, when: datetime, data: dict[str, Any], n: int) -> dict[str, Any]:
     entity = next(iter(data.values()))
-    return {
-        "specversion": "1.0",
-        "id": f"{entity}:{n}:{kind}",
-        "source": "/test/worker",
-        "type": kind,
-        "time": when.isoformat(),
-        "data": data,
-    }
+    return envelope(kind, data, id=f"{entity}:{n}:{kind}", source="/test/worker", time=when)
 
 
 def generate_tickets(n: int, seed: int) -> list[dict[str, Any]]:

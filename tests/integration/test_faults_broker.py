@@ -36,7 +36,7 @@ from services.store.outbox import APPLIED, OUTBOX
 from tests.integration.conftest import serving, start_worker, tolerates_kafka_socket_leak
 from tests.integration.faults import TOKEN, api_settings, applied_count, check_calls
 from tests.reference import generate_calls, utc
-from tests.waiting import wait_for
+from tests.waiting import gather, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(480)]
 
@@ -85,7 +85,7 @@ class Sender(threading.Thread):
                     self.errors.append(repr(exc))
                 self.sent += chunk  # a post that failed may still have been stored
                 tick += INTERVAL_S
-                time.sleep(max(0.0, tick - time.monotonic()))
+                time.sleep(max(0.0, tick - time.monotonic()))  # the sending pace, not a wait
 
 
 def published_unapplied(db_url: str) -> int:
@@ -200,11 +200,13 @@ def topic_ids(bootstrap: str, topic: str, partitions: int, expected: int) -> lis
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=1000)
     consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
     consumer.seek_to_beginning()
-    got: list[str] = []
-    deadline = time.monotonic() + 30
     try:
-        while len(got) < expected and time.monotonic() < deadline:
-            got += [orjson.loads(m.value)["id"] for m in consumer]
+        got = gather(
+            lambda: [orjson.loads(m.value)["id"] for m in consumer],
+            expected,
+            f"{expected} event ids on {topic}",
+            30,
+        )
         # One more empty round: anything beyond `expected` would show here.
         got += [orjson.loads(m.value)["id"] for m in consumer]
     finally:

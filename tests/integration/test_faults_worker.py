@@ -180,7 +180,7 @@ def test_worker_retries_while_the_database_is_away_and_catches_up(
                     cuts += 1
                     time.sleep(0.3)  # a fault's length, not a wait for a result
                     proxy.restore()
-                    time.sleep(0.5)
+                    time.sleep(0.5)  # the gap between cuts: the flapping's rhythm
                 sender.join()
 
                 everything = first + rest + flapping
@@ -208,4 +208,4 @@ def trickle(producer: Producer, events: list[dict[str, Any]]) -> None:
     """Send events in small chunks over a few seconds, as a live source would."""
     for i in range(0, len(events), 50):
         producer.send(events[i : i + 50])
-        time.sleep(0.1)
+        time.sleep(0.1)  # the source's pace, so the flapping falls among the sends

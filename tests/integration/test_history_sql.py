@@ -34,6 +34,7 @@ from services.processor.calls import apply_batch
 from services.processor.entities import apply_entity_batch
 from services.processor.reducers import reducers
 from services.store.db import init_db, make_engine
+from tests import builders
 from tests.grafana_sql import ALL, Variable, grafana_sql
 
 pytestmark = pytest.mark.integration
@@ -184,16 +185,7 @@ def call(kind: str, cid: str, queue: str, muni: str, entered: str, wait: float) 
 
 
 def envelope(kind: str, eid: str, when: datetime, data: dict[str, Any]) -> bytes:
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": eid,
-            "source": "/test",
-            "type": kind,
-            "time": when.isoformat(),
-            "data": data,
-        }
-    ).encode()
+    return builders.encoded(builders.envelope(kind, data, id=eid, source="/test", time=when))
 
 
 DESK, SWITCH = "Servicedesk", "Växel (IT)"  # parentheses: escaped by the regex format

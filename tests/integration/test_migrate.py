@@ -19,30 +19,18 @@ from services.store.db import init_db, make_engine
 from services.store.migrate import APPLIED, ENTITY_EVENTS, META
 from services.store.outbox import OUTBOX
 from services.store.tokens import TOKENS
+from tests.builders import call_data, envelope, ticket_data
 
 pytestmark = pytest.mark.integration
 
 
 def call(n: int, source: str = "pbx/askersund") -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"c-{n}",
-        "source": source,
-        "type": "call.queued",
-        "time": "2022-03-01T10:00:00+00:00",
-        "data": {"call_id": f"c{n}", "queue": "askersund", "municipality": "Askersund"},
-    }
+    return envelope("call.queued", call_data(f"c{n}"), id=f"c-{n}", source=source)
 
 
 def ticket(n: int) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"t-{n}",
-        "source": "zammad",
-        "type": "ticket.created",
-        "time": "2022-03-01T10:00:00+00:00",
-        "data": {"ticket_id": f"T{n}", "category": "it", "priority": 3, "municipality": "Laxå"},
-    }
+    data = ticket_data(f"T{n}", "it", 3, "Laxå")
+    return envelope("ticket.created", data, id=f"t-{n}", source="zammad")
 
 
 @pytest.fixture

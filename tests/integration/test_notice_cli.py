@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 from services.stack.procs import free_port
-
-
-def opstrack(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.e2e.stack import opstrack
 
 
 def test_a_bad_planned_window_is_named_and_nothing_is_sent() -> None:

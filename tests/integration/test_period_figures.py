@@ -8,10 +8,8 @@ for the same period as well.
 
 from __future__ import annotations
 
-import json
 import socket
 import uuid
-import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -26,6 +24,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 
 from services import config
+from services.api.main import create_app
 from services.core.calendar import BusinessCalendar
 from services.core.calls import CallRules
 from services.core.labels import LabelCatalog
@@ -40,22 +39,13 @@ from services.stack.broker import EmbeddedBroker
 from services.stack.procs import free_port, stop
 from services.store import leases
 from services.store.db import make_engine
+from tests.builders import call_data, encoded, envelope, incident_data, ticket_data
 from tests.conftest import AUTH
 from tests.integration.conftest import start_worker
+from tests.integration.testclient import QUIET_TESTCLIENT, TestClient
 from tests.waiting import wait_until
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
-
-    from services.api.main import create_app
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        "ignore:Using `httpx`:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 # The label catalog these tests' names are in (the shipped one knows other queues):
 # labels outside it are `other`, as test_bounded_labels.py shows.
@@ -142,50 +132,23 @@ def call(
 ) -> bytes:
     global _n
     _n += 1
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": f"call-{uuid.uuid4().hex}",
-            "source": "/test",
-            "type": kind,
-            "time": ended.isoformat(),
-            "data": {
-                "call_id": f"c{_n}",
-                "queue": queue,
-                "municipality": muni,
-                "wait_seconds": wait,
-            },
-        }
-    ).encode()
+    data = call_data(f"c{_n}", queue, muni, wait=wait)
+    return encoded(envelope(kind, data, id=f"call-{uuid.uuid4().hex}", source="/test", time=ended))
 
 
 def entity(kind: str, when: datetime, data: dict[str, Any]) -> bytes:
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": f"{kind}:{next(iter(data.values()))}:{when.isoformat()}",
-            "source": "/test",
-            "type": kind,
-            "time": when.isoformat(),
-            "data": data,
-        }
-    ).encode()
+    eid = f"{kind}:{next(iter(data.values()))}:{when.isoformat()}"
+    return encoded(envelope(kind, data, id=eid, source="/test", time=when))
 
 
 def ticket(
     kind: str, when: datetime, tid: str, category: str = "Behörighet", priority: int = 3
 ) -> bytes:
-    data = {
-        "ticket_id": tid,
-        "category": category,
-        "priority": priority,
-        "municipality": "Askersund",
-    }
-    return entity(f"ticket.{kind}", when, data)
+    return entity(f"ticket.{kind}", when, ticket_data(tid, category, priority, "Askersund"))
 
 
 def incident(kind: str, when: datetime, iid: str, service: str, **extra: Any) -> bytes:
-    return entity(f"incident.{kind}", when, {"incident_id": iid, "service": service, **extra})
+    return entity(f"incident.{kind}", when, incident_data(iid, service, **extra))
 
 
 CALLS = [

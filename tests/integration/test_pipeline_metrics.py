@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 import uuid
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,20 +25,12 @@ from services.stack.broker import EmbeddedBroker
 from services.store import inbox, outbox
 from services.store.db import now_us
 from services.store.outbox import OUTBOX
+from tests.builders import call_data, envelope
 from tests.conftest import AUTH
 from tests.integration.conftest import promtool_lint
+from tests.integration.testclient import QUIET_TESTCLIENT, TestClient
 
-HTTPX_WARNING = "Using `httpx` with `starlette.testclient` is deprecated"
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=HTTPX_WARNING)
-    from fastapi.testclient import TestClient
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        f"ignore:{HTTPX_WARNING}:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 OLDEST = "opstrack_outbox_oldest_unapplied_timestamp_seconds"
 
@@ -236,14 +227,13 @@ def test_a_server_error_of_ingest_is_counted_as_5xx(client: TestClient, engine: 
     # The store refuses the write: the outbox table is gone.
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE outbox"))
-    event = {
-        "specversion": "1.0",
-        "id": "evt-5xx",
-        "source": "test/phone",
-        "type": "call.queued",
-        "time": "2022-03-01T10:00:30+00:00",
-        "data": {"call_id": "c-1", "queue": "askersund", "municipality": "Askersund"},
-    }
+    event = envelope(
+        "call.queued",
+        call_data("c-1"),
+        id="evt-5xx",
+        source="test/phone",
+        time="2022-03-01T10:00:30+00:00",
+    )
     r = client.post(
         "/v1/events", json=event, headers={"content-type": "application/cloudevents+json"}
     )

@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from services.stack.procs import stop
 from services.store.db import make_engine
+from tests.builders import call_data, envelope
 from tests.integration.conftest import start_worker
 from tests.integration.test_deadletter import _read_dead_letters, _samples
 from tests.integration.test_processor import PERIOD, rows_now
@@ -35,19 +36,14 @@ REFUSED_QUEUE = "poison-queue"  # valid by the contract; the store's constraint 
 
 
 def _answered(n: int, queue: str) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"poison-{n}",
-        "source": "/other/producer",
-        "type": "call.answered",
-        "time": "2022-05-02T09:00:00Z",
-        "data": {
-            "call_id": f"poison-{n}",
-            "queue": queue,
-            "municipality": "Askersund",
-            "wait_seconds": 12,
-        },
-    }
+    data = call_data(f"poison-{n}", queue, "Askersund", wait=12)
+    return envelope(
+        "call.answered",
+        data,
+        id=f"poison-{n}",
+        source="/other/producer",
+        time="2022-05-02T09:00:00Z",
+    )
 
 
 def _refuse_in_store(db_url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from services.store.db import make_engine
 from tests.integration.conftest import promtool_lint, start_worker
 from tests.integration.faults import applied_count
 from tests.reference import assert_rows_equal, expected_calls, generate_calls, utc
-from tests.waiting import wait_for, wait_until
+from tests.waiting import gather, wait_for, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -82,11 +81,10 @@ def test_worker_applies_each_event_once_and_dead_letters_the_malformed(
             consumer_timeout_ms=1000,
             group_id=f"check-{uuid.uuid4().hex[:6]}",
         )
-        dead: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 30
-        while len(dead) < 2 and time.monotonic() < deadline:
-            dead += [orjson.loads(m.value) for m in consumer]
-        consumer.close()
+        try:
+            dead = gather(lambda: [orjson.loads(m.value) for m in consumer], 2, "dead letters", 30)
+        finally:
+            consumer.close()
         assert len(dead) == 2
         assert {d["message"][:9] for d in dead} >= {"{not json"}
         assert all(d["reason"] for d in dead)

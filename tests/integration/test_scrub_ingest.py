@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from services.core import scrub
 from services.stack.broker import EmbeddedBroker
 from services.store.outbox import OUTBOX
+from tests.builders import envelope, incident_data
 from tests.integration.test_api import SINGLE, post, running, settings_for
 
 pytestmark = pytest.mark.integration
@@ -20,20 +21,14 @@ TITLE = "Användare 811218-9876 utelåst, ring 070-123 45 67"
 
 
 def opened(n: int) -> dict[str, object]:
-    return {
-        "specversion": "1.0",
-        "id": f"inc-{n}",
-        "source": "test/scrub",
-        "type": "incident.opened",
-        "time": "2022-05-04T08:15:00+02:00",
-        "data": {
-            "incident_id": f"INC-{n}",
-            "service": "m365",
-            "severity": 3,
-            "impact": "degraded",
-            "title": TITLE,
-        },
-    }
+    data = incident_data(f"INC-{n}", "m365", severity=3, impact="degraded", title=TITLE)
+    return envelope(
+        "incident.opened",
+        data,
+        id=f"inc-{n}",
+        source="test/scrub",
+        time="2022-05-04T08:15:00+02:00",
+    )
 
 
 def titles(engine: Engine) -> list[str]:

@@ -11,9 +11,7 @@ second run sends the same ids, so the stack counts nothing twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,14 +31,6 @@ FIRST, LAST = date(2022, 1, 1), date(2022, 1, 31)
 PERIOD = (datetime(2022, 1, 1, tzinfo=TZ), datetime(2022, 2, 1, tzinfo=TZ))
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Up]:
-    s = Up(tmp_path)
-    yield s
-    if s.proc is not None:
-        s.stop()
-
-
 def rows(url: str, family: str, group_by: str | None) -> list[dict[str, Any]]:
     params = {"period": "2022-01-01..2022-01-31"} | ({"group_by": group_by} if group_by else {})
     r = httpx.get(f"{url}/v1/sli/{family}", params=params, timeout=10)
@@ -48,12 +38,12 @@ def rows(url: str, family: str, group_by: str | None) -> list[dict[str, Any]]:
     return list(r.json()["rows"])
 
 
-def test_simulated_january_gives_the_core_s_figures(stack: Up) -> None:
+def test_simulated_january_gives_the_core_s_figures(up: Up) -> None:
     raw = list(generate(FIRST, LAST, 2022))
-    stack.start()
+    up.start()
 
     started = time.monotonic()
-    summary = simulate("syd-it-2022", from_=FIRST, to=LAST, fast=True, seed=2022, url=stack.url)
+    summary = simulate("syd-it-2022", from_=FIRST, to=LAST, fast=True, seed=2022, url=up.url)
     sent_in = time.monotonic() - started
     assert (summary.sent, summary.accepted, summary.duplicates) == (len(raw), len(raw), 0)
     assert summary.by_family["calls"] == sum(1 for e in raw if e["type"].startswith("call."))
@@ -61,10 +51,10 @@ def test_simulated_january_gives_the_core_s_figures(stack: Up) -> None:
     def check() -> None:
         for group_by in (None, "queue"):
             want = expected_calls(raw, PERIOD, (group_by,) if group_by else ())
-            assert_rows_equal(rows(stack.url, "calls", group_by), want)
+            assert_rows_equal(rows(up.url, "calls", group_by), want)
         for group_by in (None, "category", "priority", "municipality"):
             want = expected_ticket_rows(raw, PERIOD, (group_by,) if group_by else ())
-            assert_rows_equal(rows(stack.url, "tickets", group_by), want)
+            assert_rows_equal(rows(up.url, "tickets", group_by), want)
 
     wait_for(check, "the stack's rows equal the references'", 180)
     processed_in = time.monotonic() - started
@@ -75,6 +65,6 @@ def test_simulated_january_gives_the_core_s_figures(stack: Up) -> None:
     )
 
     # The same seed gives the same ids: a second run is all duplicates.
-    again = simulate("syd-it-2022", from_=FIRST, to=LAST, fast=True, seed=2022, url=stack.url)
+    again = simulate("syd-it-2022", from_=FIRST, to=LAST, fast=True, seed=2022, url=up.url)
     assert (again.accepted, again.duplicates) == (0, len(raw))
     check()

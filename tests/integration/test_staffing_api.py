@@ -24,15 +24,11 @@ from services.stack.broker import EmbeddedBroker
 from services.store import calls
 from services.store.db import init_db, make_engine
 from tests.integration.conftest import serving
-from tests.integration.test_api import HTTPX_WARNING, running, settings_for
+from tests.integration.test_api import running, settings_for
 from tests.integration.test_cli import opstrack
+from tests.integration.testclient import QUIET_TESTCLIENT
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        f"ignore:{HTTPX_WARNING}:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 CAL = BusinessCalendar()
 BASIS = [date(2022, 7, 25) + timedelta(weeks=i) for i in range(6)]  # 2022-W30..W35

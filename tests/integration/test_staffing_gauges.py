@@ -9,7 +9,6 @@ tests/unit).
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -30,6 +29,7 @@ from services.core.staffing_plan import StaffingConfig
 from services.observability import processor_metrics as m
 from services.processor import period_metrics, staffing_metrics
 from services.processor.calls import apply_batch
+from tests.builders import call_data, encoded, envelope
 
 pytestmark = pytest.mark.integration
 
@@ -49,24 +49,9 @@ def local(text: str) -> datetime:
 def call(kind: str, ended: datetime, wait: float, talk: float | None = None) -> bytes:
     global _n
     _n += 1
-    data: dict[str, object] = {
-        "call_id": f"c{_n}",
-        "queue": "support" if _n % 2 else "vaxel",  # two queues: the gauges pool them
-        "municipality": "Askersund",
-        "wait_seconds": wait,
-    }
-    if talk is not None:
-        data["talk_seconds"] = talk
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": f"call-{uuid.uuid4().hex}",
-            "source": "/test",
-            "type": kind,
-            "time": ended.isoformat(),
-            "data": data,
-        }
-    ).encode()
+    queue = "support" if _n % 2 else "vaxel"  # two queues: the gauges pool them
+    data = call_data(f"c{_n}", queue, "Askersund", wait=wait, talk=talk)
+    return encoded(envelope(kind, data, id=f"call-{uuid.uuid4().hex}", source="/test", time=ended))
 
 
 def answered(entered: str, wait: float = 10, talk: float = 240) -> list[bytes]:

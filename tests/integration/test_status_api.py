@@ -8,7 +8,6 @@ when the pipeline is behind.
 from __future__ import annotations
 
 import uuid
-import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -37,20 +36,11 @@ from services.store import changes, incidents, outbox
 from services.store.db import init_db, make_engine
 from services.store.outbox import OUTBOX
 from tests.conftest import AUTH
+from tests.integration.testclient import QUIET_TESTCLIENT, TestClient
 from tests.status.seed import INTERNAL_VALUES, seed
 from tests.unit.test_status import incident
 
-HTTPX_WARNING = "Using `httpx` with `starlette.testclient` is deprecated"
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=HTTPX_WARNING)
-    from fastapi.testclient import TestClient
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.filterwarnings(
-        f"ignore:{HTTPX_WARNING}:starlette.exceptions.StarletteDeprecationWarning"
-    ),
-]
+pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 H = timedelta(hours=1)
@@ -361,31 +351,19 @@ def test_the_worker_exports_the_public_state_per_municipality(engine: Engine) ->
         return REGISTRY.get_sample_value("opstrack_eservice_status", labels)
 
     settings = Settings(topic_prefix=f"t{uuid.uuid4().hex[:8]}-")
-    tick(
-        engine,
-        settings,
-        BusinessCalendar(),
-        SlaTargets(hours={}),
-        catalog,
-        config.labels(settings.config_dir),
-        now,
-    )
+
+    def tick_at(t: datetime) -> None:
+        labels = config.labels(settings.config_dir)
+        tick(engine, settings, BusinessCalendar(), SlaTargets(hours={}), catalog, labels, t)
+
+    tick_at(now)
     # The engine is down in Laxå (outage), the application e-service is slow everywhere.
     assert level("e-tjanst-ansokan", "Laxå") == 3
     assert level("ekonomiskt-bistand", "Laxå") == 3
     assert level("e-tjanst-ansokan", "Askersund") == 2
     assert level("ekonomiskt-bistand", "Askersund") == 0
     # During the planned server work (in three days), the rest is maintenance.
-    during = now + 3 * D + H
-    tick(
-        engine,
-        settings,
-        BusinessCalendar(),
-        SlaTargets(hours={}),
-        catalog,
-        config.labels(settings.config_dir),
-        during,
-    )
+    tick_at(now + 3 * D + H)
     assert level("ekonomiskt-bistand", "Askersund") == 1
     assert level("ekonomiskt-bistand", "Laxå") == 3
 

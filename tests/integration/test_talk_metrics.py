@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import orjson
 import pytest
 from prometheus_client import REGISTRY
 
@@ -11,6 +10,7 @@ from services.core.labels import LabelCatalog
 from services.processor import observe
 from services.processor.calls import apply_batch
 from services.store.db import init_db, make_engine
+from tests.builders import call_data, encoded, envelope
 
 pytestmark = pytest.mark.integration
 
@@ -24,16 +24,15 @@ KNOWN = LabelCatalog(
 
 
 def completed(n: int, talk: float) -> bytes:
-    return orjson.dumps(
-        {
-            "specversion": "1.0",
-            "id": f"talk-{n}",
-            "source": "test/phone",
-            "type": "call.completed",
-            "time": "2022-03-01T10:05:00+00:00",
-            "data": {"call_id": f"c{n}", "queue": LABELS["queue"], "municipality": "Laxå"}
-            | {"wait_seconds": 10, "talk_seconds": talk},
-        }
+    data = call_data(f"c{n}", LABELS["queue"], "Laxå", wait=10, talk=talk)
+    return encoded(
+        envelope(
+            "call.completed",
+            data,
+            id=f"talk-{n}",
+            source="test/phone",
+            time="2022-03-01T10:05:00+00:00",
+        )
     )
 
 

@@ -287,19 +287,29 @@ class KafkaCluster:
             if not wait_port("127.0.0.1", n.port, max(0.0, deadline - time.monotonic())):
                 self._died_or_late(n, "did not listen")
         want = {n.node_id for n in running}
-        seen: set[int] = set()
-        while time.monotonic() < deadline:
+        # Imported here: tests.waiting needs httpx, and `--resolve-only` runs before
+        # the virtualenv exists (.ci/run).
+        from tests.waiting import wait_for
+
+        def registered() -> None:
+            missing = want - self.brokers()
+            assert not missing, f"brokers {sorted(missing)} not registered"
+
+        def exited() -> str | None:
             for n in running:
                 if n.proc is not None and n.proc.poll() is not None:
                     self._died_or_late(n, f"exited with {n.proc.returncode}")
-            seen = self.brokers()
-            if want <= seen:
-                return
-            time.sleep(0.2)
-        raise KafkaClusterError(
-            f"Kafka brokers {sorted(want - seen)} not registered within {timeout:.0f}s"
-            f" (logs in {self.workdir})"
-        )
+            return None
+
+        try:
+            wait_for(
+                registered,
+                "every Kafka broker in the cluster's metadata",
+                max(0.0, deadline - time.monotonic()),
+                give_up=exited,
+            )
+        except AssertionError as exc:
+            raise KafkaClusterError(f"{exc} (logs in {self.workdir})") from None
 
     def _died_or_late(self, n: Node, what: str) -> None:
         tail = n.log.read_text(errors="replace")[-3000:] if n.log.exists() else ""

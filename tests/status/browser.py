@@ -13,7 +13,6 @@ import itertools
 import json
 import shutil
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
+
+from tests.waiting import wait_until
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.1 level A and AA, the level the Swedish public sector must meet.
@@ -148,13 +149,14 @@ def browser(profile: Path, binary: str) -> Iterator[Page]:
 
 def _port(active: Path, proc: subprocess.Popen[bytes]) -> int:
     # Chromium writes the file once it listens: evidence, not a guess at its start-up time.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
-            raise RuntimeError(f"chromium exited {proc.returncode}: {err}")
+    def port() -> int | None:
         lines = active.read_text().splitlines() if active.exists() else []
-        if lines and lines[0].isdigit():
-            return int(lines[0])
-        time.sleep(0.05)
-    raise RuntimeError("chromium did not open its debugging port within 60 s")
+        return int(lines[0]) if lines and lines[0].isdigit() else None
+
+    def exited() -> str | None:
+        if proc.poll() is None:
+            return None
+        err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+        return f"chromium exited {proc.returncode}: {err}"
+
+    return wait_until(port, "chromium's debugging port", 60, interval=0.05, give_up=exited)

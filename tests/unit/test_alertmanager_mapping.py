@@ -18,6 +18,7 @@ from services import config
 from services.core.events import parse_event
 from services.sources.alertmanager.mapping import AlertSpec, load_alert_spec, map_alerts
 from services.sources.mapping import MappingError
+from tests.builders import envelope, incident_data
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = load_alert_spec(yaml.safe_load((REPO / "config" / "alerts.yaml").read_text("utf-8")))
@@ -25,6 +26,7 @@ SERVICES = frozenset(config.catalog(REPO / "config").services)
 
 FP = "3f2a9c1d0b4e5f67"
 INCIDENT = f"alert-{FP}-20220614T170500.123Z"
+ALERTMANAGER = "/monitoring/alertmanager"  # the source the mapping names
 
 
 def alert(status: str = "firing", **labels: str) -> dict[str, Any]:
@@ -88,35 +90,33 @@ def message(*alerts: dict[str, Any]) -> str:
 
 def test_a_firing_alert_opens_an_incident() -> None:
     assert events(alert()) == [
-        {
-            "specversion": "1.0",
-            "id": f"{INCIDENT}-opened",
-            "source": "/monitoring/alertmanager",
-            "type": "incident.opened",
-            "time": "2022-06-14T17:05:00.123456+00:00",
-            "data": {
-                "incident_id": INCIDENT,
-                "service": "network",
-                "severity": 1,  # page + outage
-                "impact": "outage",
-                "municipalities": ["Laxå"],
-                "title": "Core switch in Laxå does not answer",
-            },
-        }
+        envelope(
+            "incident.opened",
+            incident_data(
+                INCIDENT,
+                "network",
+                severity=1,  # page + outage
+                impact="outage",
+                municipalities=["Laxå"],
+                title="Core switch in Laxå does not answer",
+            ),
+            id=f"{INCIDENT}-opened",
+            source=ALERTMANAGER,
+            time="2022-06-14T17:05:00.123456+00:00",
+        )
     ]
 
 
 def test_a_resolved_alert_resolves_it_at_ends_at_and_repeats_the_opening() -> None:
     opened, resolved = events(alert("resolved"))
     assert opened == events(alert())[0]  # same id: a duplicate if the firing was seen
-    assert resolved == {
-        "specversion": "1.0",
-        "id": f"{INCIDENT}-resolved",
-        "source": "/monitoring/alertmanager",
-        "type": "incident.resolved",
-        "time": "2022-06-14T18:20:30.500000+00:00",
-        "data": {"incident_id": INCIDENT, "service": "network"},
-    }
+    assert resolved == envelope(
+        "incident.resolved",
+        incident_data(INCIDENT, "network"),
+        id=f"{INCIDENT}-resolved",
+        source=ALERTMANAGER,
+        time="2022-06-14T18:20:30.500000+00:00",
+    )
 
 
 def test_repeated_notifications_repeat_the_ids() -> None:

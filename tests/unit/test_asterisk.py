@@ -24,6 +24,7 @@ from services.sources.asterisk.parse import (
     SOURCE,
     QueueLogParser,
 )
+from tests.builders import call_data, envelope
 
 QUEUES = {
     "askersund": "Askersund",
@@ -241,15 +242,14 @@ def test_every_event_kind_becomes_the_right_cloudevent() -> None:
     def one(uid: str, queue: str, kind: str) -> dict[str, Any]:
         return events[f"asterisk:{uid}:{queue}:{kind}"]
 
-    assert one("1651478410.101", "askersund", "call.queued") == {
-        "specversion": "1.0",
-        "id": "asterisk:1651478410.101:askersund:call.queued",
-        "source": "asterisk/queue_log",
-        "type": "call.queued",
-        "time": "2022-05-02T08:00:10+00:00",
-        "subject": "1651478410.101",
-        "data": {"call_id": "1651478410.101", "queue": "askersund", "municipality": "Askersund"},
-    }
+    assert one("1651478410.101", "askersund", "call.queued") == envelope(
+        "call.queued",
+        call_data("1651478410.101", "askersund", "Askersund"),
+        id="asterisk:1651478410.101:askersund:call.queued",
+        source="asterisk/queue_log",
+        time="2022-05-02T08:00:10+00:00",
+        subject="1651478410.101",
+    )
     # CONNECT: answered at the CONNECT line, wait = holdtime (data1), entered at ENTERQUEUE
     answered = one("1651478410.101", "askersund", "call.answered")
     assert answered["time"] == "2022-05-02T08:00:28+00:00"

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from services.core.calls import BucketKey, CallBucket, CallRules, fold_call, fold_calls, total
 from services.core.events import parse_event
 from services.core.sli import call_figures
+from tests.builders import call
 
 RULES = CallRules()  # short abandon below 5 s, thresholds 20 and 60 s
 
@@ -35,19 +36,17 @@ def raw_call(
     municipality: str = "Askersund",
     reason: str = "timeout",
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {"call_id": f"{queue}-{n}", "queue": queue, "municipality": municipality}
-    if kind != "call.queued":
-        data["wait_seconds"] = wait
-    if kind == "call.exited":
-        data["reason"] = reason
-    return {
-        "specversion": "1.0",
-        "id": f"evt-{kind}-{n}",
-        "source": "/telefoni/servicedesk",
-        "type": kind,
-        "time": time,
-        "data": data,
-    }
+    return call(
+        kind,
+        f"{queue}-{n}",
+        queue,
+        municipality,
+        wait=wait,
+        reason=reason,
+        id=f"evt-{kind}-{n}",
+        source="/telefoni/servicedesk",
+        time=time,
+    )
 
 
 def fold_one(kind: str, time: str, wait: float | None = None, rules: CallRules = RULES) -> Any:

@@ -24,6 +24,7 @@ from services.core.changes import (
 from services.core.events import parse_event
 from services.core.incidents import IncidentState, incident_state
 from services.core.periods import STOCKHOLM
+from tests.builders import envelope
 
 
 def t(month: int, day: int, hh: int = 0, mm: int = 0) -> datetime:
@@ -31,18 +32,10 @@ def t(month: int, day: int, hh: int = 0, mm: int = 0) -> datetime:
 
 
 def event(kind: str, time: datetime, data: dict[str, Any], eid: str | None = None) -> Any:
-    return parse_event(
-        {
-            "specversion": "1.0",
-            # Equal content, equal id: a resent event is a duplicate.
-            "id": eid
-            or hashlib.sha256(f"{kind}{time}{sorted(data.items(), key=str)}".encode()).hexdigest(),
-            "source": "test",
-            "type": kind,
-            "time": time.isoformat(),
-            "data": data,
-        }
-    )
+    # Equal content, equal id: a resent event is a duplicate.
+    content = f"{kind}{time}{sorted(data.items(), key=str)}"
+    eid = eid or hashlib.sha256(content.encode()).hexdigest()
+    return parse_event(envelope(kind, data, id=eid, time=time))
 
 
 def scheduled(cid: str, time: datetime, start: datetime, end: datetime, **data: Any) -> Any:

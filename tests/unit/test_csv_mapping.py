@@ -25,6 +25,7 @@ from services.sources.csv.mapping import (
 )
 from services.sources.csv.read import load_spec, prepare, read_rows, sniff_delimiter
 from services.sources.mapping import MappingError, event_id
+from tests.builders import envelope, ticket_data
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -108,21 +109,11 @@ def test_ticket_row_gives_one_event_per_filled_in_time() -> None:
     )
     events, problems = rows_to_events([(2, row)], spec(TICKETS))
     assert problems == []
-    data = {
-        "ticket_id": "SD-1",
-        "category": "Behörighet",
-        "priority": 3,
-        "municipality": "Askersund",
-    }
+    data = ticket_data("SD-1", "Behörighet", 3, "Askersund")
     assert events == [
-        {
-            "specversion": "1.0",
-            "id": f"sd-SD-1-{step}",
-            "source": "/import/csv/tickets",
-            "type": f"ticket.{step}",
-            "time": time,
-            "data": data,
-        }
+        envelope(
+            f"ticket.{step}", data, id=f"sd-SD-1-{step}", source="/import/csv/tickets", time=time
+        )
         for step, time in [
             ("created", "2022-09-13T08:14:00+02:00"),
             ("paused", "2022-09-13T09:00:00+02:00"),

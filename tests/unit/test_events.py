@@ -10,6 +10,7 @@ import jsonschema  # type: ignore[import-untyped]  # no stubs installed
 import pytest
 
 from services.core.events import EVENT_MODELS, EventError, json_schema, parse_event, topic_for
+from tests.builders import call_data, envelope
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 EXAMPLES = sorted((SCHEMAS / "examples").glob("*.json"))
@@ -24,16 +25,13 @@ def example_type(path: Path) -> str:
 
 
 def answered(**data: Any) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": "evt-1",
-        "source": "/telefoni/servicedesk",
-        "type": "call.answered",
-        "time": "2022-09-13T08:00:30Z",
-        "data": {"call_id": "askersund-1", "queue": "askersund", "municipality": "Askersund"}
-        | {"wait_seconds": 45.0}
-        | data,
-    }
+    return envelope(
+        "call.answered",
+        call_data("askersund-1", wait=45.0, **data),
+        id="evt-1",
+        source="/telefoni/servicedesk",
+        time="2022-09-13T08:00:30Z",
+    )
 
 
 def problems(raw: object) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from services.core.contracts.text import NAME_PATTERN, unstorable
 from services.core.events import EVENT_MODELS, EventError, parse_event, parse_event_json
 from services.observability.processor_metrics import DEADLETTER_REASONS, deadletter_reason
+from tests.builders import envelope, ticket_data
 from tests.strategies import free_texts, json_values, names
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -108,16 +109,14 @@ def events(draw: st.DrawFn, event_type: str | None = None) -> dict[str, Any]:
         )
         assume(data["ends_at"].year <= 2999)
     entity = data[data_model.entity]  # type: ignore[union-attr]
-    event = {
-        "specversion": "1.0",
-        "id": draw(names),
-        "source": draw(names),
-        "type": kind,
-        "time": draw(instants),
-        "data": data,
-    }
-    if draw(st.booleans()):
-        event["subject"] = entity
+    event = envelope(
+        kind,
+        data,
+        id=draw(names),
+        source=draw(names),
+        time=draw(instants),
+        subject=entity if draw(st.booleans()) else None,
+    )
     return orjson.loads(orjson.dumps(event))  # datetimes and dates become ISO text
 
 
@@ -291,28 +290,16 @@ def test_an_unknown_type_is_named_as_the_type(raw: dict[str, Any], kind: object)
 def test_non_finite_numbers_are_refused(kind: str, field: str, value: float) -> None:
     # JSON has no such numbers (parse_event_json reads NaN and Infinity all the same);
     # accepted, they were stored as null, and the stored event no longer parsed.
-    raw = {
-        "specversion": "1.0",
-        "id": "e1",
-        "source": "s",
-        "type": kind,
-        "time": datetime(2022, 5, 2, tzinfo=UTC).isoformat(),
-        "data": {
-            "indicator.measured": {"indicator": "sick-leave", "value": 1.5, "as_of": "2022-05-01"},
-        }.get(
-            kind,
-            {
-                "ticket_id": "t1",
-                "category": "c",
-                "priority": 1,
-                "municipality": "m",
-                "target_hours": 8,
-                "elapsed_hours": 7,
-                "clock": "calendar",
-            },
-        )
-        | {field: value},
-    }
+    data = {
+        "indicator.measured": {"indicator": "sick-leave", "value": 1.5, "as_of": "2022-05-01"},
+    }.get(
+        kind,
+        ticket_data("t1", category="c", priority=1, municipality="m")
+        | {"target_hours": 8, "elapsed_hours": 7, "clock": "calendar"},
+    )
+    raw = envelope(
+        kind, data | {field: value}, id="e1", source="s", time=datetime(2022, 5, 2, tzinfo=UTC)
+    )
     with pytest.raises(EventError) as caught:
         parse_event(raw)
     # A union (number or yes/no) reports each alternative: data.value.float, ….bool.

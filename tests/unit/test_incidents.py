@@ -24,6 +24,7 @@ from services.core.incidents import (
     service_downtime,
 )
 from services.core.periods import STOCKHOLM
+from tests.builders import envelope, incident_data
 
 JULY_1 = datetime(2022, 7, 1, tzinfo=UTC)
 JULY_2 = datetime(2022, 7, 2, tzinfo=UTC)
@@ -39,19 +40,10 @@ def ev(kind: str, time: datetime, inc: str = "INC-1", service: str = "network", 
     """One incident event; unless given an `eid`, its id follows from its content."""
     content = f"{inc}{kind}{time.isoformat()}{sorted(data.items())}"
     eid = data.pop("eid", None) or hashlib.sha256(content.encode()).hexdigest()
-    payload = {"incident_id": inc, "service": service} | data
+    payload = incident_data(inc, service, **data)
     if kind == "opened":
         payload = {"severity": 2, "impact": "outage"} | payload
-    return parse_event(
-        {
-            "specversion": "1.0",
-            "id": eid,
-            "source": "test",
-            "type": f"incident.{kind}",
-            "time": time.isoformat(),
-            "data": payload,
-        }
-    )
+    return parse_event(envelope(f"incident.{kind}", payload, id=eid, time=time))
 
 
 def outage(inc: str, service: str, start: datetime, end: datetime | None) -> IncidentState:

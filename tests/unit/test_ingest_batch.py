@@ -10,21 +10,23 @@ import pytest
 
 from services.core.events import parse_event, parse_event_json
 from services.ingest.batch import BodyError, Problem, decode, invalid_body, to_outbox, validate
+from tests.builders import call_data, envelope
 
 SINGLE = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 
 
 def answered(n: int, wait: Any = 12.5, **extra: Any) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"evt-{n}",
-        "source": "/telefoni/servicedesk",
-        "type": "call.answered",
-        "time": "2022-09-13T08:00:30.250Z",
-        "data": {"call_id": f"askersund-{n}", "queue": "askersund", "municipality": "Askersund"}
-        | {"wait_seconds": wait},
-    } | extra
+    return (
+        envelope(
+            "call.answered",
+            call_data(f"askersund-{n}", wait=wait),
+            id=f"evt-{n}",
+            source="/telefoni/servicedesk",
+            time="2022-09-13T08:00:30.250Z",
+        )
+        | extra
+    )
 
 
 def body(value: object) -> bytes:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from services.core.events import parse_event
 from services.core.scrub import PERSONNUMMER, PHONE, scrub, set_enabled
+from tests.builders import envelope, incident_data
 
 # Text around the numbers: letters, spaces and punctuation, no digits (a digit could
 # make a number of its own).
@@ -197,41 +198,23 @@ def test_the_samordningsnummer_example_is_valid_by_the_reference() -> None:
 
 
 def incident_opened(title: str) -> dict[str, object]:
-    return {
-        "specversion": "1.0",
-        "id": "e-1",
-        "source": "test",
-        "type": "incident.opened",
-        "time": "2022-05-04T08:15:00+02:00",
-        "data": {
-            "incident_id": "INC-1",
-            "service": "m365",
-            "severity": 2,
-            "impact": "outage",
-            "title": title,
-        },
-    }
+    data = incident_data("INC-1", "m365", severity=2, impact="outage", title=title)
+    return envelope("incident.opened", data, id="e-1", time="2022-05-04T08:15:00+02:00")
 
 
 def test_the_contracts_scrub_titles_and_reasons_unless_turned_off() -> None:
     title = "Ring 811218-9876 på 070-123 45 67"
     event = parse_event(incident_opened(title))
     assert event.data.title == "Ring [personnr] på [telnr]"  # type: ignore[union-attr]
+    freeze = {
+        "freeze_id": "F-1",
+        "starts_at": "2022-05-04T08:00:00+02:00",
+        "ends_at": "2022-05-05T08:00:00+02:00",
+        "scope": ["*"],
+        "reason": "Bokslut, frågor till 08-123 456 78",
+    }
     change = parse_event(
-        {
-            "specversion": "1.0",
-            "id": "e-2",
-            "source": "test",
-            "type": "freeze.declared",
-            "time": "2022-05-04T08:15:00+02:00",
-            "data": {
-                "freeze_id": "F-1",
-                "starts_at": "2022-05-04T08:00:00+02:00",
-                "ends_at": "2022-05-05T08:00:00+02:00",
-                "scope": ["*"],
-                "reason": "Bokslut, frågor till 08-123 456 78",
-            },
-        }
+        envelope("freeze.declared", freeze, id="e-2", time="2022-05-04T08:15:00+02:00")
     )
     assert change.data.reason == "Bokslut, frågor till [telnr]"  # type: ignore[union-attr]
     set_enabled(False)

@@ -25,6 +25,7 @@ from services.core.changes import ChangeState, change_state
 from services.core.events import parse_event
 from services.core.incidents import IncidentState, incident_state
 from services.core.status import status_view, touched, worst
+from tests.builders import envelope
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -97,16 +98,7 @@ def catalog() -> Catalog:
 
 def _event(family: str, kind: str, t: datetime, data: dict[str, Any]) -> Any:
     eid = hashlib.sha256(f"{family}{kind}{t}{sorted(data.items())}".encode()).hexdigest()
-    return parse_event(
-        {
-            "specversion": "1.0",
-            "id": eid,
-            "source": "test",
-            "type": f"{family}.{kind}",
-            "time": t.isoformat(),
-            "data": data,
-        }
-    )
+    return parse_event(envelope(f"{family}.{kind}", data, id=eid, time=t))
 
 
 def notice(what: str, **more: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from services.core.calendar import BusinessCalendar
 from services.core.events import TicketEvent, parse_event
 from services.core.ticket_figures import TicketFacts, ticket_rows
 from services.core.tickets import ticket_state
+from tests.builders import envelope
 from tests.reference import TZ, assert_rows_equal
 from tests.ticket_reference import GROUPS, expected_ticket_rows
 
@@ -71,10 +72,7 @@ def histories(draw: st.DrawFn) -> tuple[list[dict[str, Any]], tuple[datetime, da
             "municipality": draw(st.sampled_from(["Laxå", "Lekeberg"])),
         }
         for j, (kind, at) in enumerate(draw(ticket_steps(base))):
-            events.append(
-                {"specversion": "1.0", "id": f"SD-{i}:{j}", "source": "test",
-                 "type": f"ticket.{kind}", "time": at.isoformat(), "data": data}
-            )  # fmt: skip
+            events.append(envelope(f"ticket.{kind}", data, id=f"SD-{i}:{j}", time=at))
     # At least once, in any order: some events arrive twice.
     events += draw(st.lists(st.sampled_from(events), max_size=5)) if events else []
     random.Random(draw(st.integers(0, 2**32))).shuffle(events)

@@ -23,6 +23,7 @@ from services.core.calendar import BusinessCalendar
 from services.core.events import parse_event
 from services.core.sla import SlaTargets, sla_elapsed_hours, sla_level
 from services.core.tickets import TicketState, handling_summary, ticket_state
+from tests.builders import envelope, ticket_data
 from tests.unit.test_calendar import QUARTER, reference_open_quarters
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -47,19 +48,13 @@ def raw(
     municipality: str = "Askersund",
 ) -> dict[str, Any]:
     t = at(when) if isinstance(when, str) else when
-    return {
-        "specversion": "1.0",
-        "id": id or f"{kind}@{t.isoformat()}",
-        "source": "/itsm/servicedesk",
-        "type": f"ticket.{kind}",
-        "time": t.isoformat(),
-        "data": {
-            "ticket_id": ticket,
-            "category": category,
-            "priority": priority,
-            "municipality": municipality,
-        },
-    }
+    return envelope(
+        f"ticket.{kind}",
+        ticket_data(ticket, category, priority, municipality),
+        id=id or f"{kind}@{t.isoformat()}",
+        source="/itsm/servicedesk",
+        time=t,
+    )
 
 
 def events(*raws: dict[str, Any]) -> list[Any]:
