@@ -19,7 +19,8 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from services.stack.procs import free_port
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from tests.reference import generate_calls, utc
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

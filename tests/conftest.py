@@ -12,7 +12,8 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 
 from services.stack.broker import EmbeddedBroker
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from tests.ci_skips import pytest_make_collect_report, pytest_runtest_makereport
 from tests.kafka.cluster import KafkaCluster
 

@@ -31,7 +31,8 @@ from services.ingest.pipeline_watch import PipelineWatch
 from services.ingest.relay import Relay
 from services.report.cache import ReportCache
 from services.settings import Settings, get_settings
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

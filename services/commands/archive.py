@@ -47,7 +47,8 @@ def archive(
     from services.processor.replay import REPLAYED
     from services.settings import Settings
     from services.store import archive as store_archive
-    from services.store.db import init_db, make_engine
+    from services.store.db import make_engine
+    from services.store.migrate import init_db
 
     settings = Settings() if database_url is None else Settings(database_url=database_url)
     try:

@@ -59,7 +59,8 @@ def rebuild(
     from services.processor.replay import clear, replay, start_hour
     from services.settings import Settings
     from services.store.archive import ArchiveError
-    from services.store.db import from_us, init_db, make_engine
+    from services.store.db import from_us, make_engine
+    from services.store.migrate import init_db
 
     settings = Settings() if database_url is None else Settings(database_url=database_url)
     scrub.set_enabled(settings.scrub_personal_data)  # the events are parsed again

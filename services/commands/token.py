@@ -58,7 +58,8 @@ def create(
     from services.client import ClientError
     from services.core.auth import ScopeError, parse_event_sources, parse_scopes
     from services.store import tokens
-    from services.store.db import init_db, make_engine
+    from services.store.db import make_engine
+    from services.store.migrate import init_db
 
     if not _SOURCE.match(source):
         raise ClientError(f"source {source!r}: use letters, digits, '.', '_' or '-'")
@@ -92,7 +93,8 @@ def list_tokens(
     """Every token's id, source, scopes, rate, when created and last used (never the token)."""
     from services.cli_tables import show, tokens_table
     from services.store import tokens
-    from services.store.db import init_db, make_engine
+    from services.store.db import make_engine
+    from services.store.migrate import init_db
 
     engine = make_engine(db)
     try:
@@ -130,7 +132,8 @@ def revoke(
     """Revoke one token by id, or all of a source's: they are refused from the next request."""
     from services.client import ClientError
     from services.store import tokens
-    from services.store.db import init_db, make_engine
+    from services.store.db import make_engine
+    from services.store.migrate import init_db
 
     if (token_id is None) == (source is None):
         raise ClientError("name a token id or --source, not both")

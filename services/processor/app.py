@@ -30,7 +30,8 @@ from services.processor.transport import App
 from services.settings import Settings
 from services.store import errors as store_errors
 from services.store import workers
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 
 log = logging.getLogger(__name__)
 

@@ -21,13 +21,14 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.ingest.kafka import ensure_settings_topics
+from services.observability.stack_metrics import write_restarts
 from services.settings import Settings
 from services.stack.broker import BrokerError, EmbeddedBroker
 from services.stack.procs import port_free, spawn, stop, wait_port_free
 from services.stack.restarts import Backoff, Restarts
-from services.stack.statefile import write_restarts
 from services.store import outbox, tokens, workers
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 
 DEV_SOURCE = "dev"
 

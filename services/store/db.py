@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.url import make_url
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from services.store import tables  # noqa: F401  (registers the tables on the metadata)
 
@@ -56,13 +56,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
-
-
-def init_db(engine: Engine) -> None:
-    from services.store.migrate import migrate  # it uses this module's helpers
-
-    SQLModel.metadata.create_all(engine)
-    migrate(engine)
 
 
 def insert_for(engine_or_dialect: Engine | str, table: Table) -> Any:

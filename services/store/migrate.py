@@ -22,6 +22,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlmodel import SQLModel
 
 from services.core.events import parse_stored_event_json
 from services.store import calls, partitions
@@ -43,6 +44,13 @@ ROLLUPS = ("call_rollups", "day+month")
 OUTBOX_IDS = ("outbox_ids", "filled")
 _LOCK = 72_010_612  # any fixed number: the advisory lock of this migration
 _CHUNK = 1000
+
+
+def init_db(engine: Engine) -> None:
+    """Make the tables a store lacks and bring the ones it has up to date: what every
+    process does on start, before it reads or writes."""
+    SQLModel.metadata.create_all(engine)
+    migrate(engine)
 
 
 def migrate(engine: Engine) -> None:

@@ -20,7 +20,8 @@ from services.ingest.kafka import ensure_topics
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
 from services.stack.procs import free_port, spawn
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from tests.e2e.stack import up  # noqa: F401  (the fixture: `opstrack up` in a subprocess)
 from tests.waiting import wait_until
 

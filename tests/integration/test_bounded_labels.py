@@ -28,7 +28,8 @@ from services.processor.entities import apply_entity_batch
 from services.processor.reducers import TOPIC_FAMILIES, reducers
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from tests.builders import call_data, encoded, envelope, incident_data
 from tests.conftest import AUTH
 from tests.integration.testclient import QUIET_TESTCLIENT, TestClient

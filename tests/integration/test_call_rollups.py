@@ -21,7 +21,8 @@ from sqlalchemy import Connection, Engine, delete
 from services.core.calls import BucketKey, CallBucket
 from services.core.periods import STOCKHOLM
 from services.store import calls, rebuild
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from services.store.tables import CallBucketRow, CallRollupRow, CallRollupWithinRow, CallWithinRow
 
 pytestmark = pytest.mark.integration

@@ -35,7 +35,8 @@ from services.processor.entities import EntityBatchResult, apply_entity_batch
 from services.processor.reducers import TOPIC_FAMILIES, reducers
 from services.settings import Settings
 from services.store import changes, entities, incidents, indicators, outbox, tickets
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from services.store.tables import TicketRow
 from tests.builders import envelope
 

@@ -31,7 +31,8 @@ from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
 from services.stack.procs import stop
 from services.store import inbox, outbox
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from services.store.outbox import APPLIED, OUTBOX
 from tests.integration.conftest import serving, start_worker, tolerates_kafka_socket_leak
 from tests.integration.faults import TOKEN, api_settings, applied_count, check_calls

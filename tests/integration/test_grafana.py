@@ -34,7 +34,8 @@ from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
 from services.stack.procs import free_port
 from services.store import incidents
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from tests.integration.conftest import serving
 
 pytestmark = pytest.mark.integration

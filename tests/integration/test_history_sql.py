@@ -33,7 +33,8 @@ from services.observability.dashboards import DASHBOARDS_DIR
 from services.processor.calls import apply_batch
 from services.processor.entities import apply_entity_batch
 from services.processor.reducers import reducers
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from tests import builders
 from tests.grafana_sql import ALL, Variable, grafana_sql
 

@@ -15,8 +15,8 @@ from services.core.calls import BucketKey, CallBucket
 from services.core.events import parse_event
 from services.ingest.batch import to_outbox
 from services.store import calls, inbox, outbox, tokens
-from services.store.db import init_db, make_engine
-from services.store.migrate import APPLIED, ENTITY_EVENTS, META
+from services.store.db import make_engine
+from services.store.migrate import APPLIED, ENTITY_EVENTS, META, init_db
 from services.store.outbox import OUTBOX
 from services.store.tokens import TOKENS
 from tests.builders import call_data, envelope, ticket_data

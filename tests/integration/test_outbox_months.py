@@ -25,7 +25,8 @@ from services.processor.replay import REPLAYED, clear, replay
 from services.settings import Settings
 from services.store import archive, outbox, partitions, rebuild
 from services.store.archive import ArchiveError
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from services.store.outbox import IDS, OUTBOX
 from tests.integration.test_rebuild import derived, live, run_cli
 from tests.reference import generate_calls, utc

@@ -108,7 +108,8 @@ def test_the_oldest_unapplied_event_of_each_topic(engine: Engine, prefix: str) -
 
 
 def test_the_lookup_reads_the_pending_index_on_sqlite(sqlite_url: str) -> None:
-    from services.store.db import init_db, make_engine
+    from services.store.db import make_engine
+    from services.store.migrate import init_db
 
     eng = make_engine(sqlite_url)
     init_db(eng)

@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from services.stack.secrets import write_secret
 from services.stack.supervisor import make_state_dir
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,8 @@ from services.core.calls import BucketKey, CallBucket
 from services.core.periods import parse_period
 from services.readmodel.goals import staffing
 from services.store import calls
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,8 @@ from services.core.roster import apply_roster, parse_roster
 from services.simulate.syd_it_2022 import generate
 from services.stack.broker import EmbeddedBroker
 from services.store import calls
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from tests.integration.conftest import serving
 from tests.integration.test_api import running, settings_for
 from tests.integration.test_cli import opstrack

@@ -33,7 +33,8 @@ from services.readmodel.goals import _sli_series, days_of, summary
 from services.settings import CONFIG_DIR, Settings
 from services.stack.broker import EmbeddedBroker
 from services.store import changes, incidents, outbox
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from services.store.outbox import OUTBOX
 from tests.conftest import AUTH
 from tests.integration.testclient import QUIET_TESTCLIENT, TestClient

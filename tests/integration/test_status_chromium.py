@@ -17,7 +17,8 @@ import pytest
 
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from tests.integration.conftest import serving
 from tests.status.browser import AXE, browser, chromium
 from tests.status.seed import seed

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from services.observability.stack_metrics import read_restarts, write_restarts
 from services.stack.procs import spawn
 from services.stack.restarts import Backoff
-from services.stack.statefile import read_restarts, write_restarts
 from services.stack.supervisor import ChildSpec, Stack, StackConfig, StackError, run_until_stopped
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -9,7 +9,8 @@ from services.core.calls import CallRules
 from services.core.labels import LabelCatalog
 from services.processor import observe
 from services.processor.calls import apply_batch
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from tests.builders import call_data, encoded, envelope
 
 pytestmark = pytest.mark.integration

@@ -32,7 +32,8 @@ from services.core.events import APPLIED_TOPICS, TOPICS
 from services.ingest.kafka import ensure_settings_topics
 from services.settings import Settings
 from services.stack.procs import free_port, stop
-from services.store.db import init_db, make_engine
+from services.store.db import make_engine
+from services.store.migrate import init_db
 from tests.integration.conftest import (  # kafka_log: a fixture
     kafka_log,  # noqa: F401
     serving,

@@ -40,6 +40,12 @@ ALLOWED: dict[str, set[str]] = {
     "sources": {"core", "ingest", "store", "client", "settings", "config", "commands"},
     "api": BELOW_API,
     "processor": BELOW_API - {"sources", "report"},
+    # Metrics, rules and dashboards: definitions the processes above export and push.
+    "observability": {"core", "client"},
+    "status": {"core"},
+    "simulate": {"core"},
+    # The supervisor starts the API and workers as processes: it imports neither.
+    "stack": {"core", "store", "ingest", "observability", "settings"},
 }
 
 

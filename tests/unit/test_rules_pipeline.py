@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.observability import ingest_metrics, processor_metrics, stack_metrics
 from services.observability.optional_gauge import OptionalGauge
 from services.observability.rules_pipeline import pipeline_group
-from services.stack.statefile import write_restarts
+from services.observability.stack_metrics import write_restarts
 
 RUNBOOK_BASE = "https://runbooks.example/opstrack.md"
 
