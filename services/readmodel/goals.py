@@ -243,10 +243,7 @@ def staffing(
             continue  # no service level to staff for
         filters = {k: str(v) for k, v in ind.source.filters.items()}
         end = min(period.end, now)
-        sums = calls.sum_buckets(
-            conn, period.start_epoch(), int(end.timestamp()), by=("hour",), filters=filters
-        )
-        hourly = {int(k[0]): b for k, b in sums.items()}
+        hourly = calls.hourly(conn, period.start_epoch(), int(end.timestamp()), filters)
         within = int(sli.removeprefix(SERVICE_LEVEL))
         found = period_staffing(hourly, len(days) / 7, cal, float(target), within)
         if found is not None:

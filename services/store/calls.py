@@ -25,6 +25,7 @@ from services.store.db import insert_for
 from services.store.tables import (
     CallBucketRow,
     CallCounts,
+    CallQueueHourRow,
     CallRollupRow,
     CallRollupWithinRow,
     CallWithinRow,
@@ -34,6 +35,7 @@ BUCKETS: Table = CallBucketRow.__table__  # type: ignore[attr-defined]
 WITHIN: Table = CallWithinRow.__table__  # type: ignore[attr-defined]
 ROLLUPS: Table = CallRollupRow.__table__  # type: ignore[attr-defined]
 ROLLUPS_WITHIN: Table = CallRollupWithinRow.__table__  # type: ignore[attr-defined]
+QUEUE_HOURS: Table = CallQueueHourRow.__table__  # type: ignore[attr-defined]
 _COUNTS = tuple(CallCounts.model_fields)  # offered .. talk_ms, in column order
 GROUP_COLUMNS = ("queue", "municipality", "hour")
 GRAINS = ("day", "month")  # the rollup levels, finer first
@@ -41,8 +43,8 @@ RollupKey = tuple[str, int, str, str]  # grain, start, queue, municipality
 
 
 def add_buckets(conn: Connection, deltas: Mapping[BucketKey, CallBucket]) -> None:
-    """Add each delta to its stored bucket (created at zero if new), and to its
-    day's and month's rollups, in the caller's transaction."""
+    """Add each delta to its stored bucket (created at zero if new), to its day's and
+    month's rollups and to its queue's hour, in the caller's transaction."""
     if not deltas:
         return
     # Sorted keys: concurrent workers lock rows in one order and cannot deadlock.
@@ -63,6 +65,16 @@ def add_buckets(conn: Connection, deltas: Mapping[BucketKey, CallBucket]) -> Non
     if within:
         conn.execute(within_upsert, within)
     _add_rollups(conn, roll_up(deltas, GRAINS))
+    pooled: dict[tuple[int, str], CallBucket] = {}
+    for k in keys:
+        pooled.setdefault((k.hour, k.queue), CallBucket()).add(deltas[k])
+    conn.execute(
+        _queue_hour_upsert(conn.dialect.name),
+        [
+            {"hour": hour, "queue": queue} | {c: getattr(b, c) for c in _COUNTS}
+            for (hour, queue), b in sorted(pooled.items())
+        ],
+    )
 
 
 def _within_rows(bucket: CallBucket) -> list[dict[str, int]]:
@@ -153,6 +165,15 @@ def _upserts(dialect: str, level: str) -> tuple[Any, Any]:
     return buckets, within
 
 
+@cache
+def _queue_hour_upsert(dialect: str) -> Any:
+    ins = insert_for(dialect, QUEUE_HOURS)
+    return ins.on_conflict_do_update(
+        index_elements=["hour", "queue"],
+        set_={c: QUEUE_HOURS.c[c] + ins.excluded[c] for c in _COUNTS},
+    )
+
+
 Cover = dict[str, list[tuple[int, int]]]
 
 
@@ -208,6 +229,37 @@ def sum_buckets(
     # only in the ungrouped case; drop empty groups elsewhere.
     if by:
         out = {k: v for k, v in out.items() if v.offered}
+    return out
+
+
+def hourly(
+    conn: Connection,
+    start_hour: int,
+    end_hour: int,
+    filters: Mapping[str, str | None] | None = None,
+) -> dict[int, CallBucket]:
+    """The counts of each hour of [start_hour, end_hour) with offered calls (UTC hour ->
+    bucket), the filters' queues and municipalities summed; no within-threshold counts.
+
+    Without a municipality filter from the queues' hours (call_queue_hours): a
+    national year is then 8,760 rows a queue, not one per municipality as well.
+    """
+    given = {k: v for k, v in (filters or {}).items() if v is not None}
+    for col in given:
+        if col not in GROUP_COLUMNS or col == "hour":
+            raise ValueError(f"cannot filter calls by {col!r}")
+    table = BUCKETS if "municipality" in given else QUEUE_HOURS
+    sums = [func.sum(table.c[c]) for c in _COUNTS]
+    query = select(table.c.hour, *sums).where(
+        table.c.hour >= start_hour,
+        table.c.hour < end_hour,
+        *[table.c[col] == value for col, value in given.items()],
+    )
+    out: dict[int, CallBucket] = {}
+    for row in conn.execute(query.group_by(table.c.hour)):
+        counts = {c: int(v or 0) for c, v in zip(_COUNTS, row[1:], strict=True)}
+        if counts["offered"]:
+            out[int(row[0])] = CallBucket(**counts)  # type: ignore[arg-type]
     return out
 
 
@@ -282,6 +334,7 @@ def clear_rollups_from(conn: Connection, since_hour: int) -> None:
     """After the hourly buckets from since_hour on were deleted: delete the rollups
     of every day and month from the one holding since_hour on, and sum that day's
     and month's hours before since_hour into them again from the buckets kept."""
+    conn.execute(delete(QUEUE_HOURS).where(QUEUE_HOURS.c.hour >= since_hour))
     for grain in GRAINS:
         first = period_start(since_hour, grain) if since_hour > 0 else 0
         for table in (ROLLUPS, ROLLUPS_WITHIN):
@@ -348,9 +401,23 @@ def rebuild_all_rollups(conn: Connection) -> None:
     """Rollups anew from every hourly bucket: for a store made before they existed."""
     for table in (ROLLUPS, ROLLUPS_WITHIN):
         conn.execute(delete(table))
+    rebuild_queue_hours(conn)
     first, last = conn.execute(select(func.min(BUCKETS.c.hour), func.max(BUCKETS.c.hour))).one()
     if first is not None:
         rebuild_rollups(conn, int(first), int(last) + 3600)
+
+
+def rebuild_queue_hours(conn: Connection) -> None:
+    """The queues' hours anew from every hourly bucket (a store made before them)."""
+    conn.execute(delete(QUEUE_HOURS))
+    counts = ", ".join(_COUNTS)
+    sums = ", ".join(f"SUM({c})" for c in _COUNTS)
+    conn.execute(
+        text(
+            f"INSERT INTO call_queue_hours (hour, queue, {counts})"  # noqa: S608 - names from this module
+            f" SELECT hour, queue, {sums} FROM call_buckets GROUP BY hour, queue"
+        )
+    )
 
 
 def staffing_history(
@@ -367,7 +434,4 @@ def staffing_history(
     The one read behind GET /v1/staffing and the worker's staffing gauges.
     """
     start, end = history_span(year, week, cfg, cal)
-    sums = sum_buckets(
-        conn, int(start.timestamp()), int(end.timestamp()), by=("hour",), filters={"queue": queue}
-    )
-    return {int(k[0]): b for k, b in sums.items()}
+    return hourly(conn, int(start.timestamp()), int(end.timestamp()), {"queue": queue})

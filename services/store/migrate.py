@@ -40,6 +40,8 @@ DEDUP_KEY = ("dedup_key", "source+id")
 # Stores made before the daily and monthly call rollups have none: summed once
 # from the hourly buckets (services/store/calls.py).
 ROLLUPS = ("call_rollups", "day+month")
+# Stores made before call_queue_hours (issue 13: staffing reads at national size).
+QUEUE_HOURS = ("call_queue_hours", "filled")
 # Stores made before the outbox_ids table (issue 13) have their ids in the outbox only.
 OUTBOX_IDS = ("outbox_ids", "filled")
 _LOCK = 72_010_612  # any fixed number: the advisory lock of this migration
@@ -63,8 +65,12 @@ def migrate(engine: Engine) -> None:
             rekey(conn)
             _set_meta(conn, *DEDUP_KEY)
         if _meta(conn, ROLLUPS[0]) != ROLLUPS[1]:
-            calls.rebuild_all_rollups(conn)
+            calls.rebuild_all_rollups(conn)  # the queues' hours too
             _set_meta(conn, *ROLLUPS)
+            _set_meta(conn, *QUEUE_HOURS)
+        elif _meta(conn, QUEUE_HOURS[0]) != QUEUE_HOURS[1]:
+            calls.rebuild_queue_hours(conn)
+            _set_meta(conn, *QUEUE_HOURS)
         if _meta(conn, OUTBOX_IDS[0]) != OUTBOX_IDS[1]:
             # WHERE true: SQLite would read ON CONFLICT as a join's ON without it.
             conn.execute(

@@ -36,8 +36,9 @@ def replayed(since_ms: int, families: Iterable[str], floor_us: int = 0) -> Colum
 
 
 def clear_buckets(conn: Connection, since_hour: int) -> None:
-    """Delete the call buckets from since_hour on (and their days' and months'
-    rollups, which keep what came before since_hour), first in the clearing transaction.
+    """Delete the call buckets from since_hour on (and their days' and months' rollups
+    and queues' hours, which keep what came before since_hour), first in the clearing
+    transaction.
 
     PostgreSQL: the tables a processor batch writes are locked first (readers
     still read), so a worker's batch commits wholly before the clearing or
@@ -48,7 +49,7 @@ def clear_buckets(conn: Connection, since_hour: int) -> None:
         conn.execute(
             text(
                 "LOCK TABLE applied_events, call_buckets, call_buckets_within, call_rollups,"
-                " call_rollups_within, entity_events IN EXCLUSIVE MODE"
+                " call_rollups_within, call_queue_hours, entity_events IN EXCLUSIVE MODE"
             )
         )
     conn.execute(delete(BUCKETS).where(BUCKETS.c.hour >= since_hour))

@@ -85,6 +85,13 @@ class _RollupKey(SQLModel):
     municipality: str = Field(primary_key=True, max_length=200)
 
 
+class _QueueHourKey(SQLModel):
+    """One queue, one hour (UTC epoch seconds), every municipality together."""
+
+    hour: int = Field(sa_type=BigInteger, primary_key=True)
+    queue: str = Field(primary_key=True, max_length=200)
+
+
 class CallCounts(SQLModel):
     """The counts of a call bucket, hourly or rolled up (services.core.calls.CallBucket)."""
 
@@ -130,6 +137,20 @@ class CallRollupRow(CallCounts, _RollupKey, table=True):
     """
 
     __tablename__ = "call_rollups"
+
+
+class CallQueueHourRow(CallCounts, _QueueHourKey, table=True):
+    """The hourly buckets of one queue summed over its municipalities.
+
+    What a staffing plan and the goal report's staffing line read: every hour of a
+    period, the queues' municipalities pooled. From the hourly buckets that read
+    grows with the municipalities (a national year is 7.6 million rows, seconds of
+    reading); from here it is 8,760 rows a queue. Kept in the transaction that adds
+    to the hourly buckets (services/store/calls.py), like the rollups. No
+    within-threshold counts: staffing reads offered calls and talk time only.
+    """
+
+    __tablename__ = "call_queue_hours"
 
 
 class CallRollupWithinRow(_WithinCounts, _RollupKey, table=True):

@@ -23,11 +23,20 @@ from services.core.periods import STOCKHOLM
 from services.store import calls, rebuild
 from services.store.db import make_engine
 from services.store.migrate import init_db
-from services.store.tables import CallBucketRow, CallRollupRow, CallRollupWithinRow, CallWithinRow
+from services.store.tables import (
+    CallBucketRow,
+    CallQueueHourRow,
+    CallRollupRow,
+    CallRollupWithinRow,
+    CallWithinRow,
+)
 
 pytestmark = pytest.mark.integration
 
-TABLES = [t.__table__ for t in (CallBucketRow, CallWithinRow, CallRollupRow, CallRollupWithinRow)]  # type: ignore[attr-defined]
+TABLES = [
+    t.__table__  # type: ignore[attr-defined]
+    for t in (CallBucketRow, CallWithinRow, CallRollupRow, CallRollupWithinRow, CallQueueHourRow)
+]
 QUEUES = [("askersund", "Askersund"), ("laxa", "Laxå"), ("gemensam", "shared")]
 GROUPINGS: list[tuple[str, ...]] = [(), ("queue",), ("municipality",), ("queue", "municipality")]
 
@@ -113,6 +122,33 @@ def per_day(
     return normal({k: v for k, v in out.items() if v.offered})
 
 
+def per_hour(
+    batches: list[dict[BucketKey, CallBucket]],
+    start: int,
+    end: int,
+    filters: dict[str, str],
+    before: int | None = None,
+) -> dict[int, CallBucket]:
+    """Each hour's counts (no within-threshold counts), as staffing reads them."""
+    out: dict[int, CallBucket] = {}
+    for batch in batches:
+        for k, b in batch.items():
+            if not start <= k.hour < end or (before is not None and k.hour >= before):
+                continue
+            if any(getattr(k, col) != value for col, value in filters.items()):
+                continue
+            counts = {f: getattr(b, f) for f in COUNTS}
+            out.setdefault(k.hour, CallBucket()).add(CallBucket(**counts))
+    return {h: b for h, b in out.items() if b.offered}
+
+
+COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "exited")
+COUNTS += ("wait_answered_ms", "wait_offered_ms", "talked", "talk_ms")
+# The filters staffing reads with: all queues, one queue, one municipality (of a queue).
+HOUR_FILTERS: list[dict[str, str]] = [{}, {"queue": "askersund"}, {"municipality": "Laxå"}]
+HOUR_FILTERS += [{"queue": "gemensam", "municipality": "shared"}]
+
+
 def normal(sums: dict[tuple[Any, ...], CallBucket]) -> dict[tuple[Any, ...], CallBucket]:
     # A threshold nobody was answered (or abandoned) within is stored as no row, or
     # as a row of 0 beside abandoned (answered) calls: 0 and absent are one.
@@ -165,6 +201,12 @@ def test_rollups_answer_what_the_hours_sum_to(store: Engine, case: dict[str, Any
         days = calls.daily_sums(conn, start, end, filters={"queue": queue})
     assert normal({(d,): b for d, b in days.items()}) == per_day(case["batches"], start, end, queue)
 
+    # Hour by hour, the queues' municipalities pooled, as staffing reads them.
+    with store.connect() as conn:
+        for filters in HOUR_FILTERS:
+            got_hours = calls.hourly(conn, start, end, filters)
+            assert got_hours == per_hour(case["batches"], start, end, filters), filters
+
     # `opstrack rebuild --from`: everything from `since` on is cleared; the rollups
     # of since's day and month keep what came before it.
     since = case["since"]
@@ -172,7 +214,9 @@ def test_rollups_answer_what_the_hours_sum_to(store: Engine, case: dict[str, Any
         rebuild.clear_buckets(conn, since)
     with store.connect() as conn:
         got = calls.sum_buckets(conn, start, end, by=by, filters={"queue": queue})
+        got_hours = calls.hourly(conn, start, end)
     assert normal(got) == reference(case["batches"], start, end, by, queue, before=since)
+    assert got_hours == per_hour(case["batches"], start, end, {}, before=since)
 
 
 def test_a_year_is_read_from_months_and_the_edges_from_days_and_hours() -> None:
@@ -211,6 +255,12 @@ def test_a_store_without_rollups_gets_them_from_its_hours(store: Engine) -> None
         calls.rebuild_all_rollups(conn)
     with store.connect() as conn:
         got = calls.sum_buckets(conn, local(2022, 3, 1), local(2022, 5, 1), by=("queue",))
+        hours = calls.hourly(conn, local(2022, 3, 1), local(2022, 5, 1))
+    assert hours == {
+        local(2022, 3, 27, 1): CallBucket(offered=3, answered=2),
+        local(2022, 3, 27, 4): CallBucket(offered=1, answered=1),
+        local(2022, 4, 2, 9): CallBucket(offered=5, abandoned=1, talked=4, talk_ms=600_000),
+    }
     assert normal(got) == {
         ("askersund",): CallBucket(offered=4, answered=3),
         ("laxa",): CallBucket(

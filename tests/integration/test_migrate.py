@@ -130,6 +130,7 @@ def test_an_old_store_is_rekeyed_by_source_and_id(old_store: Engine) -> None:
         assert dict(conn.execute(select(META.c.key, META.c.value)).all()) == {
             "dedup_key": "source+id",
             "call_rollups": "day+month",  # and the call rollups summed from the hours
+            "call_queue_hours": "filled",  # with the queues' hours
             "outbox_ids": "filled",  # and the outbox's ids in the table that dedups them
         }
 
