@@ -40,6 +40,7 @@ _COUNTS = tuple(CallCounts.model_fields)  # offered .. talk_ms, in column order
 GROUP_COLUMNS = ("queue", "municipality", "hour")
 GRAINS = ("day", "month")  # the rollup levels, finer first
 RollupKey = tuple[str, int, str, str]  # grain, start, queue, municipality
+ALL_QUEUES = ""  # call_queue_hours' queue of every queue's calls (a queue's name is never empty)
 
 
 def add_buckets(conn: Connection, deltas: Mapping[BucketKey, CallBucket]) -> None:
@@ -65,14 +66,15 @@ def add_buckets(conn: Connection, deltas: Mapping[BucketKey, CallBucket]) -> Non
     if within:
         conn.execute(within_upsert, within)
     _add_rollups(conn, roll_up(deltas, GRAINS))
-    pooled: dict[tuple[int, str], CallBucket] = {}
+    pooled: dict[tuple[str, int], CallBucket] = {}
     for k in keys:
-        pooled.setdefault((k.hour, k.queue), CallBucket()).add(deltas[k])
+        for queue in (k.queue, ALL_QUEUES):
+            pooled.setdefault((queue, k.hour), CallBucket()).add(deltas[k])
     conn.execute(
         _queue_hour_upsert(conn.dialect.name),
         [
-            {"hour": hour, "queue": queue} | {c: getattr(b, c) for c in _COUNTS}
-            for (hour, queue), b in sorted(pooled.items())
+            {"queue": queue, "hour": hour} | {c: getattr(b, c) for c in _COUNTS}
+            for (queue, hour), b in sorted(pooled.items())
         ],
     )
 
@@ -169,7 +171,7 @@ def _upserts(dialect: str, level: str) -> tuple[Any, Any]:
 def _queue_hour_upsert(dialect: str) -> Any:
     ins = insert_for(dialect, QUEUE_HOURS)
     return ins.on_conflict_do_update(
-        index_elements=["hour", "queue"],
+        index_elements=["queue", "hour"],
         set_={c: QUEUE_HOURS.c[c] + ins.excluded[c] for c in _COUNTS},
     )
 
@@ -242,18 +244,19 @@ def hourly(
     bucket), the filters' queues and municipalities summed; no within-threshold counts.
 
     Without a municipality filter from the queues' hours (call_queue_hours): a
-    national year is then 8,760 rows a queue, not one per municipality as well.
+    year is then 8,760 rows, whatever the number of queues and municipalities. With
+    one, from the hourly buckets.
     """
     given = {k: v for k, v in (filters or {}).items() if v is not None}
     for col in given:
         if col not in GROUP_COLUMNS or col == "hour":
             raise ValueError(f"cannot filter calls by {col!r}")
-    table = BUCKETS if "municipality" in given else QUEUE_HOURS
+    table, conds = BUCKETS, [BUCKETS.c[col] == value for col, value in given.items()]
+    if "municipality" not in given:
+        table, conds = QUEUE_HOURS, [QUEUE_HOURS.c.queue == given.get("queue", ALL_QUEUES)]
     sums = [func.sum(table.c[c]) for c in _COUNTS]
     query = select(table.c.hour, *sums).where(
-        table.c.hour >= start_hour,
-        table.c.hour < end_hour,
-        *[table.c[col] == value for col, value in given.items()],
+        table.c.hour >= start_hour, table.c.hour < end_hour, *conds
     )
     out: dict[int, CallBucket] = {}
     for row in conn.execute(query.group_by(table.c.hour)):
@@ -412,12 +415,14 @@ def rebuild_queue_hours(conn: Connection) -> None:
     conn.execute(delete(QUEUE_HOURS))
     counts = ", ".join(_COUNTS)
     sums = ", ".join(f"SUM({c})" for c in _COUNTS)
-    conn.execute(
-        text(
-            f"INSERT INTO call_queue_hours (hour, queue, {counts})"  # noqa: S608 - names from this module
-            f" SELECT hour, queue, {sums} FROM call_buckets GROUP BY hour, queue"
+    # Each queue's hours, and every queue's together.
+    for select_, group in (("queue", "queue, hour"), ("''", "hour")):
+        conn.execute(
+            text(
+                f"INSERT INTO call_queue_hours (queue, hour, {counts})"  # noqa: S608 - names from this module
+                f" SELECT {select_}, hour, {sums} FROM call_buckets GROUP BY {group}"
+            )
         )
-    )
 
 
 def staffing_history(

@@ -86,10 +86,11 @@ class _RollupKey(SQLModel):
 
 
 class _QueueHourKey(SQLModel):
-    """One queue, one hour (UTC epoch seconds), every municipality together."""
+    """One queue ("" for every queue), one hour (UTC epoch seconds); queue first, as
+    each read is of one queue's hours."""
 
-    hour: int = Field(sa_type=BigInteger, primary_key=True)
     queue: str = Field(primary_key=True, max_length=200)
+    hour: int = Field(sa_type=BigInteger, primary_key=True)
 
 
 class CallCounts(SQLModel):
@@ -140,14 +141,15 @@ class CallRollupRow(CallCounts, _RollupKey, table=True):
 
 
 class CallQueueHourRow(CallCounts, _QueueHourKey, table=True):
-    """The hourly buckets of one queue summed over its municipalities.
+    """The hourly buckets of one queue summed over its municipalities, and of every
+    queue together (queue "", which no queue can be named).
 
     What a staffing plan and the goal report's staffing line read: every hour of a
-    period, the queues' municipalities pooled. From the hourly buckets that read
-    grows with the municipalities (a national year is 7.6 million rows, seconds of
-    reading); from here it is 8,760 rows a queue. Kept in the transaction that adds
-    to the hourly buckets (services/store/calls.py), like the rollups. No
-    within-threshold counts: staffing reads offered calls and talk time only.
+    period, one queue or all pooled. From the hourly buckets that read grows with the
+    queues and municipalities (a national year is 7.6 million rows, seconds of
+    reading); from here it is 8,760 rows. Kept in the transaction that adds to the
+    hourly buckets (services/store/calls.py), like the rollups. No within-threshold
+    counts: staffing reads offered calls and talk time only.
     """
 
     __tablename__ = "call_queue_hours"
