@@ -22,17 +22,16 @@ from services.core.calls import BucketKey, CallBucket
 from services.core.periods import STOCKHOLM
 from services.store import calls, rebuild
 from services.store.db import init_db, make_engine
-from services.store.tables import CallBucketRow, CallRollupRow, CallRollupWithinRow, CallWithinRow
 
 pytestmark = pytest.mark.integration
 
-TABLES = [t.__table__ for t in (CallBucketRow, CallWithinRow, CallRollupRow, CallRollupWithinRow)]  # type: ignore[attr-defined]
+TABLES = [calls.BUCKETS, calls.WITHIN, calls.ROLLUPS, calls.ROLLUPS_WITHIN]
 QUEUES = [("askersund", "Askersund"), ("laxa", "Laxå"), ("gemensam", "shared")]
 GROUPINGS: list[tuple[str, ...]] = [(), ("queue",), ("municipality",), ("queue", "municipality")]
 
 
-def local(*args: int) -> int:
-    return int(datetime(*args, tzinfo=STOCKHOLM).timestamp())  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int = 0) -> int:
+    return int(datetime(year, month, day, hour, tzinfo=STOCKHOLM).timestamp())
 
 
 # Two stretches of 2022, each with whole months and a DST change (27 March, 30 October).

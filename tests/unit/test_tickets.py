@@ -532,6 +532,7 @@ def test_valid_histories_match_the_bookkeeping(
         assert s.business_handling_hours == pytest.approx(
             expected["business_handling_hours"], abs=1e-9
         )
+        assert s.business_handling_hours is not None and s.handling_hours is not None
         assert s.business_handling_hours <= s.handling_hours + 1e-9
 
 
