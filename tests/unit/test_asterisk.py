@@ -462,14 +462,15 @@ def test_parse_queues() -> None:
         "askersund": "Askersund",
         "500": "shared",
     }
-    for bad, message in [
+    cases: list[tuple[object, str]] = [
         (None, "one key"),
         ({"queue": {}}, "one key"),
         ({"queues": ["askersund"]}, "must map"),
         ({"queues": {"askersund": None}}, "queues.askersund"),
         ({"queues": {"askersund": ""}}, "queues.askersund"),
         ({"queues": {None: "x"}}, "not a queue name"),
-    ]:
+    ]
+    for bad, message in cases:
         with pytest.raises(ValueError, match=message):
             parse_queues(bad)
 

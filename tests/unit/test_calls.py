@@ -53,6 +53,12 @@ def fold_one(kind: str, time: str, wait: float | None = None, rules: CallRules =
     return fold_call(parse_call(raw_call(kind, time, wait)), rules)
 
 
+def fold_event(raw: dict[str, Any]) -> tuple[BucketKey, CallBucket]:
+    folded = fold_call(parse_call(raw), RULES)
+    assert folded is not None, f"{raw['type']} changed no bucket"
+    return folded
+
+
 def hour(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp())
 
@@ -325,7 +331,7 @@ def assert_figures(got: dict[str, Any], want: dict[str, Any]) -> None:
 
     def flat(figures: dict[str, Any]) -> dict[str, Any]:
         # {"service_level": {"20": x}} -> {"service_level.20": x}
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in figures.items():
             out |= {f"{k}.{t}": x for t, x in v.items()} if isinstance(v, dict) else {k: v}
         return out
@@ -392,7 +398,7 @@ def test_entered_at_decides_the_hour_over_time_minus_wait() -> None:
     # at 10:59:50: it counts in hour 10, within 20 s (judged on the logged wait).
     e = raw_call("call.answered", "2022-09-13T11:00:30Z", 5)
     e["data"]["entered_at"] = "2022-09-13T10:59:50Z"
-    key, delta = fold_call(parse_call(e), RULES)
+    key, delta = fold_event(e)
     assert key.hour == hour("2022-09-13T10:00:00+00:00")
     assert delta.answered_within == {20: 1, 60: 1}
 
@@ -401,12 +407,12 @@ def test_completed_call_adds_its_talk_time_and_no_call() -> None:
     # Entered 10:59:30, waited 20 s, talked 125.5 s, hung up 11:01:55.5: hour 10.
     e = raw_call("call.completed", "2022-09-13T11:01:55.5Z", 20)
     e["data"]["talk_seconds"] = 125.5
-    key, delta = fold_call(parse_call(e), RULES)
+    key, delta = fold_event(e)
     assert key.hour == hour("2022-09-13T10:00:00+00:00")
     assert delta == CallBucket(talked=1, talk_ms=125_500)
     # With entered_at, that decides: 11:00:10 is hour 11.
     e["data"]["entered_at"] = "2022-09-13T11:00:10Z"
-    key, _ = fold_call(parse_call(e), RULES)
+    key, _ = fold_event(e)
     assert key.hour == hour("2022-09-13T11:00:00+00:00")
 
 
