@@ -56,13 +56,13 @@ def run(args: argparse.Namespace, tmp: Path) -> list[Figure]:
     events = call_events(2 * calls + SINGLES // 2, seed=7)
     bulk = events[: 2 * calls], events[2 * calls : 4 * calls]
     singles = [orjson.dumps(e) for e in events[4 * calls :]]
-    bodies = [[orjson.dumps(b[i : i + BATCH]) for i in range(0, len(b), BATCH)] for b in bulk]
+    one, many = ([orjson.dumps(b[i : i + BATCH]) for i in range(0, len(b), BATCH)] for b in bulk)
     with fresh_db(args.db, tmp, NAME) as url:
         up = start_up(url, tmp)
         try:
             api_pid = up.children()["api"]
             with httpx.Client(base_url=up.api, timeout=60, headers=AUTH) as client:
-                figures = measure(client, up.api, api_pid, bodies, singles, calls)
+                figures = measure(client, up.api, api_pid, (one, many), singles, calls)
         finally:
             stop_up(up.proc)
     label = f"{NAME} ({args.db})"

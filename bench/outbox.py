@@ -138,7 +138,10 @@ def seed(url: str, per_day: int, end: datetime) -> tuple[int, float]:
 def plain_copy(source_url: str, url: str) -> float:
     """The baseline: the same rows in the plain outbox of earlier versions."""
     t0 = time.perf_counter()
-    source = dict(make_url(source_url).query)["options"].split("=")[-1]
+    # One options= (bench/common.py's fresh_db), so its value is a str, not a tuple.
+    options = make_url(source_url).query["options"]
+    assert isinstance(options, str), options
+    source = options.split("=")[-1]
     with psycopg.connect(_dsn(url), autocommit=True) as conn:
         conn.execute("DROP TABLE outbox")
         engine = make_engine(url)

@@ -57,7 +57,7 @@ from services.settings import Settings
 from services.stack.procs import free_port, spawn, stop
 from services.store import inbox
 from services.store.db import make_engine
-from services.store.tables import WorkerBeat
+from services.store.workers import BEATS
 from tests.kafka.cluster import BROKER_TIMEOUTS, PARTITIONS, KafkaCluster
 from tests.waiting import wait_for
 
@@ -67,7 +67,6 @@ KILL_AT = 0.25  # share of the events applied when one of three workers is SIGKI
 # The kill run's events, in multiples of the size: enough that the killed worker still
 # has some left after every partition's first offset commit (faust commits every 2.8 s).
 KILL_SIZE = 3
-BEATS = WorkerBeat.__table__  # type: ignore[attr-defined]
 # Kafka's own default; tests/kafka/cluster.py sets 0 so that a test's lone worker
 # starts at once.
 CLUSTER_SETTINGS = {"group.initial.rebalance.delay.ms": "3000"}

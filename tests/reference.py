@@ -89,21 +89,21 @@ def expected_calls(
             entered = datetime.fromisoformat(e["time"]) - timedelta(seconds=wait + talk)
         if not (period[0] <= entered < period[1]):
             continue
-        key = []
+        parts: list[Any] = []
         for g in group_by:
             if g == "hour":
                 # A UTC hour is a local hour (whole-hour offsets), and a UTC key
                 # keeps the two 02:00 hours of the autumn DST change apart.
-                key.append(entered.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
+                parts.append(entered.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
             elif g == "day":
                 local = entered.astimezone(TZ)
-                key.append(datetime(local.year, local.month, local.day, tzinfo=TZ))
+                parts.append(datetime(local.year, local.month, local.day, tzinfo=TZ))
             else:
-                key.append(e["data"][g])
+                parts.append(e["data"][g])
         if e["type"] == "call.completed":
-            talks[tuple(key)].append(talk)  # a talk time; the call itself counts once, above
+            talks[tuple(parts)].append(talk)  # a talk time; the call itself counts once, above
             continue
-        groups[tuple(key)].append((e["type"], wait))
+        groups[tuple(parts)].append((e["type"], wait))
     if not group_by and not groups:
         groups[()] = []
     rows = []
@@ -190,8 +190,10 @@ def assert_rows_equal(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> 
                 assert g[k] == v, (k, g[k], v)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 # --- tickets and incidents: generators and the period totals the read API shows ----------

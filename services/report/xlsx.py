@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side  # type: ignore[import-untyped]
-from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
-from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.writer.excel import ExcelWriter
 
 from services.readmodel.goal_model import ReportInput
 from services.report import fmt as show
@@ -241,7 +241,7 @@ def render_xlsx(report: ReportInput, lang: str) -> bytes:
     lab = LABELS[lang]
     s = report.summary
     wb = Workbook()
-    goals = wb.active
+    goals = wb.worksheets[0]  # a new workbook holds one sheet; `active` is typed Optional
     goals.title = lab["sheets"][0]
     _goals_sheet(goals, report, lang)
 

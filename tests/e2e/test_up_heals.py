@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -149,7 +150,7 @@ def test_kill_9_of_each_child_is_healed_and_every_event_counts_once(up: Up) -> N
                 assert restarts(up.url).get(role) == 1.0, restarts(up.url)
 
             wait_for(restarted, f"the {role} restarted and counted", 90)
-            new = wait_for(lambda role=role: child_pid(up, role), f"a new {role} process", 30)
+            new = wait_for(partial(child_pid, up, role), f"a new {role} process", 30)
             assert new != old
             # Ingest answers again: more events are accepted after the restart.
             wait_for(

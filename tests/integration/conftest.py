@@ -93,9 +93,10 @@ def tolerates_kafka_socket_leak(test: Callable[..., None]) -> Callable[..., None
     before they end, so no warning reaches a later test.
     """
     test = pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning")(test)
-    return pytest.mark.filterwarnings(
+    marked: Callable[..., None] = pytest.mark.filterwarnings(
         "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
     )(test)
+    return marked
 
 
 @pytest.fixture

@@ -16,14 +16,13 @@ from services.core.events import topic_for
 from services.settings import Settings
 from services.store.db import make_engine
 from services.store.outbox import APPLIED
-from services.store.tables import WorkerBeat
+from services.store.workers import BEATS
 from tests.reference import TZ, assert_rows_equal, expected_calls
 
 T = TypeVar("T")
 TOKEN = "fault-tests-dev-token"  # noqa: S105 - the API dev token of AUTH_CONTRACT.md
 MAY = "2022-05"
 PERIOD = (datetime(2022, 5, 1, tzinfo=TZ), datetime(2022, 6, 1, tzinfo=TZ))
-BEATS = WorkerBeat.__table__  # type: ignore[attr-defined]
 
 
 def applied_count(db_url: str) -> int:

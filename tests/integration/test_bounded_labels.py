@@ -106,7 +106,8 @@ def test_two_thousand_made_up_queues_add_one_other_series_per_metric(
         if name == "opstrack_calls_answered_total"
         for value in [REGISTRY.get_sample_value(name, labels)]
     }
-    assert calls[("other", "other")] >= MADE_UP  # all of them, under one pair
+    other = calls[("other", "other")]
+    assert other is not None and other >= MADE_UP  # all of them, under one pair
 
     # The store and the API keep every real name.
     with TestClient(create_app(settings), headers=AUTH) as client:

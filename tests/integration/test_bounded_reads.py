@@ -23,7 +23,8 @@ from sqlalchemy import Engine
 from services.processor.entities import apply_entity_batch
 from services.processor.reducers import reducers
 from services.settings import Settings
-from tests.integration.test_api import TestClient, running, settings_for
+from tests.integration.test_api import running, settings_for
+from tests.integration.testclient import TestClient
 
 pytestmark = [
     pytest.mark.integration,

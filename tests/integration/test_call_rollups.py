@@ -23,26 +23,16 @@ from services.core.periods import STOCKHOLM
 from services.store import calls, rebuild
 from services.store.db import make_engine
 from services.store.migrate import init_db
-from services.store.tables import (
-    CallBucketRow,
-    CallQueueHourRow,
-    CallRollupRow,
-    CallRollupWithinRow,
-    CallWithinRow,
-)
 
 pytestmark = pytest.mark.integration
 
-TABLES = [
-    t.__table__  # type: ignore[attr-defined]
-    for t in (CallBucketRow, CallWithinRow, CallRollupRow, CallRollupWithinRow, CallQueueHourRow)
-]
+TABLES = [calls.BUCKETS, calls.WITHIN, calls.ROLLUPS, calls.ROLLUPS_WITHIN, calls.QUEUE_HOURS]
 QUEUES = [("askersund", "Askersund"), ("laxa", "Laxå"), ("gemensam", "shared")]
 GROUPINGS: list[tuple[str, ...]] = [(), ("queue",), ("municipality",), ("queue", "municipality")]
 
 
-def local(*args: int) -> int:
-    return int(datetime(*args, tzinfo=STOCKHOLM).timestamp())  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int = 0) -> int:
+    return int(datetime(year, month, day, hour, tzinfo=STOCKHOLM).timestamp())
 
 
 # Two stretches of 2022, each with whole months and a DST change (27 March, 30 October).

@@ -37,13 +37,12 @@ from services.settings import Settings
 from services.store import changes, entities, incidents, indicators, outbox, tickets
 from services.store.db import make_engine
 from services.store.migrate import init_db
-from services.store.tables import TicketRow
+from services.store.tickets import TICKETS
 from tests.builders import envelope
 
 pytestmark = pytest.mark.integration
 
 TZ = ZoneInfo("Europe/Stockholm")
-TICKETS = TicketRow.__table__  # type: ignore[attr-defined]
 ALL = reducers(BusinessCalendar())
 
 

@@ -30,15 +30,13 @@ from services.core.tickets import TicketState, ticket_state
 from services.stack.procs import stop
 from services.store import changes, incidents
 from services.store.db import make_engine
-from services.store.tables import ChangeRow, TicketRow
+from services.store.tickets import TICKETS
 from tests.builders import envelope
 from tests.integration.conftest import promtool_lint, start_worker
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
-TICKETS = TicketRow.__table__  # type: ignore[attr-defined]
-CHANGES = ChangeRow.__table__  # type: ignore[attr-defined]
 T = TypeVar("T")
 
 

@@ -47,7 +47,7 @@ def received_month(event: dict[str, Any]) -> str:
 def receive(engine: Engine, events: list[dict[str, Any]], published: bool = True) -> None:
     """Store the events as ingest would have when they happened (outbox.insert_new stamps
     now; these must be received in the past), published by the relay unless told."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": r.id,
             "type": r.type,
@@ -376,7 +376,7 @@ def test_a_plain_outbox_of_an_earlier_opstrack_becomes_months(pg_url: str) -> No
         init_db(engine)  # and again: nothing changes
         with engine.connect() as conn:
             assert partitions.is_partitioned(conn)
-            per_month = dict(
+            per_month: dict[str, int] = dict(
                 conn.execute(
                     text("SELECT tableoid::regclass::text, count(*) FROM outbox GROUP BY 1")
                 ).all()

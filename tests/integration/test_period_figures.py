@@ -195,7 +195,7 @@ TICKETS = [
 # month: [4, 24] -> mean 14, median 14, p90 4 + 0.9 * 20 = 22; business [4, 9] -> 6.5.
 # tertial: [2, 4, 24] -> mean 10, median 4, p90 at rank 1.8: 4 + 0.8 * 20 = 20;
 # business [2, 4, 9] -> 5.
-HANDLING = {
+HANDLING: dict[str, tuple[int, dict[str, float]]] = {
     "month": (2, {"mean": 14, "median": 14, "p90": 22, "business_mean": 6.5}),
     "tertial": (3, {"mean": 10, "median": 4, "p90": 20, "business_mean": 5}),
 }
@@ -299,15 +299,17 @@ def test_period_gauges_are_the_hand_worked_figures_and_the_apis(
     for period, (resolved, stats) in HANDLING.items():
         assert value("opstrack_period_tickets_resolved", period=period) == resolved
         for stat, hours in stats.items():
-            got = value("opstrack_period_tickets_handling_hours", period=period, stat=stat)
-            assert got == pytest.approx(hours, abs=1e-9), (period, stat)
+            figure = value("opstrack_period_tickets_handling_hours", period=period, stat=stat)
+            assert figure == pytest.approx(hours, abs=1e-9), (period, stat)
         whole = api.get("/v1/sli/tickets", params={"period": LABELS[period]}).json()["rows"][0]
         assert whole["resolved"] == resolved
         for stat in ("mean", "median", "p90"):
-            got = value("opstrack_period_tickets_handling_hours", period=period, stat=stat)
-            assert got == whole["handling_time_hours"][stat]
-        got = value("opstrack_period_tickets_handling_hours", period=period, stat="business_mean")
-        assert got == whole["business_handling_time_hours"]["mean"]
+            figure = value("opstrack_period_tickets_handling_hours", period=period, stat=stat)
+            assert figure == whole["handling_time_hours"][stat]
+        figure = value(
+            "opstrack_period_tickets_handling_hours", period=period, stat="business_mean"
+        )
+        assert figure == whole["business_handling_time_hours"]["mean"]
     group = {"period": "month", "category": "Behörighet", "priority": "3"}
     assert value("opstrack_period_tickets_group_resolved", **group) == 2
     assert value("opstrack_period_tickets_group_handling_hours", **group, stat="mean") == 14

@@ -33,6 +33,8 @@ from services.processor.replay import clear, replay, start_hour
 from services.settings import Settings
 from services.stack.broker import EmbeddedBroker
 from services.store import outbox
+from services.store.incidents import INCIDENTS
+from services.store.rebuild import BUCKETS, ENTITY_EVENTS
 from services.store.tables import (
     AppliedEvent,
     CallBucketRow,
@@ -43,6 +45,7 @@ from services.store.tables import (
     IncidentRow,
     TicketRow,
 )
+from services.store.tickets import TICKETS
 from tests.integration.conftest import serving
 from tests.integration.test_entity_worker import change_events, generate_tickets, incident_events
 from tests.reference import assert_rows_equal, call_event, expected_calls, generate_calls, utc
@@ -164,12 +167,12 @@ def test_a_rebuild_gives_back_what_the_processors_made(engine: Engine, settings:
     want_answers, want_rows = answers(settings), derived(engine)
 
     # Damage the derived state, so that an identical result cannot come from leaving it alone.
-    buckets, events_table = CallBucketRow.__table__, EntityEvent.__table__
+    buckets, events_table = BUCKETS, ENTITY_EVENTS
     with engine.begin() as conn:
         conn.execute(delete(buckets).where(buckets.c.hour % 7200 == 0))
-        conn.execute(delete(TicketRow.__table__))
+        conn.execute(delete(TICKETS))
         conn.execute(delete(events_table).where(events_table.c.family == "change"))
-        conn.execute(update(IncidentRow.__table__).values(service="nowhere"))
+        conn.execute(update(INCIDENTS).values(service="nowhere"))
 
     assert rebuild(engine, settings) == len({e["id"] for e in events})
     assert derived(engine) == want_rows

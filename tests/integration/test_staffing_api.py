@@ -17,7 +17,6 @@ from rich.console import Console
 from services.cli_tables_staffing import staffing_table
 from services.core.calendar import BusinessCalendar
 from services.core.calls import CallRules, fold_calls
-from services.core.events import parse_event
 from services.core.roster import apply_roster, parse_roster
 from services.simulate.syd_it_2022 import generate
 from services.stack.broker import EmbeddedBroker
@@ -28,6 +27,7 @@ from tests.integration.conftest import serving
 from tests.integration.test_api import running, settings_for
 from tests.integration.test_cli import opstrack
 from tests.integration.testclient import QUIET_TESTCLIENT
+from tests.parsed import parse_call
 
 pytestmark = [pytest.mark.integration, QUIET_TESTCLIENT]
 
@@ -62,7 +62,7 @@ def test_a_week_of_the_simulated_year(sqlite_url: str, broker: EmbeddedBroker) -
     engine = make_engine(sqlite_url)
     init_db(engine)
     with engine.begin() as conn:
-        calls.add_buckets(conn, fold_calls([parse_event(e) for e in events], CallRules()))
+        calls.add_buckets(conn, fold_calls([parse_call(e) for e in events], CallRules()))
     engine.dispose()
 
     with running(settings_for(sqlite_url, broker.bootstrap)) as client:
@@ -130,7 +130,7 @@ def test_the_command_prints_the_week(
     init_db(engine)
     events = generate(BASIS[-1], BASIS[-1] + timedelta(days=6), seed=2022)  # 2022-W35 only
     with engine.begin() as conn:
-        parsed = [parse_event(e) for e in events if e["type"].startswith("call.")]
+        parsed = [parse_call(e) for e in events if e["type"].startswith("call.")]
         calls.add_buckets(conn, fold_calls(parsed, CallRules()))
     engine.dispose()
     bad_roster = tmp_path / "roster.csv"

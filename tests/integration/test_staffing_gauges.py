@@ -118,7 +118,9 @@ def test_gauges_hold_the_plan_of_the_current_and_next_week(engine: Engine) -> No
 
     rate = CURRENT_CALLS / 1800
     c = required_agents_c(rate, AHT, 20, 0.70).agents
-    a = required_agents_a(rate, AHT, 20, 0.70, patience_estimate(100, 1)).agents
+    patience = patience_estimate(100, 1)
+    assert patience is not None
+    a = required_agents_a(rate, AHT, 20, 0.70, patience).agents
     assert value("opstrack_staffing_required_agents", model="erlang_c", **cur) == c
     assert value("opstrack_staffing_required_agents", model="erlang_a", **cur) == a
     assert value("opstrack_staffing_scheduled_agents", **cur) == with_shrinkage(c, 0.30)

@@ -159,7 +159,7 @@ def test_atom_feed_is_valid(client: TestClient, where: str) -> None:
     for entry in root.findall(f"{ATOM}entry"):
         for tag in ("id", "title", "updated"):
             assert len(entry.findall(f"{ATOM}{tag}")) == 1, tag
-        ids.append(entry.findtext(f"{ATOM}id"))
+        ids.append(entry.findtext(f"{ATOM}id", ""))
         datetime.fromisoformat(entry.findtext(f"{ATOM}updated", "").replace("Z", "+00:00"))
     assert len(ids) == len(set(ids)) and all(i.startswith("urn:uuid:") for i in ids)
     # Laxå: its engine outage, the slow-down and the planned work; Hallsberg also the

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -36,7 +37,7 @@ def new_event(event_id: str, key: str = "call-1", payload: str | None = None) ->
     )
 
 
-def outbox_rows(engine: Engine) -> dict[str, dict[str, object]]:
+def outbox_rows(engine: Engine) -> dict[str, dict[str, Any]]:
     with engine.connect() as conn:
         return {row.id: dict(row._mapping) for row in conn.execute(select(OUTBOX))}
 

@@ -244,7 +244,8 @@ def test_three_brokers_three_workers_faults_and_nothing_lost(
 
         return check
 
-    logs = lambda: ", ".join(str(workers.log(n)) for n in workers.procs)  # noqa: E731
+    def logs() -> str:
+        return ", ".join(str(workers.log(n)) for n in workers.procs)
 
     workers.start("a")
 

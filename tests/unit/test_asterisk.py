@@ -25,6 +25,7 @@ from services.sources.asterisk.parse import (
     QueueLogParser,
 )
 from tests.builders import call_data, envelope
+from tests.parsed import parse_call
 
 QUEUES = {
     "askersund": "Askersund",
@@ -194,7 +195,7 @@ def by_id(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def figures(events: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """Service levels per hour, summed over queues, as the read API computes them."""
-    buckets = fold_calls([parse_event(e) for e in events], CallRules())
+    buckets = fold_calls([parse_call(e) for e in events], CallRules())
     hours = sorted({k.hour for k in buckets})
     return {
         h: call_figures(total(b for k, b in buckets.items() if k.hour == h), (20, 60))
@@ -309,7 +310,7 @@ def test_a_call_across_the_hour_counts_in_the_hour_it_entered() -> None:
     j = events["asterisk:1651481990.116:laxa:call.answered"]
     assert j["time"] == "2022-05-02T09:00:15+00:00"
     assert j["data"]["wait_seconds"] == 25
-    buckets = fold_calls([parse_event(j)], CallRules())
+    buckets = fold_calls([parse_call(j)], CallRules())
     assert [k.hour for k in buckets] == [HOUR_08]
 
 
@@ -461,14 +462,15 @@ def test_parse_queues() -> None:
         "askersund": "Askersund",
         "500": "shared",
     }
-    for bad, message in [
+    cases: list[tuple[object, str]] = [
         (None, "one key"),
         ({"queue": {}}, "one key"),
         ({"queues": ["askersund"]}, "must map"),
         ({"queues": {"askersund": None}}, "queues.askersund"),
         ({"queues": {"askersund": ""}}, "queues.askersund"),
         ({"queues": {None: "x"}}, "not a queue name"),
-    ]:
+    ]
+    for bad, message in cases:
         with pytest.raises(ValueError, match=message):
             parse_queues(bad)
 
@@ -516,7 +518,7 @@ def test_a_call_counts_in_its_enterqueue_hour_even_when_the_end_row_disagrees() 
     lines = DISAGREEING.splitlines()
     for order in (lines, lines[::-1], [lines[i] for i in (2, 4, 1, 0, 3)]):
         events, parser = parse("\n".join(order))
-        assert fold_calls([parse_event(e) for e in events], CallRules()) == expected
+        assert fold_calls([parse_call(e) for e in events], CallRules()) == expected
         assert parser.pending() == 0 and not parser.problems
 
 
@@ -534,6 +536,6 @@ def test_ends_whose_enterqueue_never_comes_are_flushed_without_entry_time() -> N
         "call.completed",
     ]
     assert all("entered_at" not in e["data"] for e in flushed)
-    buckets = fold_calls([parse_event(e) for e in flushed], CallRules())
+    buckets = fold_calls([parse_call(e) for e in flushed], CallRules())
     assert sorted(k.hour for k in buckets) == [HOUR_09, HOUR_09 + 3600]
     assert parser.pending() == 0

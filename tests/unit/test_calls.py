@@ -19,9 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.core.calls import BucketKey, CallBucket, CallRules, fold_call, fold_calls, total
-from services.core.events import parse_event
 from services.core.sli import call_figures
 from tests.builders import call
+from tests.parsed import parse_call
 
 RULES = CallRules()  # short abandon below 5 s, thresholds 20 and 60 s
 
@@ -50,7 +50,13 @@ def raw_call(
 
 
 def fold_one(kind: str, time: str, wait: float | None = None, rules: CallRules = RULES) -> Any:
-    return fold_call(parse_event(raw_call(kind, time, wait)), rules)
+    return fold_call(parse_call(raw_call(kind, time, wait)), rules)
+
+
+def fold_event(raw: dict[str, Any]) -> tuple[BucketKey, CallBucket]:
+    folded = fold_call(parse_call(raw), RULES)
+    assert folded is not None, f"{raw['type']} changed no bucket"
+    return folded
 
 
 def hour(text: str) -> int:
@@ -140,7 +146,7 @@ def test_fold_calls_sums_per_queue_and_hour() -> None:
             municipality="Hallsberg",
         ),
     ]
-    got = fold_calls([parse_event(e) for e in events], RULES)
+    got = fold_calls([parse_call(e) for e in events], RULES)
     ten, eleven = hour("2022-09-13T10:00:00+00:00"), hour("2022-09-13T11:00:00+00:00")
     assert got == {
         BucketKey(ten, "askersund", "Askersund"): CallBucket(
@@ -325,7 +331,7 @@ def assert_figures(got: dict[str, Any], want: dict[str, Any]) -> None:
 
     def flat(figures: dict[str, Any]) -> dict[str, Any]:
         # {"service_level": {"20": x}} -> {"service_level.20": x}
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in figures.items():
             out |= {f"{k}.{t}": x for t, x in v.items()} if isinstance(v, dict) else {k: v}
         return out
@@ -340,7 +346,7 @@ def assert_figures(got: dict[str, Any], want: dict[str, Any]) -> None:
 
 
 def fold_raw(events: list[dict[str, Any]], rules: CallRules) -> dict[BucketKey, CallBucket]:
-    return fold_calls([parse_event(e) for e in events], rules)
+    return fold_calls([parse_call(e) for e in events], rules)
 
 
 @given(raw_events(), rules_st)
@@ -392,7 +398,7 @@ def test_entered_at_decides_the_hour_over_time_minus_wait() -> None:
     # at 10:59:50: it counts in hour 10, within 20 s (judged on the logged wait).
     e = raw_call("call.answered", "2022-09-13T11:00:30Z", 5)
     e["data"]["entered_at"] = "2022-09-13T10:59:50Z"
-    key, delta = fold_call(parse_event(e), RULES)
+    key, delta = fold_event(e)
     assert key.hour == hour("2022-09-13T10:00:00+00:00")
     assert delta.answered_within == {20: 1, 60: 1}
 
@@ -401,12 +407,12 @@ def test_completed_call_adds_its_talk_time_and_no_call() -> None:
     # Entered 10:59:30, waited 20 s, talked 125.5 s, hung up 11:01:55.5: hour 10.
     e = raw_call("call.completed", "2022-09-13T11:01:55.5Z", 20)
     e["data"]["talk_seconds"] = 125.5
-    key, delta = fold_call(parse_event(e), RULES)
+    key, delta = fold_event(e)
     assert key.hour == hour("2022-09-13T10:00:00+00:00")
     assert delta == CallBucket(talked=1, talk_ms=125_500)
     # With entered_at, that decides: 11:00:10 is hour 11.
     e["data"]["entered_at"] = "2022-09-13T11:00:10Z"
-    key, _ = fold_call(parse_event(e), RULES)
+    key, _ = fold_event(e)
     assert key.hour == hour("2022-09-13T11:00:00+00:00")
 
 

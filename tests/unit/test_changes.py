@@ -358,4 +358,4 @@ def test_state_is_a_function_of_the_set(
     for events, fold in ((changes, change_state), (freezes, freeze_state)):
         shuffled = list(events) + data.draw(st.lists(st.sampled_from(events), max_size=4))
         rnd.shuffle(shuffled)
-        assert fold(shuffled) == fold(events)  # type: ignore[operator]
+        assert fold(shuffled) == fold(events)

@@ -26,6 +26,7 @@ from services.sources.csv.mapping import (
 from services.sources.csv.read import load_spec, prepare, read_rows, sniff_delimiter
 from services.sources.mapping import MappingError, event_id
 from tests.builders import envelope, ticket_data
+from tests.parsed import parse_ticket
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -123,7 +124,7 @@ def test_ticket_row_gives_one_event_per_filled_in_time() -> None:
         ]
     ]
     # 3 h from creation to resolution, 1 h of it paused.
-    state = ticket_state([parse_event(e) for e in events])
+    state = ticket_state([parse_ticket(e) for e in events])
     assert state.handling_hours == pytest.approx(2.0)
 
 
@@ -334,7 +335,7 @@ def test_handling_time_over_the_autumn_change_counts_real_hours() -> None:
     events, problems = rows_to_events([(2, row)], spec(TICKETS))
     assert problems == []
     assert [e["time"] for e in events] == ["2022-10-30T01:15:00+02:00", "2022-10-30T04:15:00+01:00"]
-    state = ticket_state([parse_event(e) for e in events])
+    state = ticket_state([parse_ticket(e) for e in events])
     assert state.handling_hours == pytest.approx(4.0)
 
 

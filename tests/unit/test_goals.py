@@ -146,7 +146,7 @@ def test_minimal_file_takes_the_defaults() -> None:
 
 
 def test_filters_by_family_are_accepted() -> None:
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"sli": "calls.service_level.60", "filters": {"queue": "askersund"}},
         {"sli": "calls.abandon_rate", "filters": {"municipality": "Laxå"}},
         {"sli": "tickets.handling_time.p90", "filters": {"priority": 2, "category": "konto"}},

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from openpyxl import load_workbook  # type: ignore[import-untyped]
+from openpyxl import load_workbook
 
 from services.core.evaluation import (
     BoardGoalResult,

@@ -37,7 +37,7 @@ ROSTER = """date,start,agents
 
 def test_rostered_agents_and_the_service_level_they_give() -> None:
     got = apply_roster(plan(), parse_roster(ROSTER))
-    mon = {iv["start"][11:16]: iv for iv in got["days"][0]["intervals"]}  # type: ignore[index]
+    mon = {iv["start"][11:16]: iv for iv in got["days"][0]["intervals"]}
     # 5 heads at 30 % shrinkage: 3.5 on the phones, 3 whole agents.
     assert (mon["09:00"]["rostered"], mon["09:00"]["rostered_on_phones"]) == (5, 3)
     assert mon["09:00"]["rostered_erlang_c"]["service_level"] == pytest.approx(0.927205, abs=1e-6)
@@ -55,7 +55,7 @@ def test_rostered_agents_and_the_service_level_they_give() -> None:
     assert got["rostered_hours"] == 5.5  # (2 + 5 + 3 + 1) / 2
     # 1 head: 0.7 on the phones, so none: no call is answered in time.
     thin = apply_roster(plan(), parse_roster("date,start,agents\n2023-09-04,09:00,1\n"))
-    nine = thin["days"][0]["intervals"][2]  # type: ignore[index]
+    nine = thin["days"][0]["intervals"][2]
     assert nine["rostered_erlang_c"] == {"service_level": 0.0, "occupancy": None}
 
 

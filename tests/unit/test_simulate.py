@@ -91,7 +91,7 @@ def test_every_event_is_valid_unique_and_in_time_order(march: list[dict[str, Any
     start, end = parse_period("2022-03").start, parse_period("2022-03").end
     assert start <= times[0] and times[-1] < end
     assert len({e.id for e in parsed}) == len(parsed)
-    kinds = Counter(e.type for e in parsed)
+    kinds: Counter[str] = Counter(e.type for e in parsed)
     for kind in ("call.queued", "call.answered", "call.abandoned", "call.exited"):
         assert kinds[kind] > 0, kind
     for kind in ("ticket.created", "ticket.paused", "ticket.resumed", "ticket.resolved"):

@@ -156,7 +156,10 @@ def test_the_shipped_file_loads() -> None:
         1000,
     )
     assert spec.handling_time is not None
-    assert (spec.handling_time.target_hours, spec.handling_time.min_resolved) == (20, 30)
+    assert (spec.handling_time.target_hours, spec.handling_time.min_resolved) == (
+        Fraction(20),
+        30,
+    )
 
 
 def test_a_counter_s_period_gauge_is_the_contract_s_name() -> None:

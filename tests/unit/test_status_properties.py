@@ -128,8 +128,8 @@ def test_nothing_internal_is_ever_public(
         if item.kind != "incident":
             continue
         chosen = item.notice or config.default_notice
-        text = chosen.en if lang == "en" and chosen.en is not None else chosen.sv
-        assert html.escape(text.what) in page
+        shown = chosen.en if lang == "en" and chosen.en is not None else chosen.sv
+        assert html.escape(shown.what) in page
 
 
 def test_the_marker_would_be_found() -> None:

@@ -25,6 +25,7 @@ from services.sources.ticket_webhooks.mapping import (
     lookup,
     map_payload,
 )
+from tests.parsed import parse_ticket
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -171,7 +172,7 @@ def test_a_zammad_ticket_history_gives_the_expected_ticket() -> None:
         ("closed", "2020-11-20T00:00:00Z"),
     ]
     events = [
-        parse_event(e)
+        parse_ticket(e)
         for state, at in history * 2
         for e in map_payload(zammad_payload(state, at), ZAMMAD)[0]
     ]
@@ -181,7 +182,7 @@ def test_a_zammad_ticket_history_gives_the_expected_ticket() -> None:
 
     # The customer answers after the close: Zammad sets the ticket open again.
     reopened = events + [
-        parse_event(e)
+        parse_ticket(e)
         for e in map_payload(zammad_payload("open", "2020-11-21T09:00:00Z"), ZAMMAD)[0]
     ]
     state = ticket_state(reopened)
@@ -261,7 +262,7 @@ def test_glpi_flat_fields_with_local_times() -> None:
     # Flat database fields, times in the server's local time (no offset): created in
     # summer time, solved in the hour that happened twice (taken as the first),
     # closed in winter time.
-    payload = {
+    payload: dict[str, Any] = {
         "event": "update",
         "item": {
             "id": 43,

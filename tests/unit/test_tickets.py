@@ -20,10 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.core.calendar import BusinessCalendar
-from services.core.events import parse_event
+from services.core.events import TicketEvent
 from services.core.sla import SlaTargets, sla_elapsed_hours, sla_level
 from services.core.tickets import TicketState, handling_summary, ticket_state
 from tests.builders import envelope, ticket_data
+from tests.parsed import parse_ticket
 from tests.unit.test_calendar import QUARTER, reference_open_quarters
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -57,8 +58,8 @@ def raw(
     )
 
 
-def events(*raws: dict[str, Any]) -> list[Any]:
-    return [parse_event(r) for r in raws]
+def events(*raws: dict[str, Any]) -> list[TicketEvent]:
+    return [parse_ticket(r) for r in raws]
 
 
 def state(*steps: tuple[str, str], calendar: BusinessCalendar | None = None) -> TicketState:
@@ -327,7 +328,7 @@ def test_business_handling_of_a_pause_over_the_night() -> None:
 def test_the_example_payloads_fold_into_one_ticket() -> None:
     paths = sorted(EXAMPLES.glob("ticket.*.json"))
     assert len(paths) == 6
-    s = ticket_state([parse_event(json.loads(p.read_text())) for p in paths], CAL)
+    s = ticket_state([parse_ticket(json.loads(p.read_text())) for p in paths], CAL)
     # created Tue 13 Sep 08:14, paused 09:02 - Wed 10:30 (25 h 28 min), resolved Wed
     # 11:05, reopened Thu 08:40, closed Thu 13:20 with no new resolution: the close is
     # the final resolution. Calendar: 53 h 06 min - 25 h 28 min = 27 h 38 min.
@@ -531,6 +532,7 @@ def test_valid_histories_match_the_bookkeeping(
         assert s.business_handling_hours == pytest.approx(
             expected["business_handling_hours"], abs=1e-9
         )
+        assert s.business_handling_hours is not None and s.handling_hours is not None
         assert s.business_handling_hours <= s.handling_hours + 1e-9
 
 

@@ -40,7 +40,7 @@ COPIED = {
 
 
 def pinned(package: str) -> str:
-    deps = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    deps: list[str] = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
     found = [d for d in deps if re.match(rf"{re.escape(package)}\s*==", d)]
     assert found, f"{package} must be pinned with == in pyproject.toml (transport.py needs it)"
     return found[0].split("==", 1)[1].split(";")[0].strip()
@@ -70,7 +70,7 @@ def test_faust_methods_transport_copies_are_unchanged() -> None:
 
 def test_faust_consumer_methods_have_the_parameters_transport_calls_them_with() -> None:
     c = faust_consumer.Consumer
-    expected = {
+    expected: dict[Callable[..., Any], list[str]] = {
         c._drain_messages: ["self", "fetcher"],
         c._wait_next_records: ["self", "timeout"],
         c.perform_seek: ["self"],
