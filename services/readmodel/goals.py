@@ -158,10 +158,10 @@ def _sli_series(
     catalog: Catalog,
     now: datetime,
     thresholds: tuple[int, ...],
-    call_days: CallDays,
+    call_days: CallDays | None = None,
 ) -> list[Observation]:
     """The indicator's value day by day over `period` (cumulative from its start);
-    `call_days` holds the calls of a period that covers this one."""
+    `call_days`, when given, holds the calls of a period that covers this one."""
     sli = ind.source.sli
     assert sli is not None  # noqa: S101 - the caller checked
     filters: dict[str, Any] = dict(ind.source.filters)
@@ -170,6 +170,7 @@ def _sli_series(
     if family == "calls":
         # From the daily rollups (a year reads 365 rows a queue, not 8,760), once for
         # the period; the series sums only `days`, so a month slices the period's days.
+        call_days = call_days or CallDays(conn, period)
         if not call_days.covers(period):
             raise ValueError(f"{period.label} lies outside {call_days.period.label}")
         return call_series(sli, days, call_days.get(filters), thresholds)

@@ -132,7 +132,7 @@ def per_hour(
     return {h: b for h, b in out.items() if b.offered}
 
 
-COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "exited")
+COUNTS: tuple[str, ...] = ("offered", "answered", "abandoned", "short_abandoned", "exited")
 COUNTS += ("wait_answered_ms", "wait_offered_ms", "talked", "talk_ms")
 # The filters staffing reads with: all queues, one queue, one municipality (of a queue).
 HOUR_FILTERS: list[dict[str, str]] = [{}, {"queue": "askersund"}, {"municipality": "Laxå"}]
