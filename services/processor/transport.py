@@ -267,14 +267,14 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
     async def _seek_to_committed(self) -> Any:
         """aiokafka's seek_to_committed, and partitions with no commit sought to their start.
 
-        aiokafka seeks only partitions with a commit above 0; the others it
-        leaves to its fetcher's reset (auto_offset_reset), which first waits for
-        the coordinator's refresh of the committed offset. A partition taken
-        over after the SIGKILL of a worker that had committed nothing stayed
-        there, unfetched, for minutes on a three-node Kafka cluster
-        (docs/benchmarks.md, "A worker killed before its first commit"). Here
-        its position is set at once, to the first offset the broker holds
-        (what "earliest" would pick), so the fetcher fetches it at once.
+        Records fetched while the flow is stopped (a rebalance) are dropped and
+        fetched again after this seek (`_drain_messages`, as faust's getmany).
+        aiokafka seeks only partitions with a commit above 0; the others kept
+        the position after the dropped records, which were then never handed
+        over nor committed: a partition taken over from a worker SIGKILLed
+        before its first commit sat unfetched for minutes (docs/benchmarks.md,
+        "Scale-out on a Kafka cluster"). Here they go back to the first offset
+        the broker holds (what auto_offset_reset "earliest" picks).
         """
         consumer = self._ensure_consumer()
         committed = await consumer.seek_to_committed()
