@@ -352,7 +352,7 @@ def test_partitions_of_a_worker_killed_before_its_first_commit_are_taken_over(
 
     Its partitions move after the session timeout with no commit to seek to: the
     survivors must fetch them from their first offset. One such partition sat
-    unfetched for minutes in one of four runs without the explicit seek in
+    unfetched for minutes in two of five runs without the explicit seek in
     services/processor/transport.py (`_seek_to_committed`), so this test does
     not fail every time that seek is missing (docs/benchmarks.md).
     """
