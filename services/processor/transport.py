@@ -25,6 +25,7 @@ seek to the committed offsets after the rebalance fetches it again.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,10 +33,13 @@ from time import monotonic
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as driver
 from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[list[Any]], Awaitable[None]]
 
@@ -256,6 +260,35 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
         # Read by aiokafka when it builds its Fetcher in start(), which comes later.
         consumer._fetch_max_wait_ms = self.app.conf.opstrack_fetch_max_wait_ms
         return consumer
+
+    async def seek_to_committed(self) -> Any:
+        return await self.call_thread(self._seek_to_committed)
+
+    async def _seek_to_committed(self) -> Any:
+        """aiokafka's seek_to_committed, and partitions with no commit sought to their start.
+
+        Records fetched while the flow is stopped (a rebalance) are dropped and
+        fetched again after this seek (`_drain_messages`, as faust's getmany).
+        aiokafka seeks only partitions with a commit above 0; the others kept
+        the position after the dropped records, which were then never handed
+        over nor committed: a partition taken over from a worker SIGKILLed
+        before its first commit sat unfetched for minutes (docs/benchmarks.md,
+        "Scale-out on a Kafka cluster"). Here they go back to the first offset
+        the broker holds (what auto_offset_reset "earliest" picks).
+        """
+        consumer = self._ensure_consumer()
+        committed = await consumer.seek_to_committed()
+        fresh = [tp for tp, offset in committed.items() if not offset]
+        if fresh:
+            try:
+                starts = await consumer.beginning_offsets(fresh)
+            except KafkaError as exc:
+                # A leader away (a broker down): aiokafka's own reset stays in charge.
+                log.warning("no start offsets for %s: %r", fresh, exc)
+                return committed
+            for tp, offset in starts.items():
+                consumer.seek(tp, offset)
+        return committed
 
 
 class _Transport(driver.Transport):

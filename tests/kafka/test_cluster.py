@@ -342,3 +342,47 @@ def test_three_brokers_three_workers_faults_and_nothing_lost(
     )
     note(f"duplicates dropped by the inbox of the live workers: {redelivered:.0f}")
     note(f"the relay's and the test's Kafka clients logged {len(kafka_log)} warnings")
+
+
+@pytest.mark.timeout(420)
+def test_partitions_of_a_worker_killed_before_its_first_commit_are_taken_over(
+    kafka_cluster: KafkaCluster,
+    env: dict[str, str],
+    workers: Workers,
+) -> None:
+    """A worker SIGKILLed while no partition of the group has a committed offset.
+
+    Its partitions move after the session timeout with no commit to seek to: the
+    survivors must fetch them from their first offset. One such partition sat
+    unfetched for minutes in two of five runs without the explicit seek in
+    services/processor/transport.py (`_seek_to_committed`), so this test does
+    not fail every time that seek is missing (docs/benchmarks.md).
+    """
+    settings = cluster_settings(env)
+    ensure_settings_topics(settings)
+    total = PARTITIONS * len(APPLIED_TOPICS)
+    logs = lambda: ", ".join(str(workers.log(n)) for n in workers.procs)  # noqa: E731
+    for name in "abc":
+        workers.start(name)
+
+    def shared() -> None:
+        held = workers.held()
+        assert set(held) == {"a", "b", "c"} and all(held.values()), f"heartbeats {held}"
+        assert sum(held.values()) == total, f"{held} hold {sum(held.values())} of {total}"
+
+    wait_for(shared, f"three workers sharing the partitions ({logs()})", 120)
+    # Nothing posted yet, so nothing applied and no offset committed anywhere.
+    workers.kill("c")
+    killed = time.monotonic()
+    events = generate_calls(600, seed=141, start=START, hours=24)
+    with serving(settings) as url:
+        for i in range(0, len(events), 200):
+            answer = post(url, events[i : i + 200])
+            assert answer["accepted"] == len(events[i : i + 200]), answer
+        # Every partition applied, the killed worker's too: the figures equal the reference.
+        wait_for(check_calls(url, events), f"calls SLIs equal the reference ({logs()})", 300)
+    print(
+        f"a worker killed before any commit: figures complete {time.monotonic() - killed:.1f} s "
+        f"after the SIGKILL (session timeout {env['OPSTRACK_BROKER_SESSION_TIMEOUT']} s)"
+    )
+    assert set(workers.live()) == {"a", "b"}, f"a worker died ({logs()})"
