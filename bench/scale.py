@@ -276,7 +276,9 @@ def kill_one(cluster: KafkaCluster, msgs: Messages, tmp: Path) -> dict[str, Any]
         def resumed() -> None:
             now = progress(url)
             since = time.monotonic() - killed
-            moved.update({p: since for p in left - moved.keys() if now.get(p, 0) > at_kill[p]})
+            moved.update(
+                {p: since for p in left - moved.keys() if now.get(p, 0) > at_kill.get(p, 0)}
+            )
             if not rebalanced:
                 try:
                     check()
