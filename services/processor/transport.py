@@ -33,7 +33,7 @@ from time import monotonic
 from typing import Any
 
 import faust
-from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+from aiokafka.errors import KafkaError
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as driver
 from faust.types.tuples import ack_lock

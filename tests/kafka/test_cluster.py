@@ -361,7 +361,10 @@ def test_partitions_of_a_worker_killed_before_its_first_commit_are_taken_over(
     settings = cluster_settings(env)
     ensure_settings_topics(settings)
     total = PARTITIONS * len(APPLIED_TOPICS)
-    logs = lambda: ", ".join(str(workers.log(n)) for n in workers.procs)  # noqa: E731
+
+    def logs() -> str:
+        return ", ".join(str(workers.log(n)) for n in workers.procs)
+
     for name in "abc":
         workers.start(name)
 
