@@ -286,8 +286,12 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
                 # A leader away (a broker down): aiokafka's own reset stays in charge.
                 log.warning("no start offsets for %s: %r", fresh, exc)
                 return committed
+            # The await above lets a rebalance in: seek only what is still assigned
+            # (aiokafka refuses a seek on another partition, and that crashed the fetcher).
+            assigned = consumer.assignment()
             for tp, offset in starts.items():
-                consumer.seek(tp, offset)
+                if tp in assigned:
+                    consumer.seek(tp, offset)
         return committed
 
 
