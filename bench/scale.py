@@ -46,7 +46,7 @@ from typing import Any
 
 import orjson
 from kafka import KafkaAdminClient
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from bench.common import Figure, call_events, cpu_seconds, fresh_db, tail
 from bench.processor import buckets, produce
@@ -55,9 +55,8 @@ from services.core.events import APPLIED_TOPICS
 from services.ingest.kafka import ensure_settings_topics
 from services.settings import Settings
 from services.stack.procs import free_port, spawn, stop
-from services.store import inbox
 from services.store.db import make_engine
-from services.store.workers import BEATS
+from tests.integration.faults import applied_count, partitions_held
 from tests.kafka.cluster import BROKER_TIMEOUTS, PARTITIONS, KafkaCluster
 from tests.waiting import wait_for
 
@@ -120,26 +119,6 @@ def progress(url: str) -> dict[int, int]:
     return {int(p): int(c) for p, c in rows}
 
 
-def applied(url: str) -> int:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return inbox.applied_count(conn)
-    finally:
-        engine.dispose()
-
-
-def held(url: str) -> dict[int, int]:
-    """{worker pid: partitions it said it holds in its latest heartbeat}."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(select(BEATS.c.worker_id, BEATS.c.partitions)).all()
-    finally:
-        engine.dispose()
-    return {int(w.rsplit(":", 1)[1]): n for w, n in rows}
-
-
 @dataclass
 class Workers:
     """`opstrack worker` processes in one consumer group on the cluster."""
@@ -176,7 +155,7 @@ class Workers:
 
         def check() -> None:
             self.check_alive()
-            beats = held(url)
+            beats = partitions_held(url)
             mine = [beats.get(p.pid, 0) for p in self.live()]
             assert all(mine) and sum(mine) == ASSIGNED, f"heartbeats {beats}, want {ASSIGNED}"
 
@@ -185,7 +164,7 @@ class Workers:
     def applied(self, url: str, want: int) -> Callable[[], None]:
         def check() -> None:
             self.check_alive()
-            got = applied(url)
+            got = applied_count(url)
             assert got >= want, f"{got} of {want} applied"
 
         return check
@@ -224,7 +203,7 @@ def throughput(cluster: KafkaCluster, msgs: Messages, count: int, tmp: Path) -> 
         workers.start(count)
         wait_for(workers.holding_all(url), f"{count} worker(s) sharing the partitions", 180)
         began, cpu0 = time.monotonic(), workers.cpu()
-        before = applied(url)
+        before = applied_count(url)
         wait_for(workers.applied(url, n), f"{n} events applied", 120 + n / 100, interval=0.1)
         seconds, cpu = time.monotonic() - began, workers.cpu() - cpu0
         return {

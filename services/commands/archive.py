@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from services.commands.options import DatabaseUrlOpt, database_error
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -25,15 +27,7 @@ def archive(
         Path,
         typer.Option("--to", help="Directory for the files (outbox-YYYY-MM.jsonl.gz); must exist."),
     ],
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            "--db",
-            envvar="OPSTRACK_DATABASE_URL",
-            help="Database URL (SQLite file or postgresql://…).",
-        ),
-    ] = None,
+    database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Export each month before --before to a file, read it back, then drop it from the outbox.
 
@@ -62,8 +56,7 @@ def archive(
     except store_archive.ArchiveError as exc:
         raise client.ClientError(str(exc)) from exc
     except SQLAlchemyError as exc:
-        cause = getattr(exc, "orig", None) or exc  # the driver's own message, when there is one
-        raise client.ClientError(f"database: {str(cause).strip().splitlines()[0]}") from exc
+        raise client.ClientError(database_error(exc)) from exc
     finally:
         engine.dispose()
     for a in done:

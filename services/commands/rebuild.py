@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from services.commands.options import DatabaseUrlOpt, database_error
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -24,15 +26,7 @@ def rebuild(
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before clearing.")] = False,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            "--db",
-            envvar="OPSTRACK_DATABASE_URL",
-            help="Database URL (SQLite file or postgresql://…).",
-        ),
-    ] = None,
+    database_url: DatabaseUrlOpt = None,
     batch: Annotated[int, typer.Option(min=1, max=50_000, help="Events per transaction.")] = 5000,
     archive_dir: Annotated[
         Path | None,
@@ -93,8 +87,7 @@ def rebuild(
     except ArchiveError as exc:
         raise client.ClientError(str(exc)) from exc
     except SQLAlchemyError as exc:
-        cause = getattr(exc, "orig", None) or exc  # the driver's own message, when there is one
-        raise client.ClientError(f"database: {str(cause).strip().splitlines()[0]}") from exc
+        raise client.ClientError(database_error(exc)) from exc
     finally:
         engine.dispose()
     seconds = time.perf_counter() - started

@@ -44,10 +44,11 @@ def received_month(event: dict[str, Any]) -> str:
     return f"{at.year:04}-{at.month:02}"
 
 
-def receive(engine: Engine, events: list[dict[str, Any]], published: bool = True) -> None:
-    """Store the events as ingest would have when they happened (outbox.insert_new stamps
-    now; these must be received in the past), published by the relay unless told."""
-    rows: list[dict[str, Any]] = [
+def received(events: list[dict[str, Any]], published: bool = True) -> list[dict[str, Any]]:
+    """Outbox rows of the events as ingest would have stored them when they happened
+    (outbox.insert_new stamps now; these were received in the past), published by the
+    relay unless told."""
+    return [
         {
             "id": r.id,
             "type": r.type,
@@ -58,8 +59,13 @@ def receive(engine: Engine, events: list[dict[str, Any]], published: bool = True
             "published": published,
             "payload": r.payload,
         }
-        for r in to_outbox([parse_event(e) for e in events], lambda t: f"x-{t}")
+        for r in _rows(events)
     ]
+
+
+def receive(engine: Engine, events: list[dict[str, Any]], published: bool = True) -> None:
+    """Store the events' rows (`received`) in the outbox, their months made first."""
+    rows = received(events, published)
     with engine.begin() as conn:
         if partitions.is_partitioned(conn):
             for month in {partitions.month_of(r["received_at_us"]) for r in rows}:
@@ -356,22 +362,7 @@ def test_a_plain_outbox_of_an_earlier_opstrack_becomes_months(pg_url: str) -> No
             conn.execute(text("DROP TABLE outbox_ids"))  # nor had they this
         rows = _rows(CALLS)
         with engine.begin() as conn:
-            conn.execute(
-                OUTBOX.insert(),
-                [
-                    {
-                        "id": r.id,
-                        "type": r.type,
-                        "topic": r.topic,
-                        "key": r.key,
-                        "event_time_ms": r.event_time_ms,
-                        "received_at_us": r.event_time_ms * 1000 + DELAY_US,
-                        "published": True,
-                        "payload": r.payload,
-                    }
-                    for r in rows
-                ],
-            )
+            conn.execute(OUTBOX.insert(), received(CALLS))
         init_db(engine)
         init_db(engine)  # and again: nothing changes
         with engine.connect() as conn:
